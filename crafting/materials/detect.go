@@ -1,0 +1,128 @@
+package materials
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/custody-dev/custody/attestation"
+	"github.com/custody-dev/custody/contract"
+)
+
+// format is what the first bytes of a file say it is.
+type format int
+
+const (
+	formatOther format = iota
+	formatJSON
+	formatXML
+	formatGzip
+)
+
+// fileDetectOrder is the fixed order in which `add` without a kind tries kinds on a file, most
+// specific first. Each kind is only tried on files whose first bytes fit its format, so a large
+// binary artifact is never parsed. A file no kind claims is an ARTIFACT. Documented in
+// docs/materials.md; keep the two in step.
+var fileDetectOrder = []struct {
+	kind   contract.Kind
+	format format
+}{
+	{contract.KindAttestation, formatJSON},
+	{contract.KindSBOMCycloneDXJSON, formatJSON},
+	{contract.KindSBOMSPDXJSON, formatJSON},
+	{contract.KindCSAFVEX, formatJSON},
+	{contract.KindOpenVEX, formatJSON},
+	{contract.KindSARIF, formatJSON},
+	{contract.KindJUnitXML, formatXML},
+	{contract.KindHelmChart, formatGzip},
+}
+
+// fileLike matches values that name a file by their extension: a missing one is an error, not a STRING.
+var fileLike = regexp.MustCompile(`(?i)\.(json|xml|ya?ml|tgz|gz|tar|zip|sarif|txt|bin|jar|whl|deb|rpm|apk|exe|sbom|spdx|cdx)$`)
+
+// Detect finds the kind of value and crafts it:
+//  1. an existing directory is an OCI image layout (CONTAINER_IMAGE);
+//  2. an existing file is tried against each kind of fileDetectOrder whose format its first bytes
+//     fit; the first kind that accepts it wins; a file that is plainly of a kind but broken is an
+//     error; a file no kind claims is an ARTIFACT;
+//  3. a value that parses as an image reference with a tag or digest is a CONTAINER_IMAGE: if the
+//     registry refuses it, that is an error with the registry's reason, never a STRING;
+//  4. a value that names a file by its extension but does not exist is an error;
+//  5. anything else is a STRING.
+func (c *Crafter) Detect(ctx context.Context, value string) (*attestation.Material, error) {
+	info, statErr := os.Stat(value)
+	switch {
+	case statErr == nil && info.IsDir():
+		return c.Craft(ctx, contract.KindContainerImage, value)
+	case statErr == nil:
+		return c.detectFile(ctx, value)
+	case looksLikeImage(value):
+		return c.Craft(ctx, contract.KindContainerImage, value)
+	case fileLike.MatchString(value):
+		return nil, fmt.Errorf("%q looks like a file name but %w; to record it as text, add it with --kind STRING", value, statErr)
+	default:
+		return c.Craft(ctx, contract.KindString, value)
+	}
+}
+
+func (c *Crafter) detectFile(ctx context.Context, path string) (*attestation.Material, error) {
+	got, err := sniff(path)
+	if err != nil {
+		return nil, err
+	}
+	for _, candidate := range fileDetectOrder {
+		if candidate.format != got {
+			continue
+		}
+		m, err := c.Craft(ctx, candidate.kind, path)
+		if err == nil {
+			return m, nil
+		}
+		if !errors.Is(err, ErrNotThisKind) {
+			return nil, err
+		}
+	}
+	return c.Craft(ctx, contract.KindArtifact, path)
+}
+
+// sniff reads the first bytes of the file to tell JSON, XML and gzip from anything else.
+func sniff(path string) (format, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return formatOther, fmt.Errorf("open file: %w", err)
+	}
+	defer f.Close()
+	head := make([]byte, 512)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return formatOther, fmt.Errorf("read %s: %w", path, err)
+	}
+	return sniffBytes(head[:n]), nil
+}
+
+func sniffBytes(head []byte) format {
+	if bytes.HasPrefix(head, []byte{0x1f, 0x8b}) {
+		return formatGzip
+	}
+	head = bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
+	head = bytes.TrimLeft(head, " \t\r\n")
+	switch {
+	case bytes.HasPrefix(head, []byte("{")):
+		return formatJSON
+	case bytes.HasPrefix(head, []byte("<")):
+		return formatXML
+	}
+	return formatOther
+}
+
+// looksLikeImage reports whether value parses as an image reference with an explicit tag or digest.
+func looksLikeImage(value string) bool {
+	_, err := name.ParseReference(value, name.StrictValidation)
+	return err == nil
+}
