@@ -1,0 +1,69 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/custody-dev/custody/crafting"
+	"github.com/custody-dev/custody/crafting/materials"
+)
+
+func newAttestationCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "attestation",
+		Aliases: []string{"att"},
+		Args:    subcommandArgs,
+		Short:   "Craft, push and verify attestations",
+		Long: `The crafting lifecycle of a pipeline run: init, add materials, check status, push (or reset).
+State between steps is kept in the workspace's .custody/attestation.json.`,
+	}
+	cmd.AddCommand(newInitCmd(g), newAddCmd(g), newStatusCmd(g), newPushCmd(g), newResetCmd(g), newVerifyCmd(g))
+	return cmd
+}
+
+// crafter builds the lifecycle over the workspace's state file.
+func (g *globals) crafter() (*crafting.Crafter, error) {
+	path := crafting.WorkspaceStateFile(g.env.Getenv, g.stateFile, g.env.Workdir)
+	mopts := materials.Options{Now: g.env.Now}
+	if g.env.Terminal && !g.json() {
+		mopts.Progress = g.env.Stderr
+	}
+	c, err := crafting.New(crafting.Options{
+		Store:     crafting.NewFileStore(path),
+		Materials: materials.New(mopts),
+		Getenv:    g.env.Getenv,
+		Now:       g.env.Now,
+		Version:   g.env.Version,
+		Workdir:   g.env.Workdir,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("set up crafting: %w", err)
+	}
+	return c, nil
+}
+
+// info writes a status line to stderr, as in the seed ("INF material added to attestation").
+func (g *globals) info(format string, args ...any) {
+	fmt.Fprintf(g.env.Stderr, "INF "+format+"\n", args...)
+}
+
+// parseAnnotations reads repeated --annotation name=value flags.
+func parseAnnotations(flags []string) (map[string]string, error) {
+	if len(flags) == 0 {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, f := range flags {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok || k == "" {
+			return nil, usageErrorf("--annotation %q: want name=value", f)
+		}
+		if _, dup := out[k]; dup {
+			return nil, usageErrorf("--annotation %s given twice", k)
+		}
+		out[k] = v
+	}
+	return out, nil
+}

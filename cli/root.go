@@ -1,0 +1,88 @@
+// Package cli holds custody's cobra commands: flags, flag validation and rendering. The work is
+// done by the packages the commands call.
+package cli
+
+import (
+	"context"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// Env is everything a command reads from the process: injected, so tests run commands in parallel.
+type Env struct {
+	Getenv func(string) string
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Now    func() time.Time
+	// Workdir is the current directory.
+	Workdir string
+	// Version is custody's version.
+	Version string
+	// Terminal reports whether stderr is a terminal (progress lines are drawn only there).
+	Terminal bool
+}
+
+// ProcessEnv is the Env of the running process.
+func ProcessEnv(version string) Env {
+	wd, _ := os.Getwd()
+	info, err := os.Stderr.Stat()
+	return Env{
+		Getenv: os.Getenv, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Now: time.Now,
+		Workdir: wd, Version: version, Terminal: err == nil && info.Mode()&os.ModeCharDevice != 0,
+	}
+}
+
+// globals are the flags every command has.
+type globals struct {
+	env       Env
+	output    string
+	stateFile string
+}
+
+// NewRoot builds the custody command tree.
+func NewRoot(env Env) *cobra.Command {
+	g := &globals{env: env}
+	root := &cobra.Command{
+		Use:   "custody",
+		Short: "Prove how software was built",
+		Long: `custody collects the evidence a workflow's contract demands (artifacts, container images, SBOMs,
+test reports, ...), signs it as an in-toto statement in a Sigstore bundle, and verifies such bundles.`,
+		Args:              subcommandArgs,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		DisableAutoGenTag: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return g.validate()
+		},
+	}
+	root.SetIn(env.Stdin)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
+	root.PersistentFlags().StringVarP(&g.output, "output", "o", "table", "output format: table or json")
+	root.PersistentFlags().StringVar(&g.stateFile, "state-file", env.Getenv("CUSTODY_STATE_FILE"),
+		"crafting state file (env CUSTODY_STATE_FILE; default <workspace>/.custody/attestation.json)")
+
+	root.AddCommand(newAttestationCmd(g), newGenerateKeyPairCmd(g), newVersionCmd(g))
+	return root
+}
+
+func (g *globals) validate() error {
+	if g.output != "table" && g.output != "json" {
+		return usageErrorf("--output %q: want table or json", g.output)
+	}
+	return nil
+}
+
+func (g *globals) json() bool { return g.output == "json" }
+
+// Execute runs the command tree with args.
+func Execute(ctx context.Context, env Env, args []string) error {
+	root := NewRoot(env)
+	root.SetArgs(args)
+	return root.ExecuteContext(ctx)
+}

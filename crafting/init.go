@@ -1,0 +1,132 @@
+package crafting
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/custody-dev/custody/attestation"
+	"github.com/custody-dev/custody/contract"
+	"github.com/custody-dev/custody/runner"
+)
+
+// InitOptions start a run.
+type InitOptions struct {
+	Workflow string
+	Project  string
+	// Contract is the workflow's contract at Revision (0 for a local contract file).
+	Contract *contract.Contract
+	Revision int
+	// RunID is the control plane's run id; "" generates a local one.
+	RunID string
+	// DryRun records the run without failing on a runner or environment the contract does not get.
+	DryRun bool
+	// Replace discards a run in progress instead of refusing.
+	Replace bool
+}
+
+// Init starts a run: checks the runner the contract demands, records the runner context, the
+// allowed environment and the git head, and saves the state.
+func (c *Crafter) Init(ctx context.Context, opts InitOptions) (*State, error) {
+	if opts.Workflow == "" || opts.Project == "" {
+		return nil, inputErrorf("init: a workflow and a project are required")
+	}
+	if opts.Contract == nil {
+		return nil, inputErrorf("init: no contract: give one with --contract FILE")
+	}
+	_, base, err := c.store.Load(ctx)
+	switch {
+	case errors.Is(err, ErrNoState):
+		base = ""
+	case err != nil && !opts.Replace:
+		return nil, fmt.Errorf("init: %w (use --replace to start over)", err)
+	case err != nil:
+		base, err = c.rawDigest(ctx)
+		if err != nil {
+			return nil, err
+		}
+	case !opts.Replace:
+		return nil, fmt.Errorf("init: %w in %s: push or reset it first, or use --replace to discard it", ErrRunInProgress, c.store.Location())
+	}
+
+	rc := runner.Detect(c.getenv)
+	unsatisfied := &UnsatisfiedError{Op: "init"}
+	if want := opts.Contract.Spec.Runner; want != nil && want.Type != rc.Type {
+		unsatisfied.RunnerWant, unsatisfied.Runner = string(want.Type), string(rc.Type)
+	}
+	env := map[string]string{}
+	for _, name := range opts.Contract.Spec.EnvAllowList {
+		if v, ok := lookup(c.getenv, name); ok {
+			env[name] = v
+		} else {
+			unsatisfied.Env = append(unsatisfied.Env, name)
+		}
+	}
+	if !opts.DryRun && (unsatisfied.RunnerWant != "" || len(unsatisfied.Env) > 0) {
+		return nil, unsatisfied
+	}
+	head, err := gitHead(c.workdir)
+	if err != nil && !opts.DryRun {
+		return nil, fmt.Errorf("init: %w", err)
+	}
+
+	runID := opts.RunID
+	if runID == "" {
+		if runID, err = newRunID(); err != nil {
+			return nil, err
+		}
+	}
+	st := &State{
+		Version:          StateVersion,
+		RunID:            runID,
+		Workflow:         opts.Workflow,
+		Project:          opts.Project,
+		Contract:         *opts.Contract,
+		ContractRevision: opts.Revision,
+		DryRun:           opts.DryRun,
+		InitializedAt:    c.now().UTC(),
+		Git:              head,
+		CLIVersion:       c.version,
+	}
+	if len(env) > 0 {
+		st.Env = env
+	}
+	if rc.Detected() {
+		st.Runner = &attestation.Runner{Type: string(rc.Type), URL: rc.URL, Environment: rc.Environment}
+	}
+	if _, err := c.store.Save(ctx, st, base); err != nil {
+		if errors.Is(err, ErrStale) {
+			return nil, fmt.Errorf("init: %w in %s (started while this init ran)", ErrRunInProgress, c.store.Location())
+		}
+		return nil, fmt.Errorf("init: save state to %s: %w", c.store.Location(), err)
+	}
+	return st, nil
+}
+
+// rawDigest is the digest of a state that exists but cannot be read, so --replace can overwrite it.
+func (c *Crafter) rawDigest(ctx context.Context) (string, error) {
+	if r, ok := c.store.(interface {
+		rawDigest(context.Context) (string, error)
+	}); ok {
+		return r.rawDigest(ctx)
+	}
+	return "", errors.New("init: the state in progress cannot be read or replaced")
+}
+
+// lookup distinguishes an unset variable from an empty one where getenv allows (it does not: an
+// empty value counts as unset, as in CI systems that blank masked variables).
+func lookup(getenv func(string) string, name string) (string, bool) {
+	v := getenv(name)
+	return v, v != ""
+}
+
+// sortedKeys returns m's keys in order, for deterministic messages.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

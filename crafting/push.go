@@ -1,0 +1,97 @@
+package crafting
+
+import (
+	"context"
+	"fmt"
+	"maps"
+
+	"github.com/custody-dev/custody/attestation"
+)
+
+// Signer signs an in-toto statement and returns the Sigstore bundle's JSON.
+type Signer interface {
+	Sign(ctx context.Context, statement []byte) ([]byte, error)
+}
+
+// Destination stores a signed attestation: a file offline, the control plane online.
+type Destination interface {
+	Store(ctx context.Context, a *Pushed) error
+}
+
+// PushOptions finish a run.
+type PushOptions struct {
+	Signer      Signer
+	Destination Destination
+	// Annotations give values to the contract's run-level annotations.
+	Annotations map[string]string
+}
+
+// Pushed is a signed attestation.
+type Pushed struct {
+	Statement []byte
+	Bundle    []byte
+	Predicate *attestation.Predicate
+	State     *State
+}
+
+// Push checks the contract is satisfied, renders the in-toto statement, signs it, hands it to the
+// destination and then clears the state. Nothing is cleared unless the attestation was stored.
+func (c *Crafter) Push(ctx context.Context, opts PushOptions) (*Pushed, error) {
+	if opts.Signer == nil || opts.Destination == nil {
+		return nil, fmt.Errorf("push: a signer and a destination are required")
+	}
+	st, base, err := c.store.Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("push: %w", err)
+	}
+	if u := unsatisfied(st, opts.Annotations); u != nil {
+		return nil, u
+	}
+	p := c.predicate(st, opts.Annotations)
+	statement, err := attestation.NewStatement(attestation.SubjectsFrom(st.Materials), p)
+	if err != nil {
+		return nil, fmt.Errorf("push: render statement: %w", err)
+	}
+	payload, err := attestation.MarshalStatement(statement)
+	if err != nil {
+		return nil, fmt.Errorf("push: %w", err)
+	}
+	bundle, err := opts.Signer.Sign(ctx, payload)
+	if err != nil {
+		return nil, fmt.Errorf("push: sign: %w", err)
+	}
+	pushed := &Pushed{Statement: payload, Bundle: bundle, Predicate: p, State: st}
+	if err := opts.Destination.Store(ctx, pushed); err != nil {
+		return nil, fmt.Errorf("push: store attestation: %w", err)
+	}
+	if err := c.store.Delete(ctx, base); err != nil {
+		return pushed, fmt.Errorf("push: attestation stored, but clearing the state in %s failed: %w", c.store.Location(), err)
+	}
+	return pushed, nil
+}
+
+// predicate renders the run as the custody predicate.
+func (c *Crafter) predicate(st *State, pushAnnotations map[string]string) *attestation.Predicate {
+	annotations := map[string]string{}
+	for _, a := range st.Contract.Spec.Annotations {
+		annotations[a.Name] = a.Value
+	}
+	maps.Copy(annotations, pushAnnotations)
+	if len(annotations) == 0 {
+		annotations = nil
+	}
+	return &attestation.Predicate{
+		Workflow: attestation.Workflow{
+			Name: st.Workflow, Project: st.Project, RunID: st.RunID,
+			ContractName: st.Contract.Metadata.Name, ContractRevision: st.ContractRevision,
+		},
+		Runner:        st.Runner,
+		Git:           st.Git,
+		Materials:     st.Materials,
+		Annotations:   annotations,
+		Env:           st.Env,
+		InitializedAt: st.InitializedAt,
+		FinishedAt:    c.now().UTC(),
+		Builder:       attestation.Builder{ID: "https://custody.dev/cli", Version: c.version},
+	}
+}
