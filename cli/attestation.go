@@ -15,6 +15,7 @@ func newAttestationCmd(g *globals) *cobra.Command {
 		Use:     "attestation",
 		Aliases: []string{"att"},
 		Args:    subcommandArgs,
+		RunE:    groupRun,
 		Short:   "Craft, push and verify attestations",
 		Long: `The crafting lifecycle of a pipeline run: init, add materials, check status, push (or reset).
 State between steps is kept in the workspace's .custody/attestation.json.`,

@@ -31,6 +31,15 @@ func noArgs(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
+// groupRun is the RunE of a command that only groups others: help without arguments, a usage error
+// for an unknown subcommand.
+func groupRun(cmd *cobra.Command, args []string) error {
+	if err := subcommandArgs(cmd, args); err != nil {
+		return err
+	}
+	return cmd.Help()
+}
+
 // subcommandArgs makes an unknown subcommand a usage error.
 func subcommandArgs(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {

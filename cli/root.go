@@ -14,10 +14,12 @@ import (
 // Env is everything a command reads from the process: injected, so tests run commands in parallel.
 type Env struct {
 	Getenv func(string) string
-	Stdin  io.Reader
-	Stdout io.Writer
-	Stderr io.Writer
-	Now    func() time.Time
+	// LookupEnv tells an unset variable from an empty one; nil falls back to Getenv.
+	LookupEnv func(string) (string, bool)
+	Stdin     io.Reader
+	Stdout    io.Writer
+	Stderr    io.Writer
+	Now       func() time.Time
 	// Workdir is the current directory.
 	Workdir string
 	// Version is custody's version.
@@ -31,7 +33,7 @@ func ProcessEnv(version string) Env {
 	wd, _ := os.Getwd()
 	info, err := os.Stderr.Stat()
 	return Env{
-		Getenv: os.Getenv, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Now: time.Now,
+		Getenv: os.Getenv, LookupEnv: os.LookupEnv, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Now: time.Now,
 		Workdir: wd, Version: version, Terminal: err == nil && info.Mode()&os.ModeCharDevice != 0,
 	}
 }
@@ -52,6 +54,7 @@ func NewRoot(env Env) *cobra.Command {
 		Long: `custody collects the evidence a workflow's contract demands (artifacts, container images, SBOMs,
 test reports, ...), signs it as an in-toto statement in a Sigstore bundle, and verifies such bundles.`,
 		Args:              subcommandArgs,
+		RunE:              groupRun,
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		DisableAutoGenTag: true,
@@ -79,6 +82,14 @@ func (g *globals) validate() error {
 }
 
 func (g *globals) json() bool { return g.output == "json" }
+
+func (e Env) lookupEnv(name string) (string, bool) {
+	if e.LookupEnv != nil {
+		return e.LookupEnv(name)
+	}
+	v := e.Getenv(name)
+	return v, v != ""
+}
 
 // Execute runs the command tree with args.
 func Execute(ctx context.Context, env Env, args []string) error {

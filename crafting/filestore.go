@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+
+	"github.com/custody-dev/custody/internal/atomicfile"
 )
 
 // DefaultStateFile is the state file's path relative to the workspace.
@@ -71,7 +73,7 @@ func (s *FileStore) Save(ctx context.Context, st *State, base string) (string, e
 		if err := s.check(base); err != nil {
 			return err
 		}
-		return writeAtomic(s.path, b)
+		return atomicfile.Write(s.path, b, 0o600)
 	})
 	if err != nil {
 		return "", err
@@ -123,36 +125,6 @@ func (s *FileStore) locked(ctx context.Context, fn func() error) error {
 	}
 	defer lock.Unlock()
 	return fn()
-}
-
-// writeAtomic writes b to a temp file beside path, fsyncs it, renames it over path and fsyncs the
-// directory: readers see the old bytes or the new ones, never a mix.
-func writeAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".attestation-*.tmp")
-	if err != nil {
-		return fmt.Errorf("create temp state file: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write temp state file: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("sync temp state file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close temp state file: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("replace state file: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
 }
 
 // rawDigest is the digest of the state file's bytes, readable or not.
