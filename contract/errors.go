@@ -19,7 +19,7 @@ type FieldError struct {
 	Path string
 	// Line and Column are 1-based; 0 when unknown (a contract built in Go has no lines).
 	Line, Column int
-	// Offset is the byte offset of a JSON syntax error; -1 otherwise.
+	// Offset is the byte offset of a JSON syntax error; 0 otherwise.
 	Offset int64
 	// Reason says what is wrong and, where it helps, what would be right.
 	Reason string
@@ -36,7 +36,7 @@ func (e *FieldError) Error() string {
 		if e.Column > 0 {
 			fmt.Fprintf(&b, ", column %d", e.Column)
 		}
-		if e.Offset >= 0 {
+		if e.Offset > 0 {
 			fmt.Fprintf(&b, " (byte %d)", e.Offset)
 		}
 		b.WriteString(": ")
@@ -87,7 +87,7 @@ type problems struct {
 
 func (p *problems) add(path string, at position, format string, args ...any) {
 	p.list = append(p.list, &FieldError{
-		Path: path, Line: at.line, Column: at.column, Offset: -1,
+		Path: path, Line: at.line, Column: at.column,
 		Reason: fmt.Sprintf(format, args...),
 	})
 }

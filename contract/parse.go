@@ -50,7 +50,7 @@ func ParseFile(path string) (*Contract, error) {
 // Errors, each naming the field path, its line and the reason.
 func Parse(data []byte) (*Contract, error) {
 	if len(data) > MaxSize {
-		return nil, Errors{{Offset: -1, Reason: fmt.Sprintf("the document is larger than %d bytes", MaxSize)}}
+		return nil, Errors{{Reason: fmt.Sprintf("the document is larger than %d bytes", MaxSize)}}
 	}
 	base := int64(0)
 	if bytes.HasPrefix(data, utf8BOM) {
@@ -58,7 +58,7 @@ func Parse(data []byte) (*Contract, error) {
 	}
 	trimmed := bytes.TrimLeft(data, " \t\r\n")
 	if len(trimmed) == 0 {
-		return nil, Errors{{Offset: -1, Reason: "the document is empty: a contract needs apiVersion, kind, metadata and spec"}}
+		return nil, Errors{{Reason: "the document is empty: a contract needs apiVersion, kind, metadata and spec"}}
 	}
 	var (
 		root  *yaml.Node
