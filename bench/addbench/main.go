@@ -1,0 +1,151 @@
+// Command addbench measures `custody attestation add` of a large ARTIFACT against the hashing floor
+// (bench/hashfloor) and coreutils' sha256sum, in the same run, and `custody version` start-up. It
+// prints a markdown table of medians and ratios for docs/benchmarks.md:
+//
+//	go run ./bench/addbench [-size 1GiB] [-runs 5]
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type sample struct {
+	wall   time.Duration
+	maxRSS int64 // KiB
+}
+
+func main() {
+	sizeMiB := flag.Int64("size-mib", 1024, "size of the artifact in MiB")
+	runs := flag.Int("runs", 5, "runs of each command; the median is reported")
+	flag.Parse()
+	if err := run(*sizeMiB, *runs); err != nil {
+		fmt.Fprintf(os.Stderr, "addbench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(sizeMiB int64, runs int) error {
+	dir, err := os.MkdirTemp("", "custody-addbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	custody, floor := filepath.Join(dir, "custody"), filepath.Join(dir, "hashfloor")
+	for bin, pkg := range map[string]string{custody: "./cmd/custody", floor: "./bench/hashfloor"} {
+		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+			return fmt.Errorf("build %s: %v\n%s", pkg, err, out)
+		}
+	}
+	artifact := filepath.Join(dir, "artifact.bin")
+	if err := writeArtifact(artifact, sizeMiB); err != nil {
+		return err
+	}
+	contract := filepath.Join(dir, "contract.yaml")
+	if err := os.WriteFile(contract, []byte("apiVersion: custody.dev/v1\nkind: Contract\nmetadata:\n  name: bench\n"), 0o644); err != nil {
+		return err
+	}
+	state := filepath.Join(dir, "state.json")
+	if _, err := measure(dir, custody, "--state-file", state, "attestation", "init", "--workflow", "w", "--project", "p", "--contract", contract); err != nil {
+		return err
+	}
+	// Warm the page cache so every contender reads from memory.
+	if _, err := measure(dir, floor, artifact); err != nil {
+		return err
+	}
+
+	results := map[string][]sample{}
+	order := []string{"floor (crypto/sha256, 1 MiB buffer)", "sha256sum", "custody attestation add", "custody version"}
+	for i := range runs {
+		// Interleave the contenders so drift on a shared machine hits them alike.
+		cmds := map[string][]string{
+			order[0]: {floor, artifact},
+			order[1]: {"sha256sum", artifact},
+			order[2]: {custody, "--state-file", state, "attestation", "add", "--name", fmt.Sprintf("artifact-%d", i), "--kind", "ARTIFACT", "--value", artifact},
+			order[3]: {custody, "version"},
+		}
+		for _, name := range order {
+			s, err := measure(dir, cmds[name][0], cmds[name][1:]...)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			results[name] = append(results[name], s)
+		}
+	}
+
+	floorMed := median(results[order[0]]).wall
+	shaMed := median(results[order[1]]).wall
+	fmt.Printf("artifact: %d MiB; %d runs each, interleaved; median wall time and peak RSS\n\n", sizeMiB, runs)
+	fmt.Println("| command | median wall | peak RSS | vs floor | vs sha256sum | all runs |")
+	fmt.Println("|---|---|---|---|---|---|")
+	for _, name := range order {
+		m := median(results[name])
+		var all []string
+		for _, s := range results[name] {
+			all = append(all, s.wall.Round(time.Millisecond).String())
+		}
+		ratioFloor, ratioSha := "", ""
+		if name != order[3] {
+			ratioFloor = fmt.Sprintf("%.2fx", m.wall.Seconds()/floorMed.Seconds())
+			ratioSha = fmt.Sprintf("%.2fx", m.wall.Seconds()/shaMed.Seconds())
+		}
+		fmt.Printf("| %s | %s | %.1f MiB | %s | %s | %s |\n", name, m.wall.Round(time.Millisecond), float64(m.maxRSS)/1024,
+			ratioFloor, ratioSha, strings.Join(all, " "))
+	}
+	return nil
+}
+
+// writeArtifact writes sizeMiB of non-repeating bytes.
+func writeArtifact(path string, sizeMiB int64) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	block := make([]byte, 1<<20)
+	x := uint64(0x9e3779b97f4a7c15)
+	for range sizeMiB {
+		for i := 0; i < len(block); i += 8 {
+			x ^= x << 13
+			x ^= x >> 7
+			x ^= x << 17
+			for j := range 8 {
+				block[i+j] = byte(x >> (8 * j))
+			}
+		}
+		if _, err := f.Write(block); err != nil {
+			return err
+		}
+	}
+	return f.Close()
+}
+
+func measure(dir, bin string, args ...string) (sample, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	wall := time.Since(start)
+	if err != nil {
+		return sample{}, fmt.Errorf("%s %v: %v\n%s", bin, args, err, out)
+	}
+	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	var rss int64
+	if ru != nil {
+		rss = ru.Maxrss
+	}
+	return sample{wall: wall, maxRSS: rss}, nil
+}
+
+func median(s []sample) sample {
+	c := append([]sample(nil), s...)
+	sort.Slice(c, func(i, j int) bool { return c[i].wall < c[j].wall })
+	return c[len(c)/2]
+}
