@@ -111,7 +111,7 @@ func (c *Crafter) rawDigest(ctx context.Context) (string, error) {
 	}); ok {
 		return r.rawDigest(ctx)
 	}
-	return "", errors.New("init: the state in progress cannot be read or replaced")
+	return "", errors.New("the state in progress cannot be read")
 }
 
 // lookup distinguishes an unset variable from an empty one where getenv allows (it does not: an

@@ -44,6 +44,11 @@ func (c *Crafter) Push(ctx context.Context, opts PushOptions) (*Pushed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("push: %w", err)
 	}
+	for _, a := range st.Contract.Spec.Annotations {
+		if given, ok := opts.Annotations[a.Name]; ok && a.Value != "" && given != a.Value {
+			return nil, inputErrorf("push: annotation %s is fixed to %q by the contract", a.Name, a.Value)
+		}
+	}
 	if u := unsatisfied(st, opts.Annotations); u != nil {
 		return nil, u
 	}

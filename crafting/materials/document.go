@@ -1,0 +1,213 @@
+package materials
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+)
+
+// maxDocumentSize bounds what a document validator reads into memory. Documents larger than this
+// (a 256 MiB SBOM is already extreme) are refused with a clear error rather than exhausting memory.
+const maxDocumentSize = 256 << 20
+
+// errTooLarge is returned once a capped read passes maxDocumentSize.
+var errTooLarge = fmt.Errorf("document is larger than the %s validation limit", humanBytes(maxDocumentSize))
+
+// cappedReader reads r and fails with over past limit bytes, instead of silently truncating the way
+// io.LimitReader would.
+type cappedReader struct {
+	r    io.Reader
+	left int64
+	over error
+}
+
+func newCappedReader(r io.Reader, limit int64, over error) *cappedReader {
+	return &cappedReader{r: r, left: limit, over: over}
+}
+
+func (c *cappedReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		// One more byte tells a file of exactly limit bytes from a longer one.
+		var one [1]byte
+		n, err := c.r.Read(one[:])
+		if n > 0 {
+			return 0, c.over
+		}
+		return 0, err
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+// rewound seeks f back to its start and returns it behind a reader capped at maxDocumentSize.
+func rewound(f *os.File) (io.Reader, error) {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("rewind file: %w", err)
+	}
+	return newCappedReader(f, maxDocumentSize, errTooLarge), nil
+}
+
+// readDocument reads the whole of f from its start, refusing more than maxDocumentSize bytes.
+func readDocument(f *os.File) ([]byte, error) {
+	r, err := rewound(f)
+	if err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read document: %w", err)
+	}
+	return data, nil
+}
+
+// topLevel is what a streaming scan of a JSON document's top-level object found: the raw values
+// of the keys asked for that it met, and the syntax error that stopped it, if any.
+type topLevel struct {
+	values map[string]json.RawMessage
+	err    error
+}
+
+// has reports whether the key was met.
+func (t topLevel) has(key string) bool {
+	_, ok := t.values[key]
+	return ok
+}
+
+// str returns the key's value when it is a JSON string.
+func (t topLevel) str(key string) (string, bool) {
+	raw, ok := t.values[key]
+	if !ok {
+		return "", false
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// scanTopLevel reads f from its start as a stream of JSON tokens and records the raw values of the
+// capture keys of the top-level object and the presence of the present keys (whose values may be
+// large), without holding anything else in memory. It stops as soon as every key was met, at the
+// end of the top-level object, at a syntax error (recorded in err) or after maxDocumentSize bytes.
+// It tells a document's kind from its marker fields cheaply, so that detection can pass over a
+// large JSON file that is no document at all.
+func scanTopLevel(f *os.File, capture, present []string) topLevel {
+	found := topLevel{values: map[string]json.RawMessage{}}
+	r, err := rewound(f)
+	if err != nil {
+		found.err = err
+		return found
+	}
+	dec := json.NewDecoder(r)
+	tok, err := dec.Token()
+	if err != nil {
+		found.err = err
+		return found
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		found.err = errors.New("not a JSON object")
+		return found
+	}
+	want := map[string]bool{} // key -> capture its value
+	for _, k := range present {
+		want[k] = false
+	}
+	for _, k := range capture {
+		want[k] = true
+	}
+	for dec.More() && len(found.values) < len(want) {
+		tok, err := dec.Token()
+		if err != nil {
+			found.err = err
+			return found
+		}
+		key, _ := tok.(string)
+		keep, wanted := want[key]
+		if keep {
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				found.err = err
+				return found
+			}
+			found.values[key] = raw
+			continue
+		}
+		if wanted {
+			found.values[key] = nil
+		}
+		if err := skipValue(dec); err != nil {
+			found.err = err
+			return found
+		}
+	}
+	return found
+}
+
+// skipValue consumes one JSON value token by token, so a large value never sits in memory whole.
+func skipValue(dec *json.Decoder) error {
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
+}
+
+// syntaxReason words a JSON decoding error for a user: where the document is broken.
+func syntaxReason(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, se)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		field := te.Field
+		if field == "" {
+			field = "(document)"
+		}
+		return fmt.Sprintf("field %s: JSON %s where %s is expected", field, te.Value, te.Type)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return "invalid JSON: unexpected end of document (truncated?)"
+	}
+	if errors.Is(err, errTooLarge) {
+		return errTooLarge.Error()
+	}
+	return "invalid JSON: " + err.Error()
+}
+
+// itoa renders a count for Material.Validated.
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// decodeJSON decodes one JSON value from r into v and refuses anything but whitespace after it.
+func decodeJSON(r io.Reader, v any) error {
+	dec := json.NewDecoder(r)
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if err == nil {
+			return errors.New("data after the end of the document")
+		}
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,125 @@
+package crafting
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/custody-dev/custody/attestation"
+	"github.com/custody-dev/custody/signing"
+)
+
+// testSigner makes a real cosign key pair and returns its signer and public key PEM.
+func testSigner(t *testing.T) (*signing.KeySigner, []byte) {
+	t.Helper()
+	dir := t.TempDir()
+	password := func() ([]byte, error) { return []byte("pw"), nil }
+	pair, err := signing.GenerateKeyPair(dir, password, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := signing.LoadKey(pair.PrivateKey, signing.KeyOptions{Password: password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := os.ReadFile(pair.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer, pub
+}
+
+// memoryDestination keeps what was pushed, or fails with err.
+type memoryDestination struct {
+	pushed *Pushed
+	err    error
+}
+
+func (d *memoryDestination) Store(_ context.Context, p *Pushed) error {
+	if d.err != nil {
+		return d.err
+	}
+	d.pushed = p
+	return nil
+}
+
+func TestPushNamesEverythingMissing(t *testing.T) {
+	t.Parallel()
+	c, dir := newTestCrafter(t)
+	initRun(t, c)
+	ctx := context.Background()
+	if _, err := c.Add(ctx, AddOptions{Name: "build-ref", Value: "abc"}); err != nil {
+		t.Fatal(err)
+	}
+	before := stateBytes(t, dir)
+	signer, _ := testSigner(t)
+	_, err := c.Push(ctx, PushOptions{Signer: signer, Destination: &memoryDestination{}})
+	var u *UnsatisfiedError
+	if !errors.As(err, &u) {
+		t.Fatalf("push = %v, want UnsatisfiedError", err)
+	}
+	if !reflect.DeepEqual(u.Materials, []string{"rootfs"}) || !reflect.DeepEqual(u.Annotations, []string{"build-ref/source", "release"}) {
+		t.Errorf("missing = %v / %v", u.Materials, u.Annotations)
+	}
+	if want := "push: contract not satisfied: required materials not set: rootfs; annotations without a value: build-ref/source, release"; err.Error() != want {
+		t.Errorf("message = %q\nwant      %q", err, want)
+	}
+	if string(stateBytes(t, dir)) != string(before) {
+		t.Fatal("a refused push changed the state")
+	}
+}
+
+func TestPushSignsVerifiableAttestation(t *testing.T) {
+	t.Parallel()
+	c, dir := newTestCrafter(t)
+	initRun(t, c)
+	ctx := context.Background()
+	rootfs := writeFile(t, dir, "rootfs.tar.gz", "rootfs!")
+	if _, err := c.Add(ctx, AddOptions{Name: "rootfs", Value: rootfs}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Add(ctx, AddOptions{Name: "build-ref", Value: "abc", Annotations: map[string]string{"source": "git"}}); err != nil {
+		t.Fatal(err)
+	}
+	signer, pub := testSigner(t)
+
+	// A fixed contract annotation cannot be overridden at push.
+	_, err := c.Push(ctx, PushOptions{Signer: signer, Destination: &memoryDestination{}, Annotations: map[string]string{"team": "resistance", "release": "1"}})
+	if err == nil || !strings.Contains(err.Error(), `annotation team is fixed to "cyberdyne core"`) {
+		t.Fatalf("push overriding a fixed annotation = %v", err)
+	}
+	// A destination that fails keeps the run.
+	failing := &memoryDestination{err: errors.New("disk full")}
+	if _, err := c.Push(ctx, PushOptions{Signer: signer, Destination: failing, Annotations: map[string]string{"release": "1"}}); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("push to a failing destination = %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, DefaultStateFile)); err != nil {
+		t.Fatalf("a failed push cleared the state: %v", err)
+	}
+
+	dest := &memoryDestination{}
+	pushed, err := c.Push(ctx, PushOptions{Signer: signer, Destination: dest, Annotations: map[string]string{"release": "v0.7.6"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, DefaultStateFile)); !os.IsNotExist(err) {
+		t.Errorf("state not cleared after push: %v", err)
+	}
+	res, err := attestation.Verify(ctx, dest.pushed.Bundle, attestation.VerifyOptions{PublicKey: pub, ArtifactPath: rootfs})
+	if err != nil {
+		t.Fatalf("verify the pushed bundle: %v", err)
+	}
+	p := res.Predicate
+	if p.Workflow.Name != "build-and-test" || p.Workflow.Project != "skynet" || p.Workflow.RunID != pushed.State.RunID ||
+		p.Env["BUILD_NUMBER"] != "42" || p.Annotations["team"] != "cyberdyne core" || p.Annotations["release"] != "v0.7.6" ||
+		len(p.Materials) != 2 || p.Builder.Version != "test" {
+		t.Errorf("predicate = %+v", p)
+	}
+	if len(res.Subjects) != 1 || res.Subjects[0].Name != "rootfs.tar.gz" {
+		t.Errorf("subjects = %v, want only the output rootfs.tar.gz", res.Subjects)
+	}
+}
