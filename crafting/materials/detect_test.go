@@ -104,6 +104,13 @@ func TestDetect(t *testing.T) {
 			wantDigest: layoutDigest,
 		},
 		{
+			name:       "OCI image layout written by crane",
+			value:      filepath.Join("testdata", "images", "control-plane"),
+			wantKind:   contract.KindContainerImage,
+			wantValue:  "control-plane@sha256:ac36dc67642f7c3bf0d1d559498cdfd4a673801cd081c96f5d7621ac778d6884",
+			wantDigest: "sha256:ac36dc67642f7c3bf0d1d559498cdfd4a673801cd081c96f5d7621ac778d6884",
+		},
+		{
 			name:        "directory that is not an OCI image layout",
 			value:       plainDir,
 			wantErr:     []string{plainDir, "not an OCI image layout"},

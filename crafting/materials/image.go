@@ -52,7 +52,8 @@ const (
 //     crane pull --format=oci). Its index.json must list exactly one image, unless one is picked:
 //   - DIR:NAME picks the image whose org.opencontainers.image.ref.name (or io.containerd.image.name)
 //     annotation is NAME, like skopeo's oci:DIR:NAME (NAME may be a tag, v1, or a full reference,
-//     as crane pull --annotate-ref writes it); DIR@sha256:... picks it by digest. These forms are
+//     as crane pull --annotate-ref writes it; a bare tag also picks the one image whose annotated
+//     full reference has that tag); DIR@sha256:... picks it by digest. These forms are
 //     only taken when DIR is an OCI image layout (it has an oci-layout file), so app:v1 stays an
 //     image reference even if an app/ directory exists.
 //
@@ -216,6 +217,8 @@ func pickLayoutImage(dir string, manifests []v1.Descriptor, selector string) (v1
 		images = append(images, d)
 		if n := d.Annotations[annotationRefName]; n != "" {
 			names = append(names, n)
+		} else {
+			names = append(names, d.Digest.String())
 		}
 	}
 	if selector == "" {
@@ -228,13 +231,25 @@ func pickLayoutImage(dir string, manifests []v1.Descriptor, selector string) (v1
 		return v1.Descriptor{}, fmt.Errorf("OCI image layout %s holds %d images: pick one with %s:NAME (names: %s) or %s@sha256:...",
 			dir, len(images), dir, strings.Join(names, ", "), dir)
 	}
+	// An exact name or digest first; else the tag of a full reference (v1 for registry/app:v1).
+	var tagged []v1.Descriptor
 	for _, d := range images {
 		if d.Digest.String() == selector || d.Annotations[annotationRefName] == selector ||
 			d.Annotations[annotationContainerdName] == selector {
 			return d, nil
 		}
+		if _, tag := annotatedName(d); tag == selector {
+			tagged = append(tagged, d)
+		}
 	}
-	return v1.Descriptor{}, fmt.Errorf("OCI image layout %s has no image named %q (names: %s)", dir, selector, strings.Join(names, ", "))
+	switch len(tagged) {
+	case 0:
+		return v1.Descriptor{}, fmt.Errorf("OCI image layout %s has no image named %q (names: %s)", dir, selector, strings.Join(names, ", "))
+	case 1:
+		return tagged[0], nil
+	}
+	return v1.Descriptor{}, fmt.Errorf("OCI image layout %s has %d images tagged %q: name one by its full reference (names: %s)",
+		dir, len(tagged), selector, strings.Join(names, ", "))
 }
 
 func isImageMediaType(mt ggcrtypes.MediaType) bool {
@@ -261,22 +276,33 @@ func verifyBlob(path layout.Path, desc v1.Descriptor) error {
 	return nil
 }
 
-// layoutName names a layout's image: containerd's full reference, else the OCI ref name (a full
-// reference or a tag of the directory's base name), else the directory's base name.
+// layoutName names a layout's image: by its annotations, else by the directory's base name, with
+// the OCI ref name as the tag when it is not a full reference.
 func layoutName(dir string, desc v1.Descriptor) (repo, tag string) {
-	for _, key := range []string{annotationContainerdName, annotationRefName} {
-		if ref, err := name.ParseReference(desc.Annotations[key], name.StrictValidation); err == nil {
-			if t, ok := ref.(name.Tag); ok {
-				return ref.Context().Name(), t.TagStr()
-			}
-			return ref.Context().Name(), ""
-		}
+	if repo, tag := annotatedName(desc); repo != "" {
+		return repo, tag
 	}
 	base := dir
 	if abs, err := filepath.Abs(dir); err == nil {
 		base = abs
 	}
 	return filepath.Base(base), desc.Annotations[annotationRefName]
+}
+
+// annotatedName returns the repository and tag of the first annotation that holds a full image
+// reference: containerd's name, then the OCI ref name; empty when none does.
+func annotatedName(desc v1.Descriptor) (repo, tag string) {
+	for _, key := range []string{annotationContainerdName, annotationRefName} {
+		ref, err := name.ParseReference(desc.Annotations[key], name.StrictValidation)
+		if err != nil {
+			continue
+		}
+		if t, ok := ref.(name.Tag); ok {
+			return ref.Context().Name(), t.TagStr()
+		}
+		return ref.Context().Name(), ""
+	}
+	return "", ""
 }
 
 // DockerConfigKeychain returns a keychain reading credentials from dir/config.json, the file

@@ -477,6 +477,11 @@ func FuzzOCILayoutIndex(f *testing.F) {
 	if b, err := os.ReadFile(filepath.Join(seed, "index.json")); err == nil {
 		f.Add(b)
 	}
+	for _, fixture := range []string{"control-plane", "control-plane-annotated"} {
+		if b, err := os.ReadFile(filepath.Join("testdata", "images", fixture, "index.json")); err == nil {
+			f.Add(b)
+		}
+	}
 	f.Add([]byte(`{"schemaVersion":2,"manifests":[]}`))
 	f.Add([]byte(`{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:00","size":-1}]}`))
 	f.Add([]byte(`not json`))
@@ -490,5 +495,85 @@ func FuzzOCILayoutIndex(f *testing.F) {
 		}
 		_, _ = craftLayout(dir, "")
 		_, _ = craftLayout(dir, "v1")
+		_, _ = craftLayout(dir, "127.0.0.1:5001/skynet/control-plane:v0.7.6")
 	})
+}
+
+// TestCraftImageFromCraneLayouts reads OCI image layouts written by crane pull --format=oci (see
+// testdata/images/README.md).
+func TestCraftImageFromCraneLayouts(t *testing.T) {
+	t.Parallel()
+	const (
+		repo = "127.0.0.1:5001/skynet/control-plane"
+		v076 = "sha256:ac36dc67642f7c3bf0d1d559498cdfd4a673801cd081c96f5d7621ac778d6884"
+		v077 = "sha256:745d56229bb5ad2591cdb2e7b0df865e916a555db78f74a938a5ac5a620624ba"
+	)
+	one := filepath.Join("testdata", "images", "control-plane")
+	two := filepath.Join("testdata", "images", "control-plane-annotated")
+	for _, tc := range []struct {
+		name    string
+		value   string
+		want    *attestation.Image
+		wantErr []string
+	}{
+		{
+			name:  "one image without annotations",
+			value: one,
+			want:  &attestation.Image{Repository: "control-plane", Digest: v076, Source: "oci-layout"},
+		},
+		{
+			name:  "picked by the full reference crane annotated",
+			value: two + ":" + repo + ":v0.7.7",
+			want:  &attestation.Image{Repository: repo, Tag: "v0.7.7", Digest: v077, Source: "oci-layout"},
+		},
+		{
+			name:  "picked by the tag of the full reference",
+			value: two + ":v0.7.6",
+			want:  &attestation.Image{Repository: repo, Tag: "v0.7.6", Digest: v076, Source: "oci-layout"},
+		},
+		{
+			name:  "picked by digest",
+			value: two + "@" + v077,
+			want:  &attestation.Image{Repository: repo, Tag: "v0.7.7", Digest: v077, Source: "oci-layout"},
+		},
+		{
+			name:    "two images and no pick",
+			value:   two,
+			wantErr: []string{"holds 2 images", repo + ":v0.7.7, " + repo + ":v0.7.6"},
+		},
+		{
+			name:    "a tag it does not hold",
+			value:   two + ":v0.8.0",
+			wantErr: []string{two, `no image named "v0.8.0"`},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			m, err := newIsolatedCrafter(t, Options{}).Craft(t.Context(), contract.KindContainerImage, tc.value)
+			checkImage(t, m, err, tc.want, tc.wantErr)
+		})
+	}
+}
+
+func TestPickLayoutImageAmbiguousTag(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	digests := writeLayout(t, dir,
+		layoutImage{annotations: map[string]string{annotationRefName: "registry.example.com/api:v1"}},
+		layoutImage{annotations: map[string]string{annotationRefName: "registry.example.com/web:v1"}},
+		layoutImage{},
+	)
+	for _, tc := range []struct {
+		value   string
+		want    *attestation.Image
+		wantErr []string
+	}{
+		{value: dir + ":v1", wantErr: []string{`2 images tagged "v1"`, "full reference"}},
+		{value: dir + ":registry.example.com/web:v1", want: &attestation.Image{
+			Repository: "registry.example.com/web", Tag: "v1", Digest: digests[1], Source: "oci-layout"}},
+		{value: dir, wantErr: []string{"holds 3 images", digests[2]}},
+	} {
+		m, err := newIsolatedCrafter(t, Options{}).Craft(t.Context(), contract.KindContainerImage, tc.value)
+		checkImage(t, m, err, tc.want, tc.wantErr)
+	}
 }

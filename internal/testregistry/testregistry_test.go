@@ -116,3 +116,20 @@ func mustRef(t *testing.T, s string) name.Reference {
 	}
 	return ref
 }
+
+func TestWithoutHeadDigest(t *testing.T) {
+	t.Parallel()
+	reg := testregistry.New(t, testregistry.WithoutHeadDigest())
+	want := reg.PushRandom(t, "team/app:v1")
+	ref := mustRef(t, reg.Ref("team/app:v1"))
+	if _, err := remote.Head(ref); err == nil || !strings.Contains(err.Error(), "Docker-Content-Digest") {
+		t.Errorf("HEAD error = %v, want a missing Docker-Content-Digest", err)
+	}
+	desc, err := remote.Get(ref)
+	if err != nil {
+		t.Fatalf("GET: %v", err)
+	}
+	if desc.Digest.String() != want {
+		t.Errorf("GET digest = %s, want %s", desc.Digest, want)
+	}
+}
