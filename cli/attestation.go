@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -27,7 +28,7 @@ State between steps is kept in the workspace's .custody/attestation.json.`,
 // crafter builds the lifecycle over the workspace's state file.
 func (g *globals) crafter() (*crafting.Crafter, error) {
 	path := crafting.WorkspaceStateFile(g.env.Getenv, g.stateFile, g.env.Workdir)
-	mopts := materials.Options{Now: g.env.Now}
+	mopts := materials.Options{Now: g.env.Now, Keychain: materials.DockerConfigKeychain(g.dockerConfigDir())}
 	if g.env.Terminal && !g.json() {
 		mopts.Progress = g.env.Stderr
 	}
@@ -43,6 +44,14 @@ func (g *globals) crafter() (*crafting.Crafter, error) {
 		return nil, fmt.Errorf("set up crafting: %w", err)
 	}
 	return c, nil
+}
+
+// dockerConfigDir is where `docker login` keeps credentials: DOCKER_CONFIG, else ~/.docker.
+func (g *globals) dockerConfigDir() string {
+	if dir := g.env.Getenv("DOCKER_CONFIG"); dir != "" {
+		return dir
+	}
+	return filepath.Join(g.env.Getenv("HOME"), ".docker")
 }
 
 // info writes a status line to stderr, as in the seed ("INF material added to attestation").
