@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/custody-dev/custody/internal/testregistry"
 	"github.com/custody-dev/custody/internal/testtool"
 )
 
@@ -431,5 +432,38 @@ func TestKillDuringAddLeavesValidState(t *testing.T) {
 		if strings.HasSuffix(e.Name(), ".tmp") {
 			t.Logf("a killed add left its temp file %s beside the state (harmless: never read)", e.Name())
 		}
+	}
+}
+
+// The binary finds registry credentials where `docker login` put them (DOCKER_CONFIG), and a
+// registry's refusal is an error with its reason, never a STRING.
+func TestImageFromRegistryThatDemandsAuth(t *testing.T) {
+	t.Parallel()
+	reg := testregistry.New(t, testregistry.WithBasicAuth("ci", "s3cret"))
+	digest := reg.PushRandom(t, "skynet/control-plane:v0.7.6")
+	image := reg.Ref("skynet/control-plane:v0.7.6")
+
+	w := newWorkspace(t)
+	w.write("contract.yaml", "apiVersion: custody.dev/v1\nkind: Contract\nmetadata:\n  name: empty\n")
+	w.ok("attestation", "init", "--workflow", "w", "--project", "p", "--contract", "contract.yaml")
+	before := w.stateBytes()
+	r := w.custody("attestation", "add", "--value", image)
+	if r.code != 3 || !strings.Contains(r.stderr, "UNAUTHORIZED") || !strings.Contains(r.stderr, image) {
+		t.Fatalf("add without credentials: exit %d, %s", r.code, r.stderr)
+	}
+	if !bytes.Equal(w.stateBytes(), before) {
+		t.Fatal("a refused add changed the state")
+	}
+
+	w.env = append(w.env, "DOCKER_CONFIG="+testregistry.WriteDockerConfig(t, reg.Host, "ci", "s3cret"))
+	out := w.ok("attestation", "add", "--value", image, "-o", "json")
+	var m struct {
+		Name, Kind, Digest string
+	}
+	if err := json.Unmarshal([]byte(out.stdout), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Kind != "CONTAINER_IMAGE" || m.Digest != digest || m.Name != "control-plane" {
+		t.Errorf("added %+v, want CONTAINER_IMAGE control-plane at %s", m, digest)
 	}
 }
