@@ -1,0 +1,100 @@
+package signing
+
+import (
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/sigstore/cosign/v2/pkg/cosign"
+	"github.com/sigstore/sigstore/pkg/signature"
+)
+
+// KeyOptions configure how a cosign key reference is loaded.
+type KeyOptions struct {
+	// Getenv reads the environment: COSIGN_PASSWORD and env://VAR references. nil means an empty
+	// environment.
+	Getenv func(string) string
+	// Password, when set, gives the key's password instead of COSIGN_PASSWORD.
+	Password PasswordFunc
+}
+
+// envScheme prefixes a key reference to an environment variable holding the key's PEM, as in cosign.
+const envScheme = "env://"
+
+// LoadKey loads a cosign key reference: the path of a cosign encrypted private key (cosign.key, PEM
+// "ENCRYPTED SIGSTORE PRIVATE KEY" or "ENCRYPTED COSIGN PRIVATE KEY"), or env://VAR naming an
+// environment variable holding that PEM. The password is opts.Password, else COSIGN_PASSWORD.
+func LoadKey(ref string, opts KeyOptions) (*KeySigner, error) {
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	raw, err := readKeyRef(ref, getenv)
+	if err != nil {
+		return nil, err
+	}
+	password := opts.Password
+	if password == nil {
+		password = EnvPassword(getenv)
+	}
+	sv, err := decodeCosignKey(ref, raw, password)
+	if err != nil {
+		return nil, err
+	}
+	return NewKeySigner(sv)
+}
+
+func readKeyRef(ref string, getenv func(string) string) ([]byte, error) {
+	if ref == "" {
+		return nil, errors.New("key: empty reference: give a cosign key file or env://VAR")
+	}
+	if name, ok := strings.CutPrefix(ref, envScheme); ok {
+		if name == "" {
+			return nil, fmt.Errorf("key %s: no variable name after env://", ref)
+		}
+		v := getenv(name)
+		if v == "" {
+			return nil, fmt.Errorf("key %s: environment variable %s is empty or unset", ref, name)
+		}
+		return []byte(v), nil
+	}
+	if scheme, _, ok := strings.Cut(ref, "://"); ok {
+		return nil, fmt.Errorf("key %s: %s:// keys are not supported: give a cosign key file or env://VAR", ref, scheme)
+	}
+	raw, err := os.ReadFile(ref)
+	if err != nil {
+		return nil, fmt.Errorf("key: %w", err)
+	}
+	return raw, nil
+}
+
+func decodeCosignKey(ref string, raw []byte, password PasswordFunc) (signature.SignerVerifier, error) {
+	block, _ := pem.Decode(raw)
+	if block == nil {
+		return nil, fmt.Errorf("key %s: not a PEM file: want a cosign private key (cosign generate-key-pair)", ref)
+	}
+	switch block.Type {
+	case cosign.SigstorePrivateKeyPemType, cosign.CosignPrivateKeyPemType:
+	case "PUBLIC KEY":
+		return nil, fmt.Errorf("key %s: a public key cannot sign: give the private key (cosign.key)", ref)
+	case cosign.PrivateKeyPemType, cosign.ECPrivateKeyPemType, cosign.RSAPrivateKeyPemType:
+		return nil, fmt.Errorf("key %s: a plain %q PEM, not a cosign key: convert it with `cosign import-key-pair --key %s`", ref, block.Type, ref)
+	default:
+		return nil, fmt.Errorf("key %s: PEM block %q is not a cosign private key", ref, block.Type)
+	}
+	pass, err := password()
+	if err != nil {
+		return nil, fmt.Errorf("key %s: password: %w", ref, err)
+	}
+	// An empty, non-nil option list: ed25519 keys sign pure Ed25519, which DSSE verifiers expect.
+	sv, err := cosign.LoadPrivateKey(raw, pass, &[]signature.LoadOption{})
+	if err != nil {
+		if strings.Contains(err.Error(), "decrypt") {
+			return nil, fmt.Errorf("key %s: wrong password? (set %s): %w", ref, PasswordEnv, err)
+		}
+		return nil, fmt.Errorf("key %s: %w", ref, err)
+	}
+	return sv, nil
+}

@@ -1,0 +1,77 @@
+package signing
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/sigstore/cosign/v2/pkg/cosign"
+)
+
+// Key pair file names, as cosign writes them.
+const (
+	PrivateKeyFile = "cosign.key"
+	PublicKeyFile  = "cosign.pub"
+)
+
+// KeyPair names the files GenerateKeyPair wrote.
+type KeyPair struct {
+	PrivateKey string
+	PublicKey  string
+}
+
+// GenerateKeyPair writes a new ECDSA P-256 key pair in dir, exactly as `cosign generate-key-pair`
+// does: cosign.key (encrypted with the password, mode 0600) and cosign.pub. It refuses to overwrite
+// either file unless force is set.
+func GenerateKeyPair(dir string, password PasswordFunc, force bool) (KeyPair, error) {
+	paths := KeyPair{PrivateKey: filepath.Join(dir, PrivateKeyFile), PublicKey: filepath.Join(dir, PublicKeyFile)}
+	if password == nil {
+		return KeyPair{}, errors.New("generate key pair: no password function")
+	}
+	if !force {
+		for _, p := range []string{paths.PrivateKey, paths.PublicKey} {
+			if _, err := os.Lstat(p); err == nil {
+				return KeyPair{}, fmt.Errorf("generate key pair: %s already exists: remove it or force overwriting", p)
+			} else if !errors.Is(err, fs.ErrNotExist) {
+				return KeyPair{}, fmt.Errorf("generate key pair: %w", err)
+			}
+		}
+	}
+	keys, err := cosign.GenerateKeyPair(func(bool) ([]byte, error) { return password() })
+	if err != nil {
+		return KeyPair{}, fmt.Errorf("generate key pair: %w", err)
+	}
+	if err := writeKeyFile(paths.PrivateKey, keys.PrivateBytes, 0o600, force); err != nil {
+		return KeyPair{}, err
+	}
+	if err := writeKeyFile(paths.PublicKey, keys.PublicBytes, 0o644, force); err != nil {
+		return KeyPair{}, err
+	}
+	return paths, nil
+}
+
+// writeKeyFile creates path with mode; without force an existing file is an error, never overwritten.
+func writeKeyFile(path string, data []byte, mode os.FileMode, force bool) error {
+	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	if force {
+		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	}
+	f, err := os.OpenFile(path, flags, mode)
+	if err != nil {
+		return fmt.Errorf("generate key pair: %w", err)
+	}
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return fmt.Errorf("generate key pair: %w", err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("generate key pair: write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("generate key pair: write %s: %w", path, err)
+	}
+	return nil
+}
