@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/custody-dev/custody/internal/cosigntest"
 	"github.com/custody-dev/custody/internal/testregistry"
 	"github.com/custody-dev/custody/internal/testtool"
 )
@@ -189,7 +190,7 @@ const fixtures = "../../crafting/materials/testdata/"
 func TestWalkthroughEndToEnd(t *testing.T) {
 	t.Parallel()
 	registry := startCraneRegistry(t)
-	cosign := testtool.Path(t, "cosign", "COSIGN_BIN", "go install github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5")
+	cosign := cosigntest.Path(t)
 	image := registry + "/skynet/control-plane:v0.7.6"
 	imageDigest := pushImage(t, image)
 
@@ -252,7 +253,7 @@ func TestWalkthroughEndToEnd(t *testing.T) {
 	if !strings.Contains(v.stdout, "Verified OK") {
 		t.Errorf("verify said:\n%s", v.stdout)
 	}
-	w.write("empty.json", `{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1","tlogs":[],"certificateAuthorities":[],"ctlogs":[],"timestampAuthorities":[]}`)
+	w.write("empty.json", cosigntest.EmptyTrustedRoot)
 	if out, err := cosignVerify(w, cosign, "attestation.sigstore.json", "rootfs.tar.gz"); err != nil || !strings.Contains(out, "Verified OK") {
 		t.Fatalf("cosign verify-blob-attestation: %v\n%s", err, out)
 	}

@@ -2,6 +2,7 @@
 package cosigntest
 
 import (
+	"github.com/custody-dev/custody/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,52 +19,12 @@ const Install = "go install github.com/sigstore/cosign/v2/cmd/cosign@" + Version
 // key-signed bundle offline (--trusted-root) without fetching the public-good root.
 const EmptyTrustedRoot = `{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1","tlogs":[],"certificateAuthorities":[],"ctlogs":[],"timestampAuthorities":[]}`
 
-// Path returns a cosign binary: $COSIGN_BIN, else cosign on PATH, else $GOBIN/cosign or
-// $HOME/go/bin/cosign (where `go install` puts it). Without one the test is skipped, except in CI
-// (CI=true), where it fails with the command that installs cosign.
+// Path returns a cosign binary: $COSIGN_BIN, else cosign on PATH, else in $GOBIN or ~/go/bin (where
+// `go install` puts it). Without one the test is skipped, except in CI (CI=true), where it fails with
+// the command that installs cosign.
 func Path(t testing.TB) string {
 	t.Helper()
-	p, ok := find(os.Getenv)
-	if ok {
-		return p
-	}
-	if p != "" {
-		t.Fatalf("COSIGN_BIN=%s is not an executable file", p)
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("cosign not found (CI=true, so this is a failure, not a skip): install it with `%s` or set COSIGN_BIN", Install)
-	}
-	t.Skipf("cosign not found: install it with `%s` or set COSIGN_BIN to run the cosign interop tests", Install)
-	return ""
-}
-
-// find looks for cosign in the places Path documents.
-func find(getenv func(string) string) (string, bool) {
-	if p := getenv("COSIGN_BIN"); p != "" {
-		return p, isExecutable(p) // reported as is: an explicit choice is never second-guessed
-	}
-	if p, err := exec.LookPath("cosign"); err == nil {
-		return p, true
-	}
-	var candidates []string
-	if gobin := getenv("GOBIN"); gobin != "" {
-		candidates = append(candidates, filepath.Join(gobin, "cosign"))
-	}
-	if home := getenv("HOME"); home != "" {
-		candidates = append(candidates, filepath.Join(home, "go", "bin", "cosign"))
-	}
-	candidates = append(candidates, "/root/go/bin/cosign")
-	for _, c := range candidates {
-		if isExecutable(c) {
-			return c, true
-		}
-	}
-	return "", false
-}
-
-func isExecutable(p string) bool {
-	info, err := os.Stat(p)
-	return err == nil && !info.IsDir() && info.Mode()&0o111 != 0
+	return testtool.Path(t, "cosign", "COSIGN_BIN", Install)
 }
 
 // WriteEmptyTrustedRoot writes EmptyTrustedRoot in dir and returns its path.
