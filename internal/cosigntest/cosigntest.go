@@ -2,11 +2,12 @@
 package cosigntest
 
 import (
-	"github.com/custody-dev/custody/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/custody-dev/custody/internal/testtool"
 )
 
 // Version is the cosign release the interop tests are written against.
