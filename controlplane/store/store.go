@@ -1,0 +1,188 @@
+// Package store is the control plane's persistence: one repository interface, implemented on SQLite
+// (embedded default) and PostgreSQL, with one set of versioned migrations.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors every implementation returns, to be told apart with errors.Is.
+var (
+	// ErrNotFound: no such record.
+	ErrNotFound = errors.New("not found")
+	// ErrExists: a record with the same unique key exists.
+	ErrExists = errors.New("already exists")
+	// ErrStale: a compare-and-swap lost (remote state written since it was read).
+	ErrStale = errors.New("stale")
+)
+
+// Org is an organization: the top scope of projects and tokens.
+type Org struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+}
+
+// Project groups workflows.
+type Project struct {
+	ID        string
+	OrgID     string
+	Name      string
+	CreatedAt time.Time
+}
+
+// Workflow is one pipeline, unique by name in its project, bound to a contract with numbered revisions.
+type Workflow struct {
+	ID          string
+	ProjectID   string
+	Name        string
+	Description string
+	CreatedAt   time.Time
+}
+
+// ContractRevision is one immutable revision of a workflow's contract, numbered from 1.
+type ContractRevision struct {
+	WorkflowID string
+	Revision   int
+	// Body is the contract as uploaded (YAML or JSON), kept byte for byte.
+	Body []byte
+	// Digest is "sha256:<hex>" of Body.
+	Digest    string
+	CreatedAt time.Time
+}
+
+// PublicKey is a key trusted for key-signed pushes of a workflow.
+type PublicKey struct {
+	ID         string
+	WorkflowID string
+	// PEM is the public key in PEM (a cosign.pub).
+	PEM []byte
+	// Hint is the key hint a bundle signed by it carries (attestation.KeyHint).
+	Hint      string
+	CreatedAt time.Time
+}
+
+// Token is an API token, stored only as the hash of its secret. Its scope is the narrowest of the
+// IDs set: a workflow, else a project, else the org.
+type Token struct {
+	ID         string
+	Name       string
+	Hash       []byte // sha256 of the secret
+	OrgID      string
+	ProjectID  string // "" for an org-wide token
+	WorkflowID string // "" unless scoped to one workflow
+	Admin      bool
+	ExpiresAt  time.Time // zero: never
+	RevokedAt  time.Time // zero: not revoked
+	CreatedAt  time.Time
+}
+
+// RunState is the state of a workflow run.
+type RunState string
+
+// The states of a run. A run starts initialized and ends in exactly one of the others.
+const (
+	RunInitialized RunState = "initialized"
+	RunSucceeded   RunState = "succeeded"
+	RunFailed      RunState = "failed"
+	RunCancelled   RunState = "cancelled"
+	RunExpired     RunState = "expired"
+)
+
+// Run is one run of a workflow, from init to push, reset or expiry.
+type Run struct {
+	ID               string
+	WorkflowID       string
+	ContractRevision int
+	State            RunState
+	Reason           string
+	RunnerType       string
+	RunnerURL        string
+	CreatedAt        time.Time
+	// ExpiresAt is when an initialized run becomes expired.
+	ExpiresAt  time.Time
+	FinishedAt time.Time // zero while initialized
+	// AttestationDigest is set when the run succeeded.
+	AttestationDigest string
+	// RemoteState is the crafting state kept for the run (remote-state runs), and its digest.
+	RemoteState       []byte
+	RemoteStateDigest string
+}
+
+// Attestation is a stored, verified bundle, addressed by the sha256 of its DSSE envelope.
+type Attestation struct {
+	Digest     string
+	RunID      string
+	WorkflowID string
+	Bundle     []byte
+	CreatedAt  time.Time
+	// Materials index the attestation by the digests it mentions.
+	Materials []MaterialRef
+}
+
+// MaterialRef is one material digest an attestation mentions.
+type MaterialRef struct {
+	Digest string // "sha256:<hex>"
+	Name   string
+	Kind   string
+}
+
+// RunFilter selects runs; empty fields do not filter.
+type RunFilter struct {
+	WorkflowID string
+	State      RunState
+	Limit      int // 0: a default of 50
+}
+
+// Store is the control plane's repository. Implementations are safe for concurrent use.
+type Store interface {
+	CreateOrg(ctx context.Context, o *Org) error
+	GetOrgByName(ctx context.Context, name string) (*Org, error)
+
+	CreateProject(ctx context.Context, p *Project) error
+	GetProject(ctx context.Context, orgID, name string) (*Project, error)
+	GetProjectByID(ctx context.Context, id string) (*Project, error)
+	ListProjects(ctx context.Context, orgID string) ([]Project, error)
+
+	// CreateWorkflow stores the workflow and its first contract revision in one transaction.
+	CreateWorkflow(ctx context.Context, w *Workflow, first *ContractRevision) error
+	GetWorkflow(ctx context.Context, projectID, name string) (*Workflow, error)
+	GetWorkflowByID(ctx context.Context, id string) (*Workflow, error)
+	ListWorkflows(ctx context.Context, projectID string) ([]Workflow, error)
+
+	// AddContractRevision stores body as the next revision of the workflow's contract and returns it.
+	AddContractRevision(ctx context.Context, workflowID string, body []byte, digest string, at time.Time) (*ContractRevision, error)
+	// GetContractRevision returns revision n, or the latest for n == 0.
+	GetContractRevision(ctx context.Context, workflowID string, n int) (*ContractRevision, error)
+
+	AddPublicKey(ctx context.Context, k *PublicKey) error
+	ListPublicKeys(ctx context.Context, workflowID string) ([]PublicKey, error)
+
+	CreateToken(ctx context.Context, t *Token) error
+	GetTokenByHash(ctx context.Context, hash []byte) (*Token, error)
+	RevokeToken(ctx context.Context, id string, at time.Time) error
+	ListTokens(ctx context.Context, orgID string) ([]Token, error)
+
+	CreateRun(ctx context.Context, r *Run) error
+	GetRun(ctx context.Context, id string) (*Run, error)
+	ListRuns(ctx context.Context, f RunFilter) ([]Run, error)
+	// FinishRun moves an initialized run to state (failed or cancelled) with a reason; ErrStale if
+	// the run is no longer initialized.
+	FinishRun(ctx context.Context, id string, state RunState, reason string, at time.Time) error
+	// ExpireRuns marks initialized runs whose ExpiresAt is before now as expired, returning how many.
+	ExpireRuns(ctx context.Context, now time.Time) (int, error)
+	// SetRemoteState replaces a run's remote state if its digest is still base ("" for none); ErrStale otherwise.
+	SetRemoteState(ctx context.Context, runID, base string, state []byte, digest string) error
+
+	// PutAttestation stores a verified attestation, indexes its materials and marks its run succeeded,
+	// in one transaction. Storing the same digest again returns created=false and changes nothing.
+	PutAttestation(ctx context.Context, a *Attestation) (created bool, err error)
+	GetAttestation(ctx context.Context, digest string) (*Attestation, error)
+	// ListAttestations lists attestations of a workflow (workflowID != "") or mentioning a material digest.
+	ListAttestations(ctx context.Context, workflowID, materialDigest string, limit int) ([]Attestation, error)
+
+	Ping(ctx context.Context) error
+	Close() error
+}
