@@ -23,9 +23,11 @@ type Backend interface {
 	Stat(ctx context.Context, d Digest) (int64, error)
 	// Open returns the blob's bytes and size, or ErrNotFound.
 	Open(ctx context.Context, d Digest) (io.ReadCloser, int64, error)
-	// Put reads r to the end and stores it as d if the bytes hash to d; ErrDigestMismatch (storing
-	// nothing) otherwise. Storing a blob that exists succeeds and keeps one copy.
-	Put(ctx context.Context, d Digest, r io.Reader) error
+	// Put reads r to the end, hashing it once, and stores the bytes under their sha256. Before the
+	// blob becomes visible, check (when not nil) is called with what was received: a digest the
+	// client claimed only now (an HTTP trailer) is compared there. If check or r fails, nothing is
+	// stored. Storing a blob that exists succeeds and keeps one copy.
+	Put(ctx context.Context, r io.Reader, check func(Hashed) error) (Hashed, error)
 	// Location names the backend for logs and readiness ("file:///data/cas", "oci://host/repo").
 	Location() string
 }
