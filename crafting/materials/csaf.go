@@ -106,7 +106,7 @@ func validateCSAF(f *os.File) (map[string]string, error) {
 		Category    string  `json:"category"`
 	}
 	if raw, ok := top.values["document"]; !ok || json.Unmarshal(raw, &head) != nil || head.CSAFVersion == nil {
-		return nil, fmt.Errorf("no document.csaf_version field, not a CSAF document: %w", ErrNotThisKind)
+		return nil, notThisKind("no document.csaf_version field, not a CSAF document", top)
 	}
 	if *head.CSAFVersion != csafVersion {
 		return nil, fmt.Errorf("document.csaf_version %q is not supported (CSAF %s)", *head.CSAFVersion, csafVersion)
@@ -115,7 +115,7 @@ func validateCSAF(f *os.File) (map[string]string, error) {
 		return nil, fmt.Errorf("document.category is %q, want %q: a CSAF advisory that is not VEX can be added as EVIDENCE",
 			head.Category, csafVEXCategory)
 	}
-	r, err := rewound(f)
+	r, err := openDocument(f)
 	if err != nil {
 		return nil, err
 	}

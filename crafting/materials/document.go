@@ -14,7 +14,7 @@ import (
 const maxDocumentSize = 256 << 20
 
 // errTooLarge is returned once a capped read passes maxDocumentSize.
-var errTooLarge = fmt.Errorf("document is larger than the %s validation limit", humanBytes(maxDocumentSize))
+var errTooLarge = fmt.Errorf("document is larger than the %d MiB validation limit", maxDocumentSize>>20)
 
 // cappedReader reads r and fails with over past limit bytes, instead of silently truncating the way
 // io.LimitReader would.
@@ -46,6 +46,27 @@ func (c *cappedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// openDocument is rewound for a file known to be of a validator's kind: it refuses at once a file
+// larger than maxDocumentSize, before reading any of it.
+func openDocument(f *os.File) (io.Reader, error) {
+	if err := checkDocumentSize(f); err != nil {
+		return nil, err
+	}
+	return rewound(f)
+}
+
+// checkDocumentSize refuses a file larger than maxDocumentSize.
+func checkDocumentSize(f *os.File) error {
+	info, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("stat file: %w", err)
+	}
+	if info.Size() > maxDocumentSize {
+		return errTooLarge
+	}
+	return nil
+}
+
 // rewound seeks f back to its start and returns it behind a reader capped at maxDocumentSize.
 func rewound(f *os.File) (io.Reader, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -56,7 +77,7 @@ func rewound(f *os.File) (io.Reader, error) {
 
 // readDocument reads the whole of f from its start, refusing more than maxDocumentSize bytes.
 func readDocument(f *os.File) ([]byte, error) {
-	r, err := rewound(f)
+	r, err := openDocument(f)
 	if err != nil {
 		return nil, err
 	}
@@ -188,10 +209,16 @@ func syntaxReason(err error) string {
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return "invalid JSON: unexpected end of document (truncated?)"
 	}
-	if errors.Is(err, errTooLarge) {
-		return errTooLarge.Error()
+	return err.Error()
+}
+
+// notThisKind is the error of a document whose marker fields are missing: it is another format.
+// When the scan for them stopped at broken JSON, the reason says so, for the user who named the kind.
+func notThisKind(what string, top topLevel) error {
+	if top.err != nil {
+		return fmt.Errorf("%s (%s): %w", what, syntaxReason(top.err), ErrNotThisKind)
 	}
-	return "invalid JSON: " + err.Error()
+	return fmt.Errorf("%s: %w", what, ErrNotThisKind)
 }
 
 // itoa renders a count for Material.Validated.

@@ -49,6 +49,9 @@ func validateJUnit(f *os.File) (map[string]string, error) {
 		return nil, fmt.Errorf("root element is <%s>, not <testsuites> or <testsuite>: not a JUnit report: %w",
 			root.Name.Local, ErrNotThisKind)
 	}
+	if err := checkDocumentSize(f); err != nil {
+		return nil, err
+	}
 	counts, err := countJUnit(dec, root)
 	if err != nil {
 		return nil, err

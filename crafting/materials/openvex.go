@@ -28,7 +28,7 @@ func validateOpenVEX(f *os.File) (map[string]string, error) {
 	top := scanTopLevel(f, []string{"@context"}, nil)
 	context, _ := top.str("@context")
 	if !strings.HasPrefix(context, vex.Context) {
-		return nil, fmt.Errorf("no OpenVEX @context, not an OpenVEX document: %w", ErrNotThisKind)
+		return nil, notThisKind("no OpenVEX @context, not an OpenVEX document", top)
 	}
 	if context != vex.ContextLocator() {
 		return nil, fmt.Errorf("@context %q is not supported (OpenVEX %s)", context, vex.ContextLocator())

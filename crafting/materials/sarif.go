@@ -52,9 +52,9 @@ func validateSARIF(f *os.File) (map[string]string, error) {
 	top := scanTopLevel(f, []string{"$schema", "version"}, []string{"runs"})
 	schema, _ := top.str("$schema")
 	if !strings.Contains(strings.ToLower(schema), "sarif") && !(top.has("version") && top.has("runs")) {
-		return nil, fmt.Errorf("no SARIF $schema, nor version and runs, not a SARIF log: %w", ErrNotThisKind)
+		return nil, notThisKind("no SARIF $schema, nor version and runs, not a SARIF log", top)
 	}
-	r, err := rewound(f)
+	r, err := openDocument(f)
 	if err != nil {
 		return nil, err
 	}

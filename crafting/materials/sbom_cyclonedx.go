@@ -30,7 +30,7 @@ const (
 func validateCycloneDX(f *os.File) (map[string]string, error) {
 	top := scanTopLevel(f, []string{"bomFormat", "specVersion"}, nil)
 	if !top.has("bomFormat") {
-		return nil, fmt.Errorf("no bomFormat field, not a CycloneDX JSON BOM: %w", ErrNotThisKind)
+		return nil, notThisKind("no bomFormat field, not a CycloneDX JSON BOM", top)
 	}
 	if format, _ := top.str("bomFormat"); format != "CycloneDX" {
 		return nil, fmt.Errorf("bomFormat is %s, want \"CycloneDX\"", top.values["bomFormat"])
@@ -38,7 +38,7 @@ func validateCycloneDX(f *os.File) (map[string]string, error) {
 	if err := checkCDXSpecVersion(top); err != nil {
 		return nil, err
 	}
-	r, err := rewound(f)
+	r, err := openDocument(f)
 	if err != nil {
 		return nil, err
 	}

@@ -34,7 +34,7 @@ func validateSPDX(f *os.File) (map[string]string, error) {
 		if ctx := string(ld.values["@context"]); strings.Contains(ctx, "spdx.org/rdf/3") {
 			return nil, errors.New("SPDX 3 JSON-LD is not supported: want an SPDX 2.2 or 2.3 JSON document")
 		}
-		return nil, fmt.Errorf("no spdxVersion or SPDXID field, not an SPDX JSON document: %w", ErrNotThisKind)
+		return nil, notThisKind("no spdxVersion or SPDXID field, not an SPDX JSON document", top)
 	}
 	version, ok := top.str("spdxVersion")
 	switch {
@@ -46,7 +46,7 @@ func validateSPDX(f *os.File) (map[string]string, error) {
 		return nil, fmt.Errorf("spdxVersion %s is not supported (JSON is defined for %s)",
 			top.values["spdxVersion"], strings.Join(spdxJSONVersions, " and "))
 	}
-	r, err := rewound(f)
+	r, err := openDocument(f)
 	if err != nil {
 		return nil, err
 	}

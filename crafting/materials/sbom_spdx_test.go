@@ -1,0 +1,37 @@
+package materials
+
+import (
+	"testing"
+
+	"github.com/custody-dev/custody/contract"
+)
+
+func TestCraftSPDX(t *testing.T) {
+	t.Parallel()
+	runDocCases(t, contract.KindSBOMSPDXJSON, []docCase{
+		{file: "spdx/custody.spdx.json", want: map[string]string{
+			"format": "SPDX", "spdxVersion": "SPDX-2.3", "name": "custody", "packageCount": "128",
+		}},
+		{file: "spdx/go-sarif-2.2.spdx.json", want: map[string]string{
+			"format": "SPDX", "spdxVersion": "SPDX-2.2", "name": "go-sarif", "packageCount": "10",
+		}},
+		{file: "spdx/broken-no-spdxid.spdx.json", wantErr: []string{"SPDXID is missing"}},
+		{file: "spdx/broken-no-spdx-version.spdx.json", wantErr: []string{"spdxVersion is missing"}},
+		{file: "spdx/broken-spdx-version.spdx.json", wantErr: []string{`spdxVersion "SPDX-2.1" is not supported`, "SPDX-2.2 and SPDX-2.3"}},
+		{file: "spdx/broken-no-creation-info.spdx.json", wantErr: []string{"creationInfo is missing"}},
+		{file: "spdx/broken-no-namespace.spdx.json", wantErr: []string{"documentNamespace is missing"}},
+		{file: "spdx/broken-dangling-relationship.spdx.json", wantErr: []string{"refers to SPDXRef-Package-missing, which the document does not define"}},
+		{file: "spdx/broken-package-spdxid-prefix.spdx.json", wantErr: []string{"failed to parse ElementID: Package-no-prefix"}},
+		{file: "spdx/broken-truncated.spdx.json", wantErr: []string{"read SPDX document", "unexpected end of JSON input"}},
+		{file: "cyclonedx/custody-mod.cdx.json", wantErr: []string{"no spdxVersion or SPDXID field"}, notThisKind: true},
+		{file: "other/package.json", wantErr: []string{"no spdxVersion or SPDXID field"}, notThisKind: true},
+	})
+}
+
+func TestCraftSPDX3Refused(t *testing.T) {
+	t.Parallel()
+	// The opening of an SPDX 3.0 JSON-LD document, as the SPDX 3 serialization specifies it.
+	path := writeTemp(t, "sbom.spdx3.json", `{"@context": "https://spdx.org/rdf/3.0.1/spdx-context.jsonld", "@graph": []}`)
+	_, err := newDocCrafter(t).Craft(t.Context(), contract.KindSBOMSPDXJSON, path)
+	checkDocError(t, err, contract.KindSBOMSPDXJSON, path, []string{"SPDX 3 JSON-LD is not supported"}, false)
+}
