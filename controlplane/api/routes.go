@@ -1,0 +1,239 @@
+package api
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/custody-dev/custody/attestation"
+	"github.com/custody-dev/custody/controlplane/app"
+	"github.com/custody-dev/custody/controlplane/auth"
+	"github.com/custody-dev/custody/wire"
+)
+
+func (s *Server) routesV1() {
+	s.public("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_ = writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.public("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.app.Ready(r.Context()); err != nil {
+			s.log.Warn("not ready", "err", err)
+			writeProblem(w, wire.Problem{Type: wire.ProblemType + wire.CodeServiceUnavailable, Title: "not ready",
+				Status: http.StatusServiceUnavailable, Code: wire.CodeServiceUnavailable, Detail: err.Error()})
+			return
+		}
+		_ = writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	s.public("GET /v1/openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		_, _ = w.Write(OpenAPI)
+	})
+
+	s.authed("GET /v1/whoami", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		return writeJSON(w, http.StatusOK, s.app.WhoAmI(r.Context(), p))
+	})
+	s.authed("POST /v1/projects", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		var req wire.CreateProject
+		if err := decode(w, r, &req); err != nil {
+			return err
+		}
+		return created(w)(s.app.CreateProject(r.Context(), p, req))
+	})
+	s.authed("GET /v1/projects", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		return ok(w)(s.app.ListProjects(r.Context(), p))
+	})
+	s.authed("POST /v1/projects/{project}/workflows", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		var req wire.CreateWorkflow
+		if err := decode(w, r, &req); err != nil {
+			return err
+		}
+		return created(w)(s.app.CreateWorkflow(r.Context(), p, r.PathValue("project"), req))
+	})
+	s.authed("GET /v1/projects/{project}/workflows", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		return ok(w)(s.app.ListWorkflows(r.Context(), p, r.PathValue("project")))
+	})
+	s.authed("GET /v1/projects/{project}/workflows/{workflow}", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		return ok(w)(s.app.GetWorkflow(r.Context(), p, r.PathValue("project"), r.PathValue("workflow")))
+	})
+	s.authed("GET /v1/projects/{project}/workflows/{workflow}/contract", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		n, err := intParam(r, "revision")
+		if err != nil {
+			return err
+		}
+		return ok(w)(s.app.GetContract(r.Context(), p, r.PathValue("project"), r.PathValue("workflow"), n))
+	})
+	s.authed("POST /v1/projects/{project}/workflows/{workflow}/contract", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		var req wire.UpdateContract
+		if err := decode(w, r, &req); err != nil {
+			return err
+		}
+		return created(w)(s.app.UpdateContract(r.Context(), p, r.PathValue("project"), r.PathValue("workflow"), req))
+	})
+	s.authed("GET /v1/projects/{project}/workflows/{workflow}/keys", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		return ok(w)(s.app.ListKeys(r.Context(), p, r.PathValue("project"), r.PathValue("workflow")))
+	})
+	s.authed("POST /v1/projects/{project}/workflows/{workflow}/keys", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		var req wire.AddPublicKey
+		if err := decode(w, r, &req); err != nil {
+			return err
+		}
+		return created(w)(s.app.AddKey(r.Context(), p, r.PathValue("project"), r.PathValue("workflow"), req))
+	})
+	s.authed("GET /v1/projects/{project}/workflows/{workflow}/runs", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		limit, err := intParam(r, "limit")
+		if err != nil {
+			return err
+		}
+		return ok(w)(s.app.ListRuns(r.Context(), p, r.PathValue("project"), r.PathValue("workflow"), limit))
+	})
+
+	s.authed("POST /v1/tokens", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		var req wire.CreateToken
+		if err := decode(w, r, &req); err != nil {
+			return err
+		}
+		return created(w)(s.app.CreateToken(r.Context(), p, req))
+	})
+	s.authed("GET /v1/tokens", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		return ok(w)(s.app.ListTokens(r.Context(), p))
+	})
+	s.authed("DELETE /v1/tokens/{id}", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		if err := s.app.RevokeToken(r.Context(), p, r.PathValue("id")); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+
+	s.authed("POST /v1/runs", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		var req wire.InitRun
+		if err := decode(w, r, &req); err != nil {
+			return err
+		}
+		return created(w)(s.app.InitRun(r.Context(), p, req))
+	})
+	s.authed("GET /v1/runs/{id}", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		return ok(w)(s.app.GetRun(r.Context(), p, r.PathValue("id")))
+	})
+	s.authed("POST /v1/runs/{id}/reset", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		var req wire.FinishRun
+		if err := decode(w, r, &req); err != nil {
+			return err
+		}
+		return ok(w)(s.app.ResetRun(r.Context(), p, r.PathValue("id"), req))
+	})
+	s.authed("GET /v1/runs/{id}/state", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		return ok(w)(s.app.GetState(r.Context(), p, r.PathValue("id")))
+	})
+	s.authed("PUT /v1/runs/{id}/state", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		var req wire.PutRemoteState
+		if err := decode(w, r, &req); err != nil {
+			return err
+		}
+		return ok(w)(s.app.PutState(r.Context(), p, r.PathValue("id"), req))
+	})
+	s.authed("POST /v1/runs/{id}/attestation", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		bundle, err := io.ReadAll(http.MaxBytesReader(w, r.Body, attestation.MaxSize))
+		if err != nil {
+			return err
+		}
+		res, err := s.app.Push(r.Context(), p, r.PathValue("id"), bundle)
+		if err != nil {
+			return err
+		}
+		status := http.StatusCreated
+		if !res.Created {
+			status = http.StatusOK
+		}
+		return writeJSON(w, status, res)
+	})
+
+	s.authed("GET /v1/attestations", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		limit, err := intParam(r, "limit")
+		if err != nil {
+			return err
+		}
+		q := r.URL.Query()
+		return ok(w)(s.app.ListAttestations(r.Context(), p, q.Get("project"), q.Get("workflow"), q.Get("digest"), limit))
+	})
+	s.authed("GET /v1/attestations/{digest}", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		att, _, err := s.app.GetAttestation(r.Context(), p, r.PathValue("digest"))
+		return ok(w)(att, err)
+	})
+	s.authed("GET /v1/attestations/{digest}/bundle", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		_, bundle, err := s.app.GetAttestation(r.Context(), p, r.PathValue("digest"))
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", attestation.BundleMediaType)
+		_, err = w.Write(bundle)
+		return err
+	})
+
+	s.authed("POST /v1/blobs", s.putBlob)
+	s.authed("GET /v1/blobs/{digest}", s.getBlob)
+}
+
+// ok and created write a use case's result, or pass its error on.
+func ok(w http.ResponseWriter) func(any, error) error { return respond(w, http.StatusOK) }
+
+func created(w http.ResponseWriter) func(any, error) error { return respond(w, http.StatusCreated) }
+
+func respond(w http.ResponseWriter, status int) func(any, error) error {
+	return func(v any, err error) error {
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, status, v)
+	}
+}
+
+func intParam(r *http.Request, name string) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, &app.Error{Status: http.StatusBadRequest, Code: wire.CodeBadRequest, Msg: fmt.Sprintf("%s %q: want a non-negative integer", name, v)}
+	}
+	return n, nil
+}
+
+// putBlob streams the body into the CAS. The digest comes in the Custody-Digest header, or in a
+// trailer of that name from a client that hashes while it uploads.
+func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if r.ContentLength > s.maxBlob {
+		return &app.Error{Status: http.StatusRequestEntityTooLarge, Code: wire.CodeTooLarge,
+			Msg: fmt.Sprintf("blob of %d bytes: this control plane accepts at most %d", r.ContentLength, s.maxBlob)}
+	}
+	body := http.MaxBytesReader(w, r.Body, s.maxBlob)
+	claimed := func() string {
+		if d := r.Header.Get(wire.DigestHeader); d != "" {
+			return d
+		}
+		return r.Trailer.Get(wire.DigestHeader)
+	}
+	blob, err := s.app.PutBlob(r.Context(), p, body, claimed)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, blob)
+}
+
+func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	rc, size, err := s.app.OpenBlob(r.Context(), p, r.PathValue("digest"))
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+	w.Header().Set(wire.DigestHeader, r.PathValue("digest"))
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	_, _ = io.Copy(w, rc) // headers are sent: a failure mid-stream shows as a short body
+	return nil
+}

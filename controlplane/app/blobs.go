@@ -1,0 +1,52 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/custody-dev/custody/cas"
+	"github.com/custody-dev/custody/controlplane/auth"
+	"github.com/custody-dev/custody/wire"
+)
+
+// PutBlob streams a blob into the CAS. claimed returns the digest the client claims, read once the
+// body is received (a header, or a trailer for a client that hashes while it uploads); a mismatch
+// stores nothing. Any token of the org may upload: blobs are addressed by content, not owned.
+func (a *App) PutBlob(ctx context.Context, p auth.Principal, r io.Reader, claimed func() string) (*wire.Blob, error) {
+	h, err := a.cas.Put(ctx, r, func(got cas.Hashed) error {
+		want := claimed()
+		if want == "" {
+			return nil // the client will compare the digest we answer with its own
+		}
+		if _, err := cas.ParseDigest(want); err != nil {
+			return badRequest("%s: %v", wire.DigestHeader, err)
+		}
+		if string(got.Digest) != want {
+			return &Error{Status: 400, Code: wire.CodeDigestMismatch,
+				Msg: fmt.Sprintf("received %d bytes with digest %s, the client claimed %s: nothing was stored", got.Size, got.Digest, want)}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &wire.Blob{Digest: string(h.Digest), Size: h.Size}, nil
+}
+
+// OpenBlob opens a blob of the CAS.
+func (a *App) OpenBlob(ctx context.Context, p auth.Principal, digest string) (io.ReadCloser, int64, error) {
+	d, err := cas.ParseDigest(digest)
+	if err != nil {
+		return nil, 0, badRequest("%v", err)
+	}
+	rc, size, err := a.cas.Open(ctx, d)
+	if errors.Is(err, cas.ErrNotFound) {
+		return nil, 0, notFound("blob %s not found", digest)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("open blob: %w", err)
+	}
+	return rc, size, nil
+}

@@ -1,0 +1,299 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/custody-dev/custody/attestation"
+	"github.com/custody-dev/custody/contract"
+	"github.com/custody-dev/custody/controlplane/auth"
+	"github.com/custody-dev/custody/controlplane/store"
+	"github.com/custody-dev/custody/wire"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+)
+
+func requireAdmin(p auth.Principal) error {
+	if !p.Admin() {
+		return forbidden("this needs an admin token")
+	}
+	return nil
+}
+
+func checkName(what, name string) error {
+	if !contract.IsDNS1123Label(name) {
+		return badRequest("%s name %q: must be a DNS-1123 label (lowercase letters, digits and '-', at most 63)", what, name)
+	}
+	return nil
+}
+
+// CreateProject creates a project in the principal's org.
+func (a *App) CreateProject(ctx context.Context, p auth.Principal, req wire.CreateProject) (*wire.Project, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, err
+	}
+	if err := checkName("project", req.Name); err != nil {
+		return nil, err
+	}
+	pr := &store.Project{ID: newID(), OrgID: p.Token.OrgID, Name: req.Name, CreatedAt: a.now().UTC()}
+	if err := a.store.CreateProject(ctx, pr); err != nil {
+		if errors.Is(err, store.ErrExists) {
+			return nil, conflict(wire.CodeConflict, "project %s already exists", req.Name)
+		}
+		return nil, fmt.Errorf("create project: %w", err)
+	}
+	return toProject(pr), nil
+}
+
+// ListProjects lists the projects the principal can see.
+func (a *App) ListProjects(ctx context.Context, p auth.Principal) ([]wire.Project, error) {
+	ps, err := a.store.ListProjects(ctx, p.Token.OrgID)
+	if err != nil {
+		return nil, fmt.Errorf("list projects: %w", err)
+	}
+	out := []wire.Project{}
+	for i := range ps {
+		if p.Project(ps[i].OrgID, ps[i].ID) {
+			out = append(out, *toProject(&ps[i]))
+		}
+	}
+	return out, nil
+}
+
+// project finds a project of the principal's org by name.
+func (a *App) project(ctx context.Context, p auth.Principal, name string) (*store.Project, error) {
+	if err := checkName("project", name); err != nil {
+		return nil, err
+	}
+	pr, err := a.store.GetProject(ctx, p.Token.OrgID, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound("project %s not found", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get project %s: %w", name, err)
+	}
+	return pr, nil
+}
+
+// workflow finds a workflow by project and name.
+func (a *App) workflow(ctx context.Context, p auth.Principal, project, name string) (*store.Project, *store.Workflow, error) {
+	pr, err := a.project(ctx, p, project)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkName("workflow", name); err != nil {
+		return nil, nil, err
+	}
+	w, err := a.store.GetWorkflow(ctx, pr.ID, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return pr, nil, notFound("workflow %s not found in project %s", name, project)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("get workflow %s: %w", name, err)
+	}
+	return pr, w, nil
+}
+
+// parseContract validates an uploaded contract with the same parser the CLI uses.
+func parseContract(body []byte) (*contract.Contract, error) {
+	c, err := contract.Parse(body)
+	if err != nil {
+		return nil, unprocessable(wire.CodeInvalidContract, "invalid contract: %v", err)
+	}
+	return c, nil
+}
+
+func (a *App) newRevision(body []byte) *store.ContractRevision {
+	sum := sha256.Sum256(body)
+	return &store.ContractRevision{Revision: 1, Body: body, Digest: "sha256:" + hex.EncodeToString(sum[:]), CreatedAt: a.now().UTC()}
+}
+
+// CreateWorkflow creates a workflow with its first contract revision (the default contract if none).
+func (a *App) CreateWorkflow(ctx context.Context, p auth.Principal, project string, req wire.CreateWorkflow) (*wire.Workflow, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, err
+	}
+	pr, err := a.project(ctx, p, project)
+	if err != nil {
+		return nil, err
+	}
+	return a.createWorkflow(ctx, pr, req)
+}
+
+func (a *App) createWorkflow(ctx context.Context, pr *store.Project, req wire.CreateWorkflow) (*wire.Workflow, error) {
+	if err := checkName("workflow", req.Name); err != nil {
+		return nil, err
+	}
+	body := []byte(req.Contract)
+	if len(body) == 0 {
+		var err error
+		if body, err = defaultContract(req.Name); err != nil {
+			return nil, err
+		}
+	}
+	c, err := parseContract(body)
+	if err != nil {
+		return nil, err
+	}
+	w := &store.Workflow{ID: newID(), ProjectID: pr.ID, Name: req.Name, Description: req.Description, CreatedAt: a.now().UTC()}
+	rev := a.newRevision(body)
+	rev.WorkflowID = w.ID
+	if err := a.store.CreateWorkflow(ctx, w, rev); err != nil {
+		if errors.Is(err, store.ErrExists) {
+			return nil, conflict(wire.CodeConflict, "workflow %s already exists in project %s", req.Name, pr.Name)
+		}
+		return nil, fmt.Errorf("create workflow: %w", err)
+	}
+	return toWorkflow(pr, w, c, rev), nil
+}
+
+func defaultContract(name string) ([]byte, error) {
+	c := contract.Default(name)
+	b, err := jsonMarshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("default contract: %w", err)
+	}
+	return b, nil
+}
+
+// GetWorkflow returns a workflow and its latest revision.
+func (a *App) GetWorkflow(ctx context.Context, p auth.Principal, project, name string) (*wire.Workflow, error) {
+	pr, w, err := a.workflow(ctx, p, project, name)
+	if err != nil {
+		return nil, err
+	}
+	if !p.Workflow(pr.OrgID, pr.ID, w.ID) {
+		return nil, forbidden("this token may not read workflow %s/%s", project, name)
+	}
+	rev, c, err := a.revision(ctx, w, 0)
+	if err != nil {
+		return nil, err
+	}
+	return toWorkflow(pr, w, c, rev), nil
+}
+
+// ListWorkflows lists a project's workflows.
+func (a *App) ListWorkflows(ctx context.Context, p auth.Principal, project string) ([]wire.Workflow, error) {
+	pr, err := a.project(ctx, p, project)
+	if err != nil {
+		return nil, err
+	}
+	if !p.Project(pr.OrgID, pr.ID) {
+		return nil, forbidden("this token may not list the workflows of project %s", project)
+	}
+	ws, err := a.store.ListWorkflows(ctx, pr.ID)
+	if err != nil {
+		return nil, fmt.Errorf("list workflows: %w", err)
+	}
+	out := []wire.Workflow{}
+	for i := range ws {
+		rev, c, err := a.revision(ctx, &ws[i], 0)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *toWorkflow(pr, &ws[i], c, rev))
+	}
+	return out, nil
+}
+
+// revision loads and parses revision n (0: latest) of a workflow's contract.
+func (a *App) revision(ctx context.Context, w *store.Workflow, n int) (*store.ContractRevision, *contract.Contract, error) {
+	rev, err := a.store.GetContractRevision(ctx, w.ID, n)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, notFound("workflow %s has no contract revision %d", w.Name, n)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("get contract revision: %w", err)
+	}
+	c, err := contract.Parse(rev.Body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("stored contract revision %d of %s: %w", rev.Revision, w.Name, err)
+	}
+	return rev, c, nil
+}
+
+// UpdateContract stores the next revision of a workflow's contract; earlier revisions are kept.
+func (a *App) UpdateContract(ctx context.Context, p auth.Principal, project, name string, req wire.UpdateContract) (*wire.ContractRevision, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, err
+	}
+	_, w, err := a.workflow(ctx, p, project, name)
+	if err != nil {
+		return nil, err
+	}
+	body := []byte(req.Contract)
+	if _, err := parseContract(body); err != nil {
+		return nil, err
+	}
+	draft := a.newRevision(body)
+	rev, err := a.store.AddContractRevision(ctx, w.ID, body, draft.Digest, draft.CreatedAt)
+	if err != nil {
+		return nil, fmt.Errorf("add contract revision: %w", err)
+	}
+	return toRevision(rev), nil
+}
+
+// GetContract returns revision n (0: latest) of a workflow's contract.
+func (a *App) GetContract(ctx context.Context, p auth.Principal, project, name string, n int) (*wire.ContractRevision, error) {
+	pr, w, err := a.workflow(ctx, p, project, name)
+	if err != nil {
+		return nil, err
+	}
+	if !p.Workflow(pr.OrgID, pr.ID, w.ID) {
+		return nil, forbidden("this token may not read workflow %s/%s", project, name)
+	}
+	rev, _, err := a.revision(ctx, w, n)
+	if err != nil {
+		return nil, err
+	}
+	return toRevision(rev), nil
+}
+
+// AddKey trusts a public key for key-signed pushes of a workflow.
+func (a *App) AddKey(ctx context.Context, p auth.Principal, project, name string, req wire.AddPublicKey) (*wire.PublicKey, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, err
+	}
+	_, w, err := a.workflow(ctx, p, project, name)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey([]byte(req.PEM))
+	if err != nil {
+		return nil, badRequest("public key: not a PEM public key: %v", err)
+	}
+	hint, err := attestation.KeyHint(pub)
+	if err != nil {
+		return nil, badRequest("public key: %v", err)
+	}
+	k := &store.PublicKey{ID: newID(), WorkflowID: w.ID, PEM: []byte(req.PEM), Hint: hint, CreatedAt: a.now().UTC()}
+	if err := a.store.AddPublicKey(ctx, k); err != nil {
+		if errors.Is(err, store.ErrExists) {
+			return nil, conflict(wire.CodeConflict, "workflow %s already trusts this key", name)
+		}
+		return nil, fmt.Errorf("add key: %w", err)
+	}
+	return toKey(k), nil
+}
+
+// ListKeys lists the keys trusted for a workflow.
+func (a *App) ListKeys(ctx context.Context, p auth.Principal, project, name string) ([]wire.PublicKey, error) {
+	pr, w, err := a.workflow(ctx, p, project, name)
+	if err != nil {
+		return nil, err
+	}
+	if !p.Workflow(pr.OrgID, pr.ID, w.ID) {
+		return nil, forbidden("this token may not read workflow %s/%s", project, name)
+	}
+	ks, err := a.store.ListPublicKeys(ctx, w.ID)
+	if err != nil {
+		return nil, fmt.Errorf("list keys: %w", err)
+	}
+	out := []wire.PublicKey{}
+	for i := range ks {
+		out = append(out, *toKey(&ks[i]))
+	}
+	return out, nil
+}

@@ -1,0 +1,171 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/custody-dev/custody/attestation"
+	"github.com/custody-dev/custody/contract"
+	"github.com/custody-dev/custody/controlplane/auth"
+	"github.com/custody-dev/custody/controlplane/store"
+	"github.com/custody-dev/custody/wire"
+)
+
+// Push stores a run's attestation, only once it is verified: signed by a key the workflow trusts,
+// about this run, and holding every material its contract revision requires. Pushing the same
+// bundle again returns the same result.
+func (a *App) Push(ctx context.Context, p auth.Principal, runID string, bundle []byte) (*wire.Pushed, error) {
+	r, w, pr, err := a.run(ctx, p, runID)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := attestation.Read(bundle)
+	if err != nil {
+		return nil, unprocessable(wire.CodeUnverifiable, "not a readable attestation: %v", err)
+	}
+	digest := doc.Envelope.Digest()
+	switch {
+	case r.State == store.RunSucceeded && r.AttestationDigest == digest:
+		return &wire.Pushed{Digest: digest, Created: false, RunURL: a.runURL(r.ID)}, nil
+	case r.State != store.RunInitialized:
+		return nil, conflict(wire.CodeRunFinished, "run %s is %s: it takes no attestation", r.ID, r.State)
+	}
+	res, err := a.verify(ctx, w, bundle)
+	if err != nil {
+		return nil, err
+	}
+	pred := res.Predicate
+	if pred == nil || pred.Workflow.RunID != r.ID || pred.Workflow.Name != w.Name || pred.Workflow.Project != pr.Name {
+		return nil, unprocessable(wire.CodeUnverifiable, "the attestation is not about run %s of %s/%s", r.ID, pr.Name, w.Name)
+	}
+	_, c, err := a.revision(ctx, w, r.ContractRevision)
+	if err != nil {
+		return nil, err
+	}
+	if missing := missingMaterials(c, pred); len(missing) > 0 {
+		return nil, unprocessable(wire.CodeContractUnmet, "contract revision %d not satisfied: required materials missing: %s",
+			r.ContractRevision, strings.Join(missing, ", "))
+	}
+	att := &store.Attestation{Digest: digest, RunID: r.ID, WorkflowID: w.ID, Bundle: bundle, CreatedAt: a.now().UTC()}
+	for _, m := range pred.Materials {
+		if m.Digest != "" {
+			att.Materials = append(att.Materials, store.MaterialRef{Digest: m.Digest, Name: m.Name, Kind: string(m.Kind)})
+		}
+	}
+	created, err := a.store.PutAttestation(ctx, att)
+	if errors.Is(err, store.ErrStale) {
+		return nil, conflict(wire.CodeRunFinished, "run %s finished while the attestation was pushed", r.ID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store attestation: %w", err)
+	}
+	a.log.Info("attestation stored", "digest", digest, "run", r.ID, "workflow", w.Name, "project", pr.Name, "created", created)
+	return &wire.Pushed{Digest: digest, Created: created, RunURL: a.runURL(r.ID)}, nil
+}
+
+// verify checks the bundle's signature against every key the workflow trusts.
+func (a *App) verify(ctx context.Context, w *store.Workflow, bundle []byte) (*attestation.Result, error) {
+	keys, err := a.store.ListPublicKeys(ctx, w.ID)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	if len(keys) == 0 {
+		return nil, unprocessable(wire.CodeUnverifiable,
+			"workflow %s trusts no key: add one with `custody workflow key add` (keyless signing is not available yet)", w.Name)
+	}
+	var reasons []string
+	for _, k := range keys {
+		res, err := attestation.Verify(ctx, bundle, attestation.VerifyOptions{PublicKey: k.PEM})
+		if err == nil {
+			return res, nil
+		}
+		reasons = append(reasons, fmt.Sprintf("key %s: %v", k.Hint, err))
+	}
+	return nil, unprocessable(wire.CodeUnverifiable, "signature not verified by any key of workflow %s: %s", w.Name, strings.Join(reasons, "; "))
+}
+
+// missingMaterials names the contract's required materials the predicate does not hold.
+func missingMaterials(c *contract.Contract, p *attestation.Predicate) []string {
+	have := map[string]bool{}
+	for _, m := range p.Materials {
+		have[m.Name] = true
+	}
+	var missing []string
+	for _, m := range c.Spec.Materials {
+		if !m.Optional && !have[m.Name] {
+			missing = append(missing, m.Name)
+		}
+	}
+	sort.Strings(missing)
+	return missing
+}
+
+// GetAttestation returns an attestation and its bundle, exactly as pushed.
+func (a *App) GetAttestation(ctx context.Context, p auth.Principal, digest string) (*wire.Attestation, []byte, error) {
+	att, err := a.store.GetAttestation(ctx, digest)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, notFound("attestation %s not found", digest)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("get attestation: %w", err)
+	}
+	w, pr, err := a.workflowOf(ctx, att.WorkflowID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !p.Workflow(pr.OrgID, pr.ID, w.ID) {
+		return nil, nil, forbidden("this token may not read attestations of %s/%s", pr.Name, w.Name)
+	}
+	return toAttestation(att, pr, w), att.Bundle, nil
+}
+
+// ListAttestations lists a workflow's attestations, or those mentioning a material digest.
+func (a *App) ListAttestations(ctx context.Context, p auth.Principal, project, workflow, digest string, limit int) ([]wire.Attestation, error) {
+	var workflowID string
+	if workflow != "" {
+		pr, w, err := a.workflow(ctx, p, project, workflow)
+		if err != nil {
+			return nil, err
+		}
+		if !p.Workflow(pr.OrgID, pr.ID, w.ID) {
+			return nil, forbidden("this token may not read workflow %s/%s", project, workflow)
+		}
+		workflowID = w.ID
+	} else if digest == "" {
+		return nil, badRequest("list attestations of a workflow (project and workflow) or of a material digest")
+	}
+	atts, err := a.store.ListAttestations(ctx, workflowID, digest, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list attestations: %w", err)
+	}
+	out := []wire.Attestation{}
+	for i := range atts {
+		w, pr, err := a.workflowOf(ctx, atts[i].WorkflowID)
+		if err != nil {
+			return nil, err
+		}
+		if p.Workflow(pr.OrgID, pr.ID, w.ID) { // a digest search shows only what the token may read
+			out = append(out, *toAttestation(&atts[i], pr, w))
+		}
+	}
+	return out, nil
+}
+
+func (a *App) workflowOf(ctx context.Context, workflowID string) (*store.Workflow, *store.Project, error) {
+	w, err := a.store.GetWorkflowByID(ctx, workflowID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("workflow %s: %w", workflowID, err)
+	}
+	pr, err := a.store.GetProjectByID(ctx, w.ProjectID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("project %s: %w", w.ProjectID, err)
+	}
+	return w, pr, nil
+}
+
+func toAttestation(a *store.Attestation, pr *store.Project, w *store.Workflow) *wire.Attestation {
+	return &wire.Attestation{Digest: a.Digest, RunID: a.RunID, Project: pr.Name, Workflow: w.Name, CreatedAt: a.CreatedAt}
+}

@@ -1,0 +1,46 @@
+package auth
+
+import (
+	"time"
+
+	"github.com/custody-dev/custody/controlplane/store"
+)
+
+// Principal is a verified token: what the request may do follows from its scope.
+type Principal struct {
+	Token store.Token
+}
+
+// Check reports why a token cannot be used at now, or nil.
+func Check(t *store.Token, now time.Time) error {
+	switch {
+	case !t.RevokedAt.IsZero():
+		return ErrRevoked
+	case !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt):
+		return ErrExpired
+	}
+	return nil
+}
+
+// Admin reports whether the principal may manage its org: projects, workflows, contracts, keys, tokens.
+func (p Principal) Admin() bool { return p.Token.Admin }
+
+// Org reports whether the principal belongs to org.
+func (p Principal) Org(orgID string) bool { return p.Token.OrgID == orgID }
+
+// Project reports whether the principal may read and act on everything in a project: an org-wide
+// token of the project's org, or a project token of that project. Workflow tokens may not.
+func (p Principal) Project(orgID, projectID string) bool {
+	return p.Org(orgID) && p.Token.WorkflowID == "" && (p.Token.ProjectID == "" || p.Token.ProjectID == projectID)
+}
+
+// Workflow reports whether the principal may run (init, add, push, reset) a workflow.
+func (p Principal) Workflow(orgID, projectID, workflowID string) bool {
+	if !p.Org(orgID) {
+		return false
+	}
+	if p.Token.WorkflowID != "" {
+		return p.Token.WorkflowID == workflowID
+	}
+	return p.Token.ProjectID == "" || p.Token.ProjectID == projectID
+}

@@ -1,0 +1,227 @@
+// Package wire holds the JSON types of custody's control-plane API (/v1), shared by the server
+// (controlplane/api) and the client (client). It imports nothing of custody's but contract names.
+package wire
+
+import "time"
+
+// ProblemType prefixes the type URI of every problem document.
+const ProblemType = "https://custody.dev/problems/"
+
+// Problem is an RFC 9457 problem document; Code is stable and machine-readable.
+type Problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+	Code   string `json:"code"`
+}
+
+// Stable problem codes.
+const (
+	CodeBadRequest         = "bad_request"
+	CodeInvalidContract    = "invalid_contract"
+	CodeUnauthenticated    = "unauthenticated"
+	CodeForbidden          = "forbidden"
+	CodeNotFound           = "not_found"
+	CodeConflict           = "conflict"
+	CodeStaleState         = "stale_state"
+	CodeRunFinished        = "run_finished"
+	CodeDigestMismatch     = "digest_mismatch"
+	CodeTooLarge           = "too_large"
+	CodeUnverifiable       = "unverifiable_attestation"
+	CodeContractUnmet      = "contract_not_satisfied"
+	CodeInternal           = "internal"
+	CodeUnsupportedMedia   = "unsupported_media_type"
+	CodeMethodNotAllowed   = "method_not_allowed"
+	CodeServiceUnavailable = "unavailable"
+)
+
+// Project is a project.
+type Project struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// CreateProject is the body of POST /v1/projects.
+type CreateProject struct {
+	Name string `json:"name"`
+}
+
+// Workflow is a workflow and its latest contract revision.
+type Workflow struct {
+	ID             string    `json:"id"`
+	Project        string    `json:"project"`
+	Name           string    `json:"name"`
+	Description    string    `json:"description,omitempty"`
+	ContractName   string    `json:"contractName"`
+	LatestRevision int       `json:"latestRevision"`
+	CreatedAt      time.Time `json:"createdAt"`
+}
+
+// CreateWorkflow is the body of POST /v1/projects/{project}/workflows. Contract is the contract's
+// YAML or JSON; empty means the default contract (no materials).
+type CreateWorkflow struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Contract    string `json:"contract,omitempty"`
+}
+
+// ContractRevision is one revision of a workflow's contract, as uploaded.
+type ContractRevision struct {
+	Revision  int       `json:"revision"`
+	Digest    string    `json:"digest"`
+	Contract  string    `json:"contract"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// UpdateContract is the body of POST .../contract: the next revision.
+type UpdateContract struct {
+	Contract string `json:"contract"`
+}
+
+// PublicKey is a key trusted for key-signed pushes.
+type PublicKey struct {
+	ID        string    `json:"id"`
+	Hint      string    `json:"hint"`
+	PEM       string    `json:"pem"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// AddPublicKey is the body of POST .../keys.
+type AddPublicKey struct {
+	PEM string `json:"pem"`
+}
+
+// Token describes an API token (never its secret, except once in CreatedToken).
+type Token struct {
+	ID        string     `json:"id"`
+	Name      string     `json:"name,omitempty"`
+	Project   string     `json:"project,omitempty"`
+	Workflow  string     `json:"workflow,omitempty"`
+	Admin     bool       `json:"admin"`
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	RevokedAt *time.Time `json:"revokedAt,omitempty"`
+	CreatedAt time.Time  `json:"createdAt"`
+}
+
+// CreateToken is the body of POST /v1/tokens. ExpiresIn is a Go duration ("720h"); empty: never.
+type CreateToken struct {
+	Name      string `json:"name,omitempty"`
+	Project   string `json:"project,omitempty"`
+	Workflow  string `json:"workflow,omitempty"`
+	Admin     bool   `json:"admin,omitempty"`
+	ExpiresIn string `json:"expiresIn,omitempty"`
+}
+
+// CreatedToken is a new token with its secret, shown once.
+type CreatedToken struct {
+	Token
+	Secret string `json:"secret"`
+}
+
+// WhoAmI describes the calling token.
+type WhoAmI struct {
+	Token
+	Org string `json:"org"`
+}
+
+// Runner is the CI runner a run reports.
+type Runner struct {
+	Type string `json:"type,omitempty"`
+	URL  string `json:"url,omitempty"`
+}
+
+// InitRun is the body of POST /v1/runs.
+type InitRun struct {
+	Project  string `json:"project"`
+	Workflow string `json:"workflow"`
+	// Revision pins a contract revision; 0 takes the latest.
+	Revision int `json:"revision,omitempty"`
+	// Contract creates the workflow with it when the workflow does not exist yet.
+	Contract string `json:"contract,omitempty"`
+	// DryRun checks everything and stores nothing.
+	DryRun bool   `json:"dryRun,omitempty"`
+	Runner Runner `json:"runner"`
+	// RemoteState keeps the crafting state in the control plane.
+	RemoteState bool `json:"remoteState,omitempty"`
+}
+
+// Run is a workflow run.
+type Run struct {
+	ID                string     `json:"id"`
+	Project           string     `json:"project"`
+	Workflow          string     `json:"workflow"`
+	WorkflowID        string     `json:"workflowID"`
+	ContractRevision  int        `json:"contractRevision"`
+	State             string     `json:"state"`
+	Reason            string     `json:"reason,omitempty"`
+	Runner            Runner     `json:"runner"`
+	CreatedAt         time.Time  `json:"createdAt"`
+	ExpiresAt         time.Time  `json:"expiresAt"`
+	FinishedAt        *time.Time `json:"finishedAt,omitempty"`
+	AttestationDigest string     `json:"attestationDigest,omitempty"`
+	URL               string     `json:"url"`
+}
+
+// InitializedRun answers POST /v1/runs.
+type InitializedRun struct {
+	Run      Run     `json:"run"`
+	Contract string  `json:"contract"`
+	DryRun   bool    `json:"dryRun,omitempty"`
+	Signing  Signing `json:"signing"`
+}
+
+// Signing tells the CLI how the control plane accepts signatures.
+type Signing struct {
+	// KeyHints are the hints of the public keys trusted for this workflow.
+	KeyHints []string `json:"keyHints"`
+	// Keyless is true when the control plane issues signing certificates.
+	Keyless bool `json:"keyless"`
+}
+
+// FinishRun is the body of POST /v1/runs/{id}/reset.
+type FinishRun struct {
+	// State is "failed" (default) or "cancelled".
+	State  string `json:"state,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// RemoteState is a run's crafting state kept by the control plane.
+type RemoteState struct {
+	// Digest is "sha256:<hex>" of State; "" when there is none.
+	Digest string `json:"digest"`
+	State  []byte `json:"state,omitempty"`
+}
+
+// PutRemoteState is the body of PUT /v1/runs/{id}/state: Base is the digest the change was based on.
+type PutRemoteState struct {
+	Base  string `json:"base"`
+	State []byte `json:"state"`
+}
+
+// Attestation is a stored attestation.
+type Attestation struct {
+	Digest    string    `json:"digest"`
+	RunID     string    `json:"runID"`
+	Project   string    `json:"project"`
+	Workflow  string    `json:"workflow"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Pushed answers POST /v1/runs/{id}/attestation.
+type Pushed struct {
+	Digest  string `json:"digest"`
+	Created bool   `json:"created"`
+	RunURL  string `json:"runURL"`
+}
+
+// Blob answers a CAS upload.
+type Blob struct {
+	Digest string `json:"digest"`
+	Size   int64  `json:"size"`
+}
+
+// DigestHeader carries a blob's digest: as a request header, or as a trailer when the client only
+// knows it once the body is sent (it hashes while uploading).
+const DigestHeader = "Custody-Digest"
