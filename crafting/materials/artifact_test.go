@@ -85,7 +85,11 @@ type memoryStore struct {
 	blobs map[cas.Digest][]byte
 }
 
-func (s *memoryStore) Upload(_ context.Context, _ string, r io.Reader) (cas.Hashed, error) {
+func (s *memoryStore) UploadBlob(_ context.Context, body func() (io.Reader, error)) (cas.Hashed, error) {
+	r, err := body()
+	if err != nil {
+		return cas.Hashed{}, err
+	}
 	var buf bytes.Buffer
 	hashed, err := cas.Hash(r, &buf)
 	if err != nil {

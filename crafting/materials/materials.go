@@ -20,10 +20,11 @@ import (
 )
 
 // Uploader stores a file's bytes in a content-addressed store while they are hashed, in one read.
-// The control plane's CAS client implements it; without one nothing leaves the machine.
+// The control plane's client implements it; without one nothing leaves the machine.
 type Uploader interface {
-	// Upload streams r to the store and returns what the store verified it received.
-	Upload(ctx context.Context, name string, r io.Reader) (cas.Hashed, error)
+	// UploadBlob streams the bytes body returns to the store and returns what the store verified it
+	// received. body is called again, from the start, when a transient failure restarts the upload.
+	UploadBlob(ctx context.Context, body func() (io.Reader, error)) (cas.Hashed, error)
 }
 
 // Options configure a Crafter. The zero value works offline with the local docker keychain.
@@ -53,6 +54,14 @@ func New(opts Options) *Crafter {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	return &Crafter{opts: opts}
+}
+
+// WithoutUpload returns a crafter that hashes only: for materials the contract keeps out of the CAS
+// (skipUpload).
+func (c *Crafter) WithoutUpload() *Crafter {
+	opts := c.opts
+	opts.Uploader = nil
 	return &Crafter{opts: opts}
 }
 
@@ -146,7 +155,12 @@ func (c *Crafter) hash(ctx context.Context, f *os.File, info os.FileInfo) (cas.H
 		done = p.done
 	}
 	if c.opts.Uploader != nil {
-		hashed, err := c.opts.Uploader.Upload(ctx, info.Name(), r)
+		hashed, err := c.opts.Uploader.UploadBlob(ctx, func() (io.Reader, error) {
+			if _, err := f.Seek(0, io.SeekStart); err != nil {
+				return nil, err
+			}
+			return r, nil
+		})
 		if err != nil {
 			return cas.Hashed{}, false, fmt.Errorf("upload %s: %w", info.Name(), err)
 		}

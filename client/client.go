@@ -1,0 +1,232 @@
+// Package client is the typed HTTP client of the control plane's API (/v1). Transient failures
+// (connection refused, 502, 503, 504) are retried with exponential backoff until a deadline.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/custody-dev/custody/wire"
+)
+
+// Client talks to one control plane with one token.
+type Client struct {
+	base  *url.URL
+	token string
+	http  *http.Client
+	retry Retry
+}
+
+// Retry is the retry policy of transient failures.
+type Retry struct {
+	// Deadline bounds the time spent retrying one call; 0 disables retries.
+	Deadline time.Duration
+	// Min and Max bound the backoff between attempts, doubling from Min.
+	Min, Max time.Duration
+}
+
+// DefaultRetry retries for up to a minute, backing off from 200ms to 5s.
+var DefaultRetry = Retry{Deadline: time.Minute, Min: 200 * time.Millisecond, Max: 5 * time.Second}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithHTTPClient sets the HTTP client (transport, timeouts).
+func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
+
+// WithRetry sets the retry policy.
+func WithRetry(r Retry) Option { return func(c *Client) { c.retry = r } }
+
+// New returns a client of the control plane at baseURL (http or https), authenticating with token.
+func New(baseURL, token string, opts ...Option) (*Client, error) {
+	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("control plane URL %q: want http(s)://host[:port]", baseURL)
+	}
+	c := &Client{base: u, token: token, http: &http.Client{}, retry: DefaultRetry}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, nil
+}
+
+// BaseURL is the control plane's URL.
+func (c *Client) BaseURL() string { return c.base.String() }
+
+// Error is a refusal from the control plane: its problem document.
+type Error struct {
+	Problem wire.Problem
+}
+
+func (e *Error) Error() string {
+	if e.Problem.Detail != "" {
+		return fmt.Sprintf("control plane: %s (%d %s)", e.Problem.Detail, e.Problem.Status, e.Problem.Code)
+	}
+	return fmt.Sprintf("control plane: %d %s", e.Problem.Status, e.Problem.Code)
+}
+
+// Code returns the problem code of err, or "".
+func Code(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Problem.Code
+	}
+	return ""
+}
+
+// Status returns the HTTP status of err, or 0.
+func Status(err error) int {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Problem.Status
+	}
+	return 0
+}
+
+// UnavailableError is a control plane that could not be reached before the retry deadline.
+type UnavailableError struct{ Err error }
+
+func (e *UnavailableError) Error() string { return "control plane unavailable: " + e.Err.Error() }
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// request describes one call.
+type request struct {
+	method, path string
+	query        url.Values
+	// body returns a fresh body for each attempt; nil for none.
+	body        func() (io.Reader, error)
+	contentType string
+	header      http.Header
+	trailer     func() http.Header
+}
+
+// do sends req, retrying transient failures, and returns the response of the last attempt.
+func (c *Client) do(ctx context.Context, req request) (*http.Response, error) {
+	start := time.Now()
+	backoff := c.retry.Min
+	for attempt := 1; ; attempt++ {
+		resp, err := c.once(ctx, req)
+		transient := err != nil && isTransient(err) || err == nil && retryableStatus(resp.StatusCode)
+		if !transient || c.retry.Deadline == 0 || time.Since(start)+backoff > c.retry.Deadline {
+			if err != nil {
+				if isTransient(err) {
+					return nil, &UnavailableError{Err: fmt.Errorf("%s %s after %d attempts: %w", req.method, req.path, attempt, err)}
+				}
+				return nil, fmt.Errorf("%s %s: %w", req.method, req.path, err)
+			}
+			return resp, nil
+		}
+		if resp != nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, c.retry.Max)
+	}
+}
+
+func (c *Client) once(ctx context.Context, req request) (*http.Response, error) {
+	u := *c.base
+	u.Path += req.path
+	u.RawQuery = req.query.Encode()
+	var body io.Reader
+	if req.body != nil {
+		b, err := req.body()
+		if err != nil {
+			return nil, err
+		}
+		body = b
+	}
+	hr, err := http.NewRequestWithContext(ctx, req.method, u.String(), body)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range req.header {
+		hr.Header[k] = v
+	}
+	if req.contentType != "" {
+		hr.Header.Set("Content-Type", req.contentType)
+	}
+	if c.token != "" {
+		hr.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if req.trailer != nil {
+		hr.ContentLength = -1
+		hr.Trailer = req.trailer()
+	}
+	return c.http.Do(hr)
+}
+
+// isTransient reports a failure worth retrying: the control plane could not be reached, or the
+// connection broke.
+func isTransient(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.EPIPE)
+}
+
+func retryableStatus(code int) bool {
+	return code == http.StatusBadGateway || code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout
+}
+
+// call sends req and decodes a 2xx JSON answer into out (when not nil), or returns the problem.
+func (c *Client) call(ctx context.Context, req request, out any) error {
+	resp, err := c.do(ctx, req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return problemOf(resp)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("%s %s: decode answer: %w", req.method, req.path, err)
+	}
+	return nil
+}
+
+func problemOf(resp *http.Response) error {
+	var p wire.Problem
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err := json.Unmarshal(b, &p); err != nil || p.Code == "" {
+		p = wire.Problem{Status: resp.StatusCode, Code: http.StatusText(resp.StatusCode), Detail: strings.TrimSpace(string(b))}
+	}
+	p.Status = resp.StatusCode
+	return &Error{Problem: p}
+}
+
+// jsonBody encodes v once and replays it on every attempt.
+func jsonBody(v any) (func() (io.Reader, error), error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode request: %w", err)
+	}
+	return func() (io.Reader, error) { return bytes.NewReader(b), nil }, nil
+}
+
+func (c *Client) getJSON(ctx context.Context, path string, query url.Values, out any) error {
+	return c.call(ctx, request{method: http.MethodGet, path: path, query: query}, out)
+}
+
+func (c *Client) sendJSON(ctx context.Context, method, path string, in, out any) error {
+	body, err := jsonBody(in)
+	if err != nil {
+		return err
+	}
+	return c.call(ctx, request{method: method, path: path, body: body, contentType: "application/json"}, out)
+}

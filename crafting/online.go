@@ -1,0 +1,87 @@
+package crafting
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/custody-dev/custody/client"
+	"github.com/custody-dev/custody/contract"
+	"github.com/custody-dev/custody/runner"
+	"github.com/custody-dev/custody/wire"
+)
+
+// OnlineInit is an init against the control plane.
+type OnlineInit struct {
+	InitOptions
+	// ContractBody, when set, creates the workflow with it if it does not exist yet.
+	ContractBody string
+	// RemoteState keeps the state in the control plane instead of the workspace: from then on the
+	// crafter works on the run's remote state.
+	RemoteState bool
+}
+
+// InitOnline tells the control plane a run starts, takes the contract revision it answers (the
+// latest, or the one pinned), and records the run like Init. A dry run asks the control plane to
+// check everything and store nothing.
+func (c *Crafter) InitOnline(ctx context.Context, cp *client.Client, opts OnlineInit) (*State, error) {
+	rc := runner.Detect(c.getenv)
+	run, err := cp.InitRun(ctx, wire.InitRun{
+		Project: opts.Project, Workflow: opts.Workflow, Revision: opts.Revision, Contract: opts.ContractBody,
+		DryRun: opts.DryRun, RemoteState: opts.RemoteState, Runner: wire.Runner{Type: string(rc.Type), URL: rc.URL},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("init: %w", err)
+	}
+	ct, err := contract.Parse([]byte(run.Contract))
+	if err != nil {
+		return nil, fmt.Errorf("init: the control plane's contract revision %d: %w", run.Run.ContractRevision, err)
+	}
+	opts.Contract, opts.Revision, opts.RunID = ct, run.Run.ContractRevision, run.Run.ID
+	if opts.RemoteState && run.Run.ID != "" {
+		c.store = NewRemoteStore(cp, run.Run.ID)
+	}
+	st, err := c.Init(ctx, opts.InitOptions)
+	if err != nil && run.Run.ID != "" {
+		// The run will never get an attestation: say so now rather than let it expire.
+		if _, rerr := cp.ResetRun(ctx, run.Run.ID, wire.FinishRun{State: "failed", Reason: err.Error()}); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("mark run %s failed: %w", run.Run.ID, rerr))
+		}
+	}
+	return st, err
+}
+
+// ResetOnline tells the control plane the run failed (or was cancelled), then clears the state.
+func (c *Crafter) ResetOnline(ctx context.Context, cp *client.Client, state, reason string) (*State, error) {
+	st, _, err := c.store.Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reset: %w", err)
+	}
+	if st.RunID != "" && !st.DryRun {
+		_, err := cp.ResetRun(ctx, st.RunID, wire.FinishRun{State: state, Reason: reason})
+		if err != nil && client.Code(err) != wire.CodeRunFinished {
+			return nil, fmt.Errorf("reset: %w", err)
+		}
+	}
+	return c.Reset(ctx)
+}
+
+// ControlPlaneDestination stores a pushed attestation in the control plane.
+type ControlPlaneDestination struct {
+	Client *client.Client
+	// Result is the control plane's answer once stored.
+	Result *wire.Pushed
+}
+
+// Store pushes the bundle for the run; pushing the same bundle again is safe.
+func (d *ControlPlaneDestination) Store(ctx context.Context, p *Pushed) error {
+	if p.State.DryRun {
+		return errors.New("a dry run stores nothing in the control plane: push it with --bundle FILE")
+	}
+	res, err := d.Client.Push(ctx, p.State.RunID, p.Bundle)
+	if err != nil {
+		return err
+	}
+	d.Result = res
+	return nil
+}
