@@ -41,7 +41,7 @@ variant(CDX, "cyclonedx/broken-components-type.cdx.json", lambda d: d.update(com
 truncate(CDX, "cyclonedx/broken-truncated.cdx.json")
 
 # SPDX
-SPDX = "spdx/custody.spdx.json"
+SPDX = "spdx/go-sarif-2.2.spdx.json"
 variant(SPDX, "spdx/broken-no-spdxid.spdx.json", lambda d: d.pop("SPDXID"))
 variant(SPDX, "spdx/broken-no-spdx-version.spdx.json", lambda d: d.pop("spdxVersion"))
 variant(SPDX, "spdx/broken-spdx-version.spdx.json", lambda d: d.update(spdxVersion="SPDX-2.1"))
