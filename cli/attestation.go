@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/custody-dev/custody/client"
 	"github.com/custody-dev/custody/crafting"
 	"github.com/custody-dev/custody/crafting/materials"
 )
@@ -21,19 +22,45 @@ func newAttestationCmd(g *globals) *cobra.Command {
 		Long: `The crafting lifecycle of a pipeline run: init, add materials, check status, push (or reset).
 State between steps is kept in the workspace's .custody/attestation.json.`,
 	}
-	cmd.AddCommand(newInitCmd(g), newAddCmd(g), newStatusCmd(g), newPushCmd(g), newResetCmd(g), newVerifyCmd(g))
+	cmd.PersistentFlags().StringVar(&g.attestationID, "attestation-id", "",
+		"run id of an attestation kept in the control plane (init --remote-state); env CUSTODY_ATTESTATION_ID")
+	cmd.AddCommand(newInitCmd(g), newAddCmd(g), newStatusCmd(g), newPushCmd(g), newResetCmd(g), newVerifyCmd(g),
+		newListCmd(g), newGetCmd(g))
 	return cmd
 }
 
-// crafter builds the lifecycle over the workspace's state file.
-func (g *globals) crafter() (*crafting.Crafter, error) {
-	path := crafting.WorkspaceStateFile(g.env.Getenv, g.stateFile, g.env.Workdir)
+// crafter builds the lifecycle over the workspace's state file, or over a run's remote state, with
+// the control plane when one is configured (nil: offline).
+func (g *globals) crafter() (*crafting.Crafter, *client.Client, error) {
+	cp, err := g.controlPlane()
+	if err != nil {
+		return nil, nil, err
+	}
+	stateFile := g.stateFile
+	if stateFile == "" {
+		stateFile = g.env.Getenv("CUSTODY_STATE_FILE")
+	}
+	path := crafting.WorkspaceStateFile(g.env.Getenv, stateFile, g.env.Workdir)
+	var st crafting.Store = crafting.NewFileStore(path)
+	runID := g.attestationID
+	if runID == "" {
+		runID = g.env.Getenv("CUSTODY_ATTESTATION_ID")
+	}
+	if runID != "" {
+		if cp == nil {
+			return nil, nil, usageErrorf("--attestation-id %s: remote state needs a control plane", runID)
+		}
+		st = crafting.NewRemoteStore(cp, runID)
+	}
 	mopts := materials.Options{Now: g.env.Now, Keychain: materials.DockerConfigKeychain(g.dockerConfigDir())}
+	if cp != nil {
+		mopts.Uploader = cp
+	}
 	if g.env.Terminal && !g.json() {
 		mopts.Progress = g.env.Stderr
 	}
 	c, err := crafting.New(crafting.Options{
-		Store:     crafting.NewFileStore(path),
+		Store:     st,
 		Materials: materials.New(mopts),
 		Getenv:    g.env.Getenv,
 		Now:       g.env.Now,
@@ -41,9 +68,9 @@ func (g *globals) crafter() (*crafting.Crafter, error) {
 		Workdir:   g.env.Workdir,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("set up crafting: %w", err)
+		return nil, nil, fmt.Errorf("set up crafting: %w", err)
 	}
-	return c, nil
+	return c, cp, nil
 }
 
 // dockerConfigDir is where `docker login` keeps credentials: DOCKER_CONFIG, else ~/.docker.

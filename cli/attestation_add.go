@@ -35,7 +35,7 @@ material of that kind, or gets a name of its own.`,
 			if opts.Annotations, err = parseAnnotations(annotations); err != nil {
 				return err
 			}
-			c, err := g.crafter()
+			c, _, err := g.crafter()
 			if err != nil {
 				return err
 			}

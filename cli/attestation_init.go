@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"os"
+
 	"github.com/spf13/cobra"
 
 	"github.com/custody-dev/custody/contract"
@@ -10,7 +12,7 @@ import (
 type initFlags struct {
 	workflow, project, contractFile string
 	revision                        int
-	dryRun, replace                 bool
+	dryRun, replace, remoteState    bool
 }
 
 func newInitCmd(g *globals) *cobra.Command {
@@ -18,33 +20,52 @@ func newInitCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Start an attestation for a run of a workflow",
-		Long: `Start an attestation: load the workflow's contract, check the runner it demands, and record the runner
-context, the environment variables the contract allows and the git head of the workspace.
+		Long: `Start an attestation: tell the control plane a run starts and fetch the workflow's contract (the latest
+revision, or --revision), check the runner it demands, and record the runner context, the environment variables
+the contract allows and the git head of the workspace.
 
-Without a control plane the contract comes from --contract FILE and nothing leaves the machine.`,
-		Example: `  custody attestation init --workflow build-and-test --project skynet --contract contract.yaml`,
-		Args:    noArgs,
+With --contract FILE, a workflow that does not exist yet is created with that contract. Without a control plane
+(no --control-plane, CUSTODY_CONTROL_PLANE or custody login) the contract comes from --contract FILE and nothing
+leaves the machine.`,
+		Example: `  custody attestation init --workflow build-and-test --project skynet
+  custody attestation init --workflow build-and-test --project skynet --contract contract.yaml --dry-run`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.workflow == "" || f.project == "" {
 				return usageErrorf("--workflow and --project are required")
 			}
-			if f.contractFile == "" {
-				return usageErrorf("--contract FILE is required without a control plane")
-			}
-			if f.revision != 0 {
-				return usageErrorf("--revision needs a control plane: a local contract file has no revisions")
-			}
-			ct, err := contract.ParseFile(f.contractFile)
+			c, cp, err := g.crafter()
 			if err != nil {
 				return err
 			}
-			c, err := g.crafter()
-			if err != nil {
-				return err
+			opts := crafting.InitOptions{Workflow: f.workflow, Project: f.project, DryRun: f.dryRun, Replace: f.replace}
+			if cp == nil {
+				if f.contractFile == "" {
+					return usageErrorf("--contract FILE is required without a control plane")
+				}
+				if f.revision != 0 || f.remoteState {
+					return usageErrorf("--revision and --remote-state need a control plane")
+				}
+				if opts.Contract, err = contract.ParseFile(f.contractFile); err != nil {
+					return err
+				}
+				_, err = c.Init(cmd.Context(), opts)
+			} else {
+				online := crafting.OnlineInit{InitOptions: opts, RemoteState: f.remoteState}
+				if f.contractFile != "" {
+					// Parsed here too, so a broken file fails before the control plane is asked.
+					if _, err := contract.ParseFile(f.contractFile); err != nil {
+						return err
+					}
+					body, err := os.ReadFile(f.contractFile)
+					if err != nil {
+						return usageErrorf("--contract: %v", err)
+					}
+					online.ContractBody = string(body)
+				}
+				online.Revision = f.revision
+				_, err = c.InitOnline(cmd.Context(), cp, online)
 			}
-			_, err = c.Init(cmd.Context(), crafting.InitOptions{
-				Workflow: f.workflow, Project: f.project, Contract: ct, DryRun: f.dryRun, Replace: f.replace,
-			})
 			if err != nil {
 				return err
 			}
@@ -56,6 +77,9 @@ Without a control plane the contract comes from --contract FILE and nothing leav
 				return writeJSON(g.env.Stdout, s)
 			}
 			g.info("Attestation initialized! now you can check its status or add materials to it")
+			if f.remoteState {
+				g.info("state kept in the control plane: pass --attestation-id %s (or CUSTODY_ATTESTATION_ID) to the next steps", s.State.RunID)
+			}
 			renderRun(g.env.Stdout, s, false)
 			return nil
 		},
@@ -63,9 +87,10 @@ Without a control plane the contract comes from --contract FILE and nothing leav
 	fl := cmd.Flags()
 	fl.StringVar(&f.workflow, "workflow", "", "name of the workflow (required)")
 	fl.StringVar(&f.project, "project", "", "name of the workflow's project (required)")
-	fl.StringVar(&f.contractFile, "contract", "", "contract file (YAML or JSON)")
-	fl.IntVar(&f.revision, "revision", 0, "contract revision (default: the latest; needs a control plane)")
+	fl.StringVar(&f.contractFile, "contract", "", "contract file (YAML or JSON): creates the workflow if it does not exist; offline, the contract")
+	fl.IntVar(&f.revision, "revision", 0, "contract revision (default: the latest)")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "store nothing, and do not fail on a runner or environment the contract does not get")
 	fl.BoolVar(&f.replace, "replace", false, "discard an attestation in progress")
+	fl.BoolVar(&f.remoteState, "remote-state", false, "keep the state in the control plane, so jobs on other runners can add to it")
 	return cmd
 }

@@ -2,12 +2,11 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/custody-dev/custody/attestation"
 	"github.com/custody-dev/custody/crafting"
 	"github.com/custody-dev/custody/internal/atomicfile"
 	"github.com/custody-dev/custody/signing"
@@ -22,7 +21,8 @@ func newPushCmd(g *globals) *cobra.Command {
 		Use:   "push",
 		Short: "Sign the attestation and store it",
 		Long: `Check every required material is set, render the in-toto statement, sign it into a Sigstore bundle
-and store it. Without a control plane the bundle is written to --bundle, or to stdout.
+and store it in the control plane, which verifies it before it keeps it. The bundle is also written to --bundle;
+without a control plane (or in a dry run) it goes to --bundle, or to stdout.
 
 The key is a cosign key reference: a cosign.key file or env://VAR; its password is read from COSIGN_PASSWORD.`,
 		Example: `  COSIGN_PASSWORD=... custody attestation push --key cosign.key --bundle attestation.sigstore.json`,
@@ -35,7 +35,7 @@ The key is a cosign key reference: a cosign.key file or env://VAR; its password 
 			if err != nil {
 				return err
 			}
-			c, err := g.crafter()
+			c, cp, err := g.crafter()
 			if err != nil {
 				return err
 			}
@@ -44,18 +44,33 @@ The key is a cosign key reference: a cosign.key file or env://VAR; its password 
 			if err != nil {
 				return &crafting.InputError{Err: fmt.Errorf("push: %w", err)}
 			}
-			dest := &bundleFile{path: bundlePath, g: g}
+			dest := &destinations{file: &bundleFile{path: bundlePath, g: g}}
+			if cp != nil {
+				dest.cp = &crafting.ControlPlaneDestination{Client: cp}
+			}
 			pushed, err := c.Push(cmd.Context(), crafting.PushOptions{Signer: signer, Destination: dest, Annotations: given})
 			if err != nil {
 				return err
 			}
-			sum := sha256.Sum256(pushed.Bundle)
-			digest := "sha256:" + hex.EncodeToString(sum[:])
-			if g.json() && bundlePath != "" {
-				return writeJSON(g.env.Stdout, map[string]string{"runID": pushed.State.RunID, "bundle": bundlePath, "bundleDigest": digest})
+			doc, err := attestation.Read(pushed.Bundle)
+			if err != nil {
+				return fmt.Errorf("push: read back the bundle: %w", err)
+			}
+			out := map[string]string{"runID": pushed.State.RunID, "digest": doc.Envelope.Digest()}
+			if bundlePath != "" {
+				out["bundle"] = bundlePath
+			}
+			if dest.cp != nil && dest.cp.Result != nil {
+				out["runURL"] = dest.cp.Result.RunURL
+			}
+			if g.json() && (bundlePath != "" || out["runURL"] != "") {
+				return writeJSON(g.env.Stdout, out)
 			}
 			if bundlePath != "" {
-				g.info("attestation signed and written to %s (%s)", bundlePath, digest)
+				g.info("attestation signed and written to %s (%s)", bundlePath, out["digest"])
+			}
+			if out["runURL"] != "" {
+				g.info("attestation %s pushed: %s", out["digest"], out["runURL"])
 			}
 			return nil
 		},
@@ -65,6 +80,26 @@ The key is a cosign key reference: a cosign.key file or env://VAR; its password 
 	fl.StringVar(&bundlePath, "bundle", "", "write the Sigstore bundle to this file (default: stdout)")
 	fl.StringArrayVar(&annotations, "annotation", nil, "value of a contract annotation, name=value (repeatable)")
 	return cmd
+}
+
+// destinations stores a pushed attestation in the control plane (unless the run is a dry run) and in
+// the --bundle file; with neither, the bundle goes to stdout.
+type destinations struct {
+	cp   *crafting.ControlPlaneDestination
+	file *bundleFile
+}
+
+func (d *destinations) Store(ctx context.Context, p *crafting.Pushed) error {
+	toCP := d.cp != nil && !p.State.DryRun
+	if d.file.path != "" || !toCP {
+		if err := d.file.Store(ctx, p); err != nil {
+			return err
+		}
+	}
+	if toCP {
+		return d.cp.Store(ctx, p)
+	}
+	return nil
 }
 
 // bundleFile is the offline destination of a push: a file written atomically, or stdout.

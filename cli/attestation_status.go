@@ -11,7 +11,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 		Short: "Show the attestation in progress and its materials",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.crafter()
+			c, _, err := g.crafter()
 			if err != nil {
 				return err
 			}

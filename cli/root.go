@@ -40,9 +40,12 @@ func ProcessEnv(version string) Env {
 
 // globals are the flags every command has.
 type globals struct {
-	env       Env
-	output    string
-	stateFile string
+	env             Env
+	output          string
+	stateFile       string
+	controlPlaneURL string
+	token           string
+	attestationID   string
 }
 
 // NewRoot builds the custody command tree.
@@ -67,10 +70,13 @@ test reports, ...), signs it as an in-toto statement in a Sigstore bundle, and v
 	root.SetErr(env.Stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "table", "output format: table or json")
-	root.PersistentFlags().StringVar(&g.stateFile, "state-file", env.Getenv("CUSTODY_STATE_FILE"),
-		"crafting state file (env CUSTODY_STATE_FILE; default <workspace>/.custody/attestation.json)")
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.stateFile, "state-file", "", "crafting state file (env CUSTODY_STATE_FILE; default <workspace>/.custody/attestation.json)")
+	pf.StringVar(&g.controlPlaneURL, "control-plane", "", "control plane URL (env CUSTODY_CONTROL_PLANE, or custody login); none: offline")
+	pf.StringVar(&g.token, "token", "", "API token (env CUSTODY_TOKEN, or custody login)")
 
-	root.AddCommand(newAttestationCmd(g), newGenerateKeyPairCmd(g), newVersionCmd(g))
+	root.AddCommand(newAttestationCmd(g), newArtifactCmd(g), newProjectCmd(g), newWorkflowCmd(g), newContractCmd(g),
+		newTokenCmd(g), newLoginCmd(g), newConfigCmd(g), newGenerateKeyPairCmd(g), newVersionCmd(g))
 	return root
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/custody-dev/custody/attestation"
 	"github.com/custody-dev/custody/contract"
+	"github.com/custody-dev/custody/crafting/materials"
 )
 
 // AddOptions add one material.
@@ -52,7 +53,11 @@ func (c *Crafter) Add(ctx context.Context, opts AddOptions) (*attestation.Materi
 		kind = spec.Type
 	}
 
-	m, err := c.craft(ctx, kind, opts.Value)
+	crafter := c.materials
+	if specOK && spec.SkipUpload {
+		crafter = crafter.WithoutUpload()
+	}
+	m, err := craft(ctx, crafter, kind, opts.Value)
 	if err != nil {
 		return nil, &InputError{Err: fmt.Errorf("add: %w", err)}
 	}
@@ -88,11 +93,11 @@ func (c *Crafter) Add(ctx context.Context, opts AddOptions) (*attestation.Materi
 	return m, nil
 }
 
-func (c *Crafter) craft(ctx context.Context, kind contract.Kind, value string) (*attestation.Material, error) {
+func craft(ctx context.Context, c *materials.Crafter, kind contract.Kind, value string) (*attestation.Material, error) {
 	if kind == "" {
-		return c.materials.Detect(ctx, value)
+		return c.Detect(ctx, value)
 	}
-	return c.materials.Craft(ctx, kind, value)
+	return c.Craft(ctx, kind, value)
 }
 
 // pickContractMaterial returns the contract material of kind that is not set yet, if exactly one is.

@@ -225,3 +225,14 @@ type Blob struct {
 // DigestHeader carries a blob's digest: as a request header, or as a trailer when the client only
 // knows it once the body is sent (it hashes while uploading).
 const DigestHeader = "Custody-Digest"
+
+// TokenPrefix starts every API token, so secret scanners can find leaked ones.
+const TokenPrefix = "cst_"
+
+// RedactToken shows a token in messages: its prefix and first characters only.
+func RedactToken(token string) string {
+	if len(token) <= len(TokenPrefix)+4 {
+		return TokenPrefix + "…"
+	}
+	return token[:len(TokenPrefix)+4] + "…"
+}

@@ -9,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/custody-dev/custody/wire"
 )
 
 // Prefix starts every token, so secret scanners can find leaked ones.
-const Prefix = "cst_"
+const Prefix = wire.TokenPrefix
 
 // secretBytes is the randomness of a token: 256 bits.
 const secretBytes = 32
@@ -56,11 +58,3 @@ func Parse(token string) ([]byte, error) {
 
 // Equal compares two token hashes in constant time.
 func Equal(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
-
-// Redact shows a token in logs and messages: its prefix and first characters only.
-func Redact(token string) string {
-	if len(token) <= len(Prefix)+4 {
-		return Prefix + "…"
-	}
-	return token[:len(Prefix)+4] + "…"
-}

@@ -1,0 +1,109 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/custody-dev/custody/client"
+	"github.com/custody-dev/custody/internal/atomicfile"
+)
+
+// settings is the CLI's config file, written by `custody login` and `custody config set`.
+type settings struct {
+	ControlPlane string `json:"controlPlane,omitempty"`
+	Token        string `json:"token,omitempty"`
+}
+
+// configPath is $XDG_CONFIG_HOME/custody/config.json, else ~/.config/custody/config.json.
+func (g *globals) configPath() string {
+	dir := g.env.Getenv("XDG_CONFIG_HOME")
+	if dir == "" {
+		dir = filepath.Join(g.env.Getenv("HOME"), ".config")
+	}
+	return filepath.Join(dir, "custody", "config.json")
+}
+
+func (g *globals) loadSettings() (settings, error) {
+	var s settings
+	b, err := os.ReadFile(g.configPath())
+	if errors.Is(err, fs.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return s, fmt.Errorf("read config: %w", err)
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("config file %s: %w", g.configPath(), err)
+	}
+	return s, nil
+}
+
+func (g *globals) saveSettings(s settings) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode config: %w", err)
+	}
+	path := g.configPath()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("create config directory: %w", err)
+	}
+	// 0600: the file can hold a token.
+	return atomicfile.Write(path, append(b, '\n'), 0o600)
+}
+
+// connection resolves the control plane URL and token: flag, then environment, then config file.
+func (g *globals) connection() (url, token string, err error) {
+	url, token = g.controlPlaneURL, g.token
+	if url == "" {
+		url = g.env.Getenv("CUSTODY_CONTROL_PLANE")
+	}
+	if token == "" {
+		token = g.env.Getenv("CUSTODY_TOKEN")
+	}
+	if url == "" || token == "" {
+		s, err := g.loadSettings()
+		if err != nil {
+			return "", "", err
+		}
+		if url == "" {
+			url = s.ControlPlane
+		}
+		if token == "" {
+			token = s.Token
+		}
+	}
+	return url, token, nil
+}
+
+// controlPlane returns a client of the configured control plane, or nil when none is configured
+// (offline mode).
+func (g *globals) controlPlane() (*client.Client, error) {
+	url, token, err := g.connection()
+	if err != nil || url == "" {
+		return nil, err
+	}
+	if token == "" {
+		return nil, usageErrorf("no token for the control plane at %s: pass --token, set CUSTODY_TOKEN, or run custody login", url)
+	}
+	c, err := client.New(url, token)
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	return c, nil
+}
+
+// requireControlPlane is controlPlane for commands that make no sense offline.
+func (g *globals) requireControlPlane() (*client.Client, error) {
+	c, err := g.controlPlane()
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return nil, usageErrorf("no control plane: pass --control-plane URL, set CUSTODY_CONTROL_PLANE, or run custody login")
+	}
+	return c, nil
+}

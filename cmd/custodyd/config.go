@@ -1,0 +1,71 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// config is custodyd's configuration: environment variables (CUSTODY_*), overridden by flags.
+type config struct {
+	Listen          string        `env:"CUSTODY_LISTEN" envDefault:"127.0.0.1:8080"`
+	DataDir         string        `env:"CUSTODY_DATA_DIR" envDefault:"custody-data"`
+	DatabaseURL     string        `env:"CUSTODY_DATABASE_URL"`
+	CAS             string        `env:"CUSTODY_CAS"`
+	MaxBlobSize     int64         `env:"CUSTODY_MAX_BLOB_SIZE" envDefault:"4294967296"`
+	RunTTL          time.Duration `env:"CUSTODY_RUN_TTL" envDefault:"24h"`
+	ExternalURL     string        `env:"CUSTODY_EXTERNAL_URL"`
+	LogLevel        string        `env:"CUSTODY_LOG_LEVEL" envDefault:"info"`
+	ShutdownTimeout time.Duration `env:"CUSTODY_SHUTDOWN_TIMEOUT" envDefault:"30s"`
+	ExpireEvery     time.Duration `env:"CUSTODY_EXPIRE_EVERY" envDefault:"1m"`
+}
+
+// loadConfig reads the environment through environ, then the flags in args.
+func loadConfig(args []string, environ map[string]string, stderr io.Writer) (config, error) {
+	var c config
+	if err := env.ParseWithOptions(&c, env.Options{Environment: environ}); err != nil {
+		return c, fmt.Errorf("configuration from the environment: %w", err)
+	}
+	fs := flag.NewFlagSet("custodyd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Listen, "listen", c.Listen, "address to serve on (CUSTODY_LISTEN)")
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "data directory: SQLite database, filesystem CAS, generated keys (CUSTODY_DATA_DIR)")
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "PostgreSQL URL; empty: SQLite in the data directory (CUSTODY_DATABASE_URL)")
+	fs.StringVar(&c.CAS, "cas", c.CAS, "content-addressed store: file://DIR or oci://REGISTRY/REPO; empty: DATA_DIR/cas (CUSTODY_CAS)")
+	fs.Int64Var(&c.MaxBlobSize, "max-blob-size", c.MaxBlobSize, "largest blob accepted, in bytes (CUSTODY_MAX_BLOB_SIZE)")
+	fs.DurationVar(&c.RunTTL, "run-ttl", c.RunTTL, "how long a run may stay initialized before it expires (CUSTODY_RUN_TTL)")
+	fs.StringVar(&c.ExternalURL, "external-url", c.ExternalURL, "URL clients reach this control plane at, for links (CUSTODY_EXTERNAL_URL)")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (CUSTODY_LOG_LEVEL)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long in-flight requests may finish on shutdown (CUSTODY_SHUTDOWN_TIMEOUT)")
+	fs.DurationVar(&c.ExpireEvery, "expire-every", c.ExpireEvery, "how often overdue runs are marked expired (CUSTODY_EXPIRE_EVERY)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if c.CAS == "" {
+		c.CAS = "file://" + filepath.Join(c.DataDir, "cas")
+	}
+	if c.MaxBlobSize <= 0 {
+		return c, fmt.Errorf("--max-blob-size %d: want a positive number of bytes", c.MaxBlobSize)
+	}
+	if c.RunTTL <= 0 || c.ExpireEvery <= 0 || c.ShutdownTimeout <= 0 {
+		return c, fmt.Errorf("--run-ttl, --expire-every and --shutdown-timeout must be positive")
+	}
+	return c, nil
+}
+
+func (c config) level() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(c.LogLevel))); err != nil {
+		return l, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	return l, nil
+}
