@@ -4,9 +4,11 @@ import (
 	"errors"
 
 	"github.com/custody-dev/custody/cli"
+	"github.com/custody-dev/custody/client"
 	"github.com/custody-dev/custody/contract"
 	"github.com/custody-dev/custody/crafting"
 	"github.com/custody-dev/custody/crafting/materials"
+	"github.com/custody-dev/custody/wire"
 )
 
 // exitCode is one row of the table of exit codes: the code, its name, what it means, and how an
