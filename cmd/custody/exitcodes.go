@@ -35,17 +35,36 @@ var exitCodes = []exitCode{
 	{0, "ok", "the command did what it was asked", nil},
 	{1, "error", "an unexpected failure: I/O, network, a bug; the message says which", nil},
 	{2, "usage", "the command line is wrong: unknown command or flag, missing or conflicting flags", as[*cli.UsageError]()},
-	{3, "invalid-input", "a contract, material value, key or bundle was refused; the message names it and the reason",
+	{3, "invalid-input", "a contract, material value, key or bundle was refused (here or by the control plane); the message names it and the reason",
 		func(err error) bool {
-			return errors.Is(err, contract.ErrInvalid) || as[*materials.Error]()(err) || as[*crafting.InputError]()(err)
+			return errors.Is(err, contract.ErrInvalid) || as[*materials.Error]()(err) || as[*crafting.InputError]()(err) ||
+				(status(400, 413, 415, 422)(err) && client.Code(err) != wire.CodeContractUnmet)
 		}},
-	{4, "contract-not-satisfied", "the run does not meet its contract: required materials or annotation values missing, environment variables unset, wrong runner", as[*crafting.UnsatisfiedError]()},
-	{5, "conflict", "the state does not allow it: an attestation is already in progress, or a material is already set to another value",
+	{4, "contract-not-satisfied", "the run does not meet its contract: required materials or annotation values missing, environment variables unset, wrong runner",
+		func(err error) bool { return as[*crafting.UnsatisfiedError]()(err) || client.Code(err) == wire.CodeContractUnmet }},
+	{5, "conflict", "the state does not allow it: an attestation is already in progress, a material is already set to another value, the run is finished, the name is taken",
 		func(err error) bool {
-			return errors.Is(err, crafting.ErrRunInProgress) || as[*crafting.ConflictError]()(err)
+			return errors.Is(err, crafting.ErrRunInProgress) || as[*crafting.ConflictError]()(err) || status(409)(err)
 		}},
 	{6, "no-attestation", "no attestation is in progress: run `custody attestation init` first", is(crafting.ErrNoState)},
 	{7, "verification-failed", "at least one bundle failed verification; each verdict is printed", as[*cli.VerificationError]()},
+	{8, "auth", "the control plane refused the token: missing, malformed, unknown, expired or revoked (401), or not allowed to do this (403)", status(401, 403)},
+	{9, "not-found", "the control plane has no such project, workflow, contract revision, run, attestation or artifact", status(404)},
+	{10, "unavailable", "the control plane could not be reached, or failed, until the retry deadline passed",
+		func(err error) bool { return as[*client.UnavailableError]()(err) || client.Status(err) >= 500 }},
+}
+
+// status matches a control-plane refusal with one of the HTTP statuses.
+func status(codes ...int) func(error) bool {
+	return func(err error) bool {
+		s := client.Status(err)
+		for _, c := range codes {
+			if s == c {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // codeOf maps an error to its exit code.
