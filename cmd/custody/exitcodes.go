@@ -41,7 +41,9 @@ var exitCodes = []exitCode{
 				(status(400, 413, 415, 422)(err) && client.Code(err) != wire.CodeContractUnmet)
 		}},
 	{4, "contract-not-satisfied", "the run does not meet its contract: required materials or annotation values missing, environment variables unset, wrong runner",
-		func(err error) bool { return as[*crafting.UnsatisfiedError]()(err) || client.Code(err) == wire.CodeContractUnmet }},
+		func(err error) bool {
+			return as[*crafting.UnsatisfiedError]()(err) || client.Code(err) == wire.CodeContractUnmet
+		}},
 	{5, "conflict", "the state does not allow it: an attestation is already in progress, a material is already set to another value, the run is finished, the name is taken",
 		func(err error) bool {
 			return errors.Is(err, crafting.ErrRunInProgress) || as[*crafting.ConflictError]()(err) || status(409)(err)
