@@ -1,0 +1,123 @@
+// Package cptest runs a real control plane in-process for tests: the app and the HTTP API over a
+// SQLite store and a filesystem CAS in a temp directory (or a store the test gives), on 127.0.0.1.
+package cptest
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/custody-dev/custody/cas"
+	casfs "github.com/custody-dev/custody/cas/fs"
+	"github.com/custody-dev/custody/client"
+	"github.com/custody-dev/custody/controlplane/api"
+	"github.com/custody-dev/custody/controlplane/app"
+	"github.com/custody-dev/custody/controlplane/store"
+	"github.com/custody-dev/custody/controlplane/store/sqlite"
+	"github.com/custody-dev/custody/wire"
+)
+
+// Server is a running control plane.
+type Server struct {
+	URL        string
+	AdminToken string
+	App        *app.App
+	Store      store.Store
+	CAS        cas.Backend
+	Dir        string
+}
+
+// Options configure New.
+type Options struct {
+	// Store replaces the SQLite store (e.g. a PostgreSQL one).
+	Store store.Store
+	// Now is the control plane's clock.
+	Now func() time.Time
+	// MaxBlobSize bounds uploads; 0 is the API's default.
+	MaxBlobSize int64
+	// RunTTL is how long runs stay initialized.
+	RunTTL time.Duration
+}
+
+// New starts a control plane, bootstraps its admin token, and stops it when the test ends.
+func New(t testing.TB, opts Options) *Server {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	st := opts.Store
+	if st == nil {
+		var err error
+		if st, err = sqlite.Open(ctx, filepath.Join(dir, "custody.db")); err != nil {
+			t.Fatalf("open sqlite store: %v", err)
+		}
+	}
+	t.Cleanup(func() { st.Close() })
+	blobs, err := casfs.New(filepath.Join(dir, "cas"))
+	if err != nil {
+		t.Fatalf("open filesystem CAS: %v", err)
+	}
+	t.Cleanup(func() { blobs.Close() })
+	srv := httptest.NewUnstartedServer(nil)
+	a, err := app.New(app.Config{Store: st, CAS: blobs, Now: opts.Now, RunTTL: opts.RunTTL, BaseURL: "http://" + srv.Listener.Addr().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := a.Bootstrap(ctx)
+	if err != nil {
+		t.Fatalf("bootstrap: %v", err)
+	}
+	srv.Config.Handler = api.New(api.Config{App: a, MaxBlobSize: opts.MaxBlobSize})
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return &Server{URL: srv.URL, AdminToken: token, App: a, Store: st, CAS: blobs, Dir: dir}
+}
+
+// Client returns a client of the server with token, retrying quickly.
+func (s *Server) Client(t testing.TB, token string) *client.Client {
+	t.Helper()
+	c, err := client.New(s.URL, token, client.WithRetry(client.Retry{Deadline: 2 * time.Second, Min: 10 * time.Millisecond, Max: 100 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Admin returns a client with the admin token.
+func (s *Server) Admin(t testing.TB) *client.Client { return s.Client(t, s.AdminToken) }
+
+// Workflow creates project/workflow with the contract (YAML or JSON; "" for the default), trusts the
+// PEM public key when given, and returns a token scoped to the workflow.
+func (s *Server) Workflow(t testing.TB, project, workflow, contract string, publicKeyPEM []byte) string {
+	t.Helper()
+	ctx := context.Background()
+	admin := s.Admin(t)
+	if _, err := admin.CreateProject(ctx, project); err != nil && client.Code(err) != wire.CodeConflict {
+		t.Fatalf("create project %s: %v", project, err)
+	}
+	if _, err := admin.CreateWorkflow(ctx, project, wire.CreateWorkflow{Name: workflow, Contract: contract}); err != nil {
+		t.Fatalf("create workflow %s: %v", workflow, err)
+	}
+	if len(publicKeyPEM) > 0 {
+		if _, err := admin.AddKey(ctx, project, workflow, string(publicKeyPEM)); err != nil {
+			t.Fatalf("add key: %v", err)
+		}
+	}
+	tok, err := admin.CreateToken(ctx, wire.CreateToken{Project: project, Workflow: workflow})
+	if err != nil {
+		t.Fatalf("create token: %v", err)
+	}
+	return tok.Secret
+}
+
+// ReadFile is os.ReadFile that fails the test.
+func ReadFile(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
