@@ -1,16 +1,21 @@
-// Command quickstart runs the seed walkthrough of custody on one machine, with nothing but Go: it
-// makes sample files (a rootfs tarball, a CycloneDX SBOM, a JUnit report), starts an in-process OCI
-// registry holding the skynet control-plane image, and runs custody's commands on them, printing each
-// as a user would type it:
+// Command quickstart runs the seed walkthrough of custody on one machine, with nothing but Go. It
+// builds custody and custodyd, starts custodyd on its embedded defaults (SQLite and a filesystem CAS
+// in a temporary data directory) in the background, bootstraps a project, a workflow with its
+// contract, a trusted key and a workflow token, makes sample files (a rootfs tarball, a CycloneDX SBOM,
+// a JUnit report) and an in-process OCI registry holding the skynet control-plane image, then runs
+// the walkthrough against the control plane, printing each command as a user would type it:
 //
-//	go run ./examples/quickstart
+//	go run ./examples/quickstart            # against custodyd
+//	go run ./examples/quickstart -offline   # no control plane: the bundle stays on the machine
 //
 // Everything happens in a temporary directory, removed at the end (-keep keeps it).
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -20,61 +25,69 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
-	cdx "github.com/CycloneDX/cyclonedx-go"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-
-	"github.com/custody-dev/custody/cli"
 )
-
-const contractYAML = `# The seed's contract: what a run of build-and-test must produce.
-apiVersion: custody.dev/v1
-kind: Contract
-metadata:
-  name: build-and-test
-  description: skynet's build pipeline
-spec:
-  materials:
-    - name: skynet-control-plane
-      type: CONTAINER_IMAGE
-      output: true
-    - name: rootfs
-      type: ARTIFACT
-      output: true
-    - name: dockerfile
-      type: ARTIFACT
-      optional: true
-    - name: build-ref
-      type: STRING
-    - name: skynet-sbom
-      type: SBOM_CYCLONEDX_JSON
-`
-
-const junitXML = `<?xml version="1.0" encoding="UTF-8"?>
-<testsuites tests="3" failures="0">
-  <testsuite name="skynet/control-plane" tests="3" failures="0" errors="0" skipped="0" time="0.012">
-    <testcase classname="skynet/control-plane" name="TestSelfAwareness" time="0.004"></testcase>
-    <testcase classname="skynet/control-plane" name="TestJudgmentDay" time="0.004"></testcase>
-    <testcase classname="skynet/control-plane" name="TestTimeTravel" time="0.004"></testcase>
-  </testsuite>
-</testsuites>
-`
 
 func main() {
 	keep := flag.Bool("keep", false, "keep the working directory")
+	offline := flag.Bool("offline", false, "run without a control plane")
 	flag.Parse()
-	if err := run(*keep); err != nil {
+	if err := run(*keep, *offline); err != nil {
 		fmt.Fprintf(os.Stderr, "quickstart: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(keep bool) error {
+// session runs the binaries in the working directory and prints what it runs.
+type session struct {
+	dir, bin string
+	env      []string
+	// secrets are shown by name in printed command lines, never by value.
+	secrets map[string]string
+}
+
+func (s *session) run(name string, args ...string) (string, error) {
+	return s.runTo(os.Stdout, "", name, args...)
+}
+
+// runTo runs a command whose stdout goes to w; redirect is what the printed command line shows.
+func (s *session) runTo(w io.Writer, redirect, name string, args ...string) (string, error) {
+	shown := strings.Join(quote(args), " ")
+	for secret, name := range s.secrets {
+		shown = strings.ReplaceAll(shown, secret, name)
+	}
+	fmt.Printf("\n$ %s %s%s\n", name, shown, redirect)
+	cmd := exec.Command(filepath.Join(s.bin, name), args...)
+	cmd.Dir, cmd.Env = s.dir, s.env
+	var out bytes.Buffer
+	cmd.Stdout = io.MultiWriter(w, &out)
+	cmd.Stderr = os.Stdout
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
+	}
+	return out.String(), nil
+}
+
+func quote(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if strings.ContainsAny(a, " \"") {
+			a = "\"" + a + "\""
+		}
+		out[i] = a
+	}
+	return out
+}
+
+func run(keep, offline bool) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "custody-quickstart-")
 	if err != nil {
@@ -85,54 +98,205 @@ func run(keep bool) error {
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	if err := os.Chdir(dir); err != nil {
+	s := &session{dir: filepath.Join(dir, "work"), bin: filepath.Join(dir, "bin")}
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return err
+	}
+	fmt.Println("# building custody and custodyd")
+	if err := build(s.bin); err != nil {
+		return err
+	}
+	s.env = cleanEnv(dir)
+
+	image, stopRegistry, err := startRegistry(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopRegistry()
+	if err := writeSamples(s.dir); err != nil {
+		return err
+	}
+	if _, err := s.run("custody", "generate-key-pair"); err != nil {
 		return err
 	}
 
-	image, stop, err := startRegistry(ctx)
+	if offline {
+		return walkthrough(s, image, []string{"--contract", "contract.yaml"}, true)
+	}
+
+	url, admin, stop, err := startControlPlane(s, filepath.Join(dir, "data"))
 	if err != nil {
 		return err
 	}
 	defer stop()
-	if err := writeSamples(); err != nil {
+	s.env = append(s.env, "CUSTODY_CONTROL_PLANE="+url)
+	s.secrets = map[string]string{admin: "$ADMIN"}
+	fmt.Printf("\n$ export CUSTODY_CONTROL_PLANE=%s ADMIN=cst_...   # the bootstrap admin token printed above\n", url)
+	adminFlag := "--token=" + admin
+	steps := [][]string{
+		{adminFlag, "project", "create", "skynet"},
+		{adminFlag, "workflow", "create", "build-and-test", "--project", "skynet", "--contract", "contract.yaml"},
+		{adminFlag, "workflow", "key", "add", "build-and-test", "--project", "skynet", "--public-key", "cosign.pub"},
+	}
+	for _, args := range steps {
+		if _, err := s.run("custody", args...); err != nil {
+			return err
+		}
+	}
+	out, err := s.run("custody", adminFlag, "token", "create", "--project", "skynet", "--workflow", "build-and-test", "--expires", "720h")
+	if err != nil {
 		return err
 	}
+	s.env = append(s.env, "CUSTODY_TOKEN="+strings.TrimSpace(out))
+	fmt.Println("\n$ export CUSTODY_TOKEN=cst_...   # the workflow token, as a pipeline secret would hold it")
+	return walkthrough(s, image, nil, false)
+}
 
-	env := cli.ProcessEnv("quickstart")
-	env.Workdir = dir
-	env.Terminal = true // show the seed's progress line
-	environ := map[string]string{"COSIGN_PASSWORD": "quickstart"}
-	env.Getenv = func(k string) string {
-		if v, ok := environ[k]; ok {
-			return v
-		}
-		// The workspace is this directory, whatever CI this runs in.
-		if k == "GITHUB_WORKSPACE" || k == "CI_PROJECT_DIR" || k == "CUSTODY_STATE_FILE" {
-			return ""
-		}
-		return os.Getenv(k)
+// walkthrough is the seed's crafting lifecycle, then the checks a consumer makes.
+func walkthrough(s *session, image string, initArgs []string, offline bool) error {
+	init := append([]string{"attestation", "init", "--workflow", "build-and-test", "--project", "skynet"}, initArgs...)
+	push := []string{"attestation", "push", "--key", "cosign.key"}
+	if offline {
+		push = append(push, "--bundle", "attestation.sigstore.json")
 	}
-	env.LookupEnv = func(k string) (string, bool) { v := env.Getenv(k); return v, v != "" }
-
 	steps := [][]string{
-		{"generate-key-pair"},
-		{"attestation", "init", "--workflow", "build-and-test", "--project", "skynet", "--contract", "contract.yaml"},
+		init,
 		{"attestation", "add", "--name", "skynet-control-plane", "--value", image},
 		{"attestation", "add", "--name", "rootfs", "--value", "rootfs.tar.gz"},
 		{"attestation", "add", "--name", "build-ref", "--value", "80e461e9b385c6986cdb8096c9dc99928943d667"},
 		{"attestation", "add", "--name", "skynet-sbom", "--value", "sbom.cyclonedx.json"},
 		{"attestation", "add", "--value", "junit.xml"},
 		{"attestation", "status", "--full"},
-		{"attestation", "push", "--key", "cosign.key", "--bundle", "attestation.sigstore.json"},
-		{"attestation", "verify", "--key", "cosign.pub", "--artifact", "rootfs.tar.gz", "attestation.sigstore.json"},
 	}
 	for _, args := range steps {
-		fmt.Printf("\n$ custody %s\n", strings.Join(args, " "))
-		if err := cli.Execute(ctx, env, args); err != nil {
-			return fmt.Errorf("custody %s: %w", strings.Join(args, " "), err)
+		if _, err := s.run("custody", args...); err != nil {
+			return err
 		}
 	}
-	return cosignVerify()
+	out, err := s.run("custody", append(push, "-o", "json")...)
+	if err != nil {
+		return err
+	}
+	if !offline {
+		var pushed struct{ Digest string }
+		if err := json.Unmarshal([]byte(out), &pushed); err != nil {
+			return fmt.Errorf("push -o json: %w", err)
+		}
+		if _, err := s.run("custody", "attestation", "list", "--workflow", "build-and-test", "--project", "skynet"); err != nil {
+			return err
+		}
+		if _, err := s.run("custody", "attestation", "get", pushed.Digest); err != nil {
+			return err
+		}
+		bundle, err := s.runTo(io.Discard, " > attestation.sigstore.json", "custody", "attestation", "get", pushed.Digest, "--output", "bundle")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(s.dir, "attestation.sigstore.json"), []byte(bundle), 0o644); err != nil {
+			return err
+		}
+		rootfs := "sha256:7c4f39951919d1763f0bf466a449b859cc1eeca2679daafb8547be7fd7aae4bc"
+		if _, err := s.run("custody", "attestation", "list", "--digest", rootfs); err != nil {
+			return err
+		}
+		if _, err := s.run("custody", "artifact", "download", rootfs, "-o", "rootfs-from-cas.tar.gz"); err != nil {
+			return err
+		}
+	}
+	if _, err := s.run("custody", "attestation", "verify", "--key", "cosign.pub", "--artifact", "rootfs.tar.gz", "attestation.sigstore.json"); err != nil {
+		return err
+	}
+	return cosignVerify(s)
+}
+
+func build(bin string) error {
+	for _, pkg := range []string{"./cmd/custody", "./cmd/custodyd"} {
+		out, err := exec.Command("go", "build", "-o", bin+string(os.PathSeparator), pkg).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("go build %s (run the quickstart from the repository root): %v\n%s", pkg, err, out)
+		}
+	}
+	return nil
+}
+
+// cleanEnv is the process environment without custody's own settings, so nothing of the user's
+// configuration or CI leaks into the walkthrough.
+func cleanEnv(dir string) []string {
+	env := []string{"COSIGN_PASSWORD=quickstart", "HOME=" + filepath.Join(dir, "home"), "XDG_CONFIG_HOME=" + filepath.Join(dir, "home", ".config")}
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch {
+		case strings.HasPrefix(k, "CUSTODY_"), k == "HOME", k == "XDG_CONFIG_HOME", k == "COSIGN_PASSWORD",
+			k == "GITHUB_WORKSPACE", k == "CI_PROJECT_DIR", k == "GITHUB_ACTIONS", k == "GITLAB_CI", k == "DOCKER_CONFIG":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+var serving = regexp.MustCompile(`"msg":"custodyd serving","addr":"([^"]+)"`)
+
+// startControlPlane starts custodyd in the background on a free port and reads its bootstrap token.
+func startControlPlane(s *session, dataDir string) (url, token string, stop func(), err error) {
+	args := []string{"--data-dir", dataDir, "--listen", "127.0.0.1:0"}
+	fmt.Printf("\n$ custodyd %s &\n", strings.Join(args, " "))
+	cmd := exec.Command(filepath.Join(s.bin, "custodyd"), args...)
+	cmd.Env = s.env
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", "", nil, err
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return "", "", nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", "", nil, fmt.Errorf("start custodyd: %w", err)
+	}
+	stop = func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		fmt.Println("\n# custodyd stopped")
+	}
+	tokens := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			fmt.Println(sc.Text())
+			if _, t, ok := strings.Cut(sc.Text(), ": cst_"); ok {
+				tokens <- "cst_" + t
+			}
+		}
+	}()
+	addrs := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := serving.FindStringSubmatch(sc.Text()); m != nil {
+				addrs <- m[1]
+			}
+		}
+		close(addrs)
+	}()
+	select {
+	case addr, ok := <-addrs:
+		if !ok {
+			stop()
+			return "", "", nil, fmt.Errorf("custodyd exited before serving")
+		}
+		url = "http://" + addr
+	case <-time.After(30 * time.Second):
+		stop()
+		return "", "", nil, fmt.Errorf("custodyd did not start within 30s")
+	}
+	select {
+	case token = <-tokens:
+	case <-time.After(5 * time.Second):
+		stop()
+		return "", "", nil, fmt.Errorf("custodyd printed no bootstrap token")
+	}
+	return url, token, stop, nil
 }
 
 // startRegistry serves an in-process OCI registry on loopback and pushes the seed's image to it.
@@ -162,35 +326,8 @@ func startRegistry(ctx context.Context) (string, func(), error) {
 	return ref, stop, nil
 }
 
-// writeSamples makes the files a build would have produced.
-func writeSamples() error {
-	bom := cdx.NewBOM()
-	bom.SpecVersion = cdx.SpecVersion1_5
-	bom.Metadata = &cdx.Metadata{Component: &cdx.Component{
-		Type: cdx.ComponentTypeApplication, Name: "skynet-control-plane", Version: "v0.7.6", BOMRef: "skynet-control-plane",
-	}}
-	bom.Components = &[]cdx.Component{{Type: cdx.ComponentTypeLibrary, Name: "github.com/spf13/cobra", Version: "v1.10.2",
-		PackageURL: "pkg:golang/github.com/spf13/cobra@v1.10.2", BOMRef: "pkg:golang/github.com/spf13/cobra@v1.10.2"}}
-	var sbom bytes.Buffer
-	if err := cdx.NewBOMEncoder(&sbom, cdx.BOMFileFormatJSON).SetPretty(true).Encode(bom); err != nil {
-		return fmt.Errorf("encode sample SBOM: %w", err)
-	}
-	files := map[string][]byte{
-		"contract.yaml":       []byte(contractYAML),
-		"rootfs.tar.gz":       []byte("rootfs!"),
-		"sbom.cyclonedx.json": sbom.Bytes(),
-		"junit.xml":           []byte(junitXML),
-	}
-	for name, content := range files {
-		if err := os.WriteFile(name, content, 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // cosignVerify checks the bundle with cosign, a verifier custody did not write, when it is installed.
-func cosignVerify() error {
+func cosignVerify(s *session) error {
 	cosign, err := exec.LookPath("cosign")
 	if err != nil {
 		if gopath, gerr := exec.Command("go", "env", "GOPATH").Output(); gerr == nil {
@@ -202,13 +339,14 @@ func cosignVerify() error {
 		return nil
 	}
 	root := `{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1","tlogs":[],"certificateAuthorities":[],"ctlogs":[],"timestampAuthorities":[]}`
-	if err := os.WriteFile("empty.json", []byte(root), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(s.dir, "empty.json"), []byte(root), 0o644); err != nil {
 		return err
 	}
 	args := []string{"verify-blob-attestation", "--new-bundle-format", "--key", "cosign.pub", "--insecure-ignore-tlog",
 		"--trusted-root", "empty.json", "--type", "https://custody.dev/attestation/v1", "--bundle", "attestation.sigstore.json", "rootfs.tar.gz"}
 	fmt.Printf("\n$ cosign %s\n", strings.Join(args, " "))
 	cmd := exec.Command(cosign, args...)
+	cmd.Dir, cmd.Env = s.dir, s.env
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stdout
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("cosign verify-blob-attestation: %w", err)
