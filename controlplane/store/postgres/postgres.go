@@ -1,0 +1,99 @@
+// Package postgres opens the control plane's store on PostgreSQL (pgx), for custodyd replicas sharing
+// one database.
+//
+// The SQL lives once, in sqlstore, on database/sql; pgx serves it through its database/sql adapter
+// over a pgxpool.Pool (stdlib.OpenDBFromPool). pgxpool gives the URL parameters pgx users know
+// (pool_max_conns, pool_min_conns, ...) and health checks; each pooled connection keeps pgx's cache of
+// prepared statements, so a query is parsed once per connection.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/custody-dev/custody/controlplane/store"
+	"github.com/custody-dev/custody/controlplane/store/sqlstore"
+)
+
+// DefaultMaxConns is the pool size when the URL does not set pool_max_conns: enough for a few dozen
+// concurrent pipelines per replica without crowding PostgreSQL's default max_connections of 100.
+const DefaultMaxConns = 16
+
+// migrationLockKey names the advisory lock that serializes the migrations of replicas starting at once.
+const migrationLockKey = 0x637573746f6479 // "custody"
+
+// Dialect is PostgreSQL's: $n placeholders, SQLSTATE codes for constraint violations.
+func Dialect() sqlstore.Dialect {
+	return sqlstore.Dialect{
+		Name:          "postgres",
+		Placeholders:  sqlstore.Dollar,
+		Classify:      classify,
+		MigrationLock: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLockKey),
+	}
+}
+
+func classify(err error) error {
+	var e *pgconn.PgError
+	if !errors.As(err, &e) {
+		return nil
+	}
+	switch e.Code {
+	case "23505": // unique_violation
+		return store.ErrExists
+	case "23503": // foreign_key_violation
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	now func() time.Time
+}
+
+// WithClock sets the clock for times a caller leaves zero (and for schema_migrations); the default is
+// time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) { o.now = now }
+}
+
+// Open connects to the database at url (postgres://user:pass@host:port/db?sslmode=...&pool_max_conns=N,
+// or the keyword/value form), applies the pending migrations and returns the store.
+func Open(ctx context.Context, url string, opts ...Option) (store.Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgx's message can quote the URL, password included: keep it out.
+		return nil, errors.New("postgres: the database URL does not parse (want postgres://user:password@host:port/database?...)")
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	s, err := sqlstore.New(ctx, sqlstore.Config{Write: db, Dialect: Dialect(), Now: o.now, Close: func() error {
+		pool.Close()
+		return nil
+	}})
+	if err != nil {
+		_ = db.Close()
+		pool.Close()
+		return nil, fmt.Errorf("postgres: %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
+	}
+	return s, nil
+}

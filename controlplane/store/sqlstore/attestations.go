@@ -1,0 +1,223 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/custody-dev/custody/controlplane/store"
+)
+
+// PutAttestation stores a verified attestation, its material index, and marks its run succeeded with
+// a.Digest, in one transaction. The same digest again returns created=false and changes nothing.
+// The run must be initialized (or already succeeded with this digest): ErrStale otherwise, ErrNotFound
+// if there is no such run. An empty a.WorkflowID is the run's; another one than the run's is an error.
+func (s *DB) PutAttestation(ctx context.Context, a *store.Attestation) (created bool, err error) {
+	if a.Digest == "" || a.RunID == "" {
+		return false, errors.New("put attestation: digest and run id are required")
+	}
+	s.stamp(&a.CreatedAt)
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, s.q(`SELECT 1 FROM attestations WHERE digest = ?`), a.Digest).Scan(&one)
+		if err == nil {
+			return nil // stored before: nothing to do
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return s.fail(err, "put attestation %s", a.Digest)
+		}
+		// Take the run (and, on PostgreSQL, its row lock) before writing anything.
+		var workflowID string
+		err = tx.QueryRowContext(ctx, s.q(`UPDATE runs
+			SET state = ?, attestation_digest = ?, finished_at = CASE WHEN state = ? THEN ? ELSE finished_at END
+			WHERE id = ? AND (state = ? OR (state = ? AND attestation_digest = ?))
+			RETURNING workflow_id`),
+			string(store.RunSucceeded), a.Digest, string(store.RunInitialized), micros(a.CreatedAt),
+			a.RunID, string(store.RunInitialized), string(store.RunSucceeded), a.Digest).Scan(&workflowID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return s.runNotOpen(ctx, tx, a)
+		}
+		if err != nil {
+			return s.fail(err, "put attestation %s: mark run %s succeeded", a.Digest, a.RunID)
+		}
+		if a.WorkflowID != "" && a.WorkflowID != workflowID {
+			return fmt.Errorf("put attestation %s: workflow %s is not run %s's workflow %s", a.Digest, a.WorkflowID, a.RunID, workflowID)
+		}
+		a.WorkflowID = workflowID
+		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO attestations (digest, run_id, workflow_id, bundle, created_at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING`),
+			a.Digest, a.RunID, a.WorkflowID, blob(a.Bundle), micros(a.CreatedAt))
+		if err != nil {
+			return s.fail(err, "put attestation %s", a.Digest)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return s.fail(err, "put attestation %s", a.Digest)
+		} else if n == 0 {
+			return errAlreadyStored // a concurrent put of the same digest won: undo the run update
+		}
+		if err := s.insertMaterials(ctx, tx, a); err != nil {
+			return err
+		}
+		created = true
+		return nil
+	})
+	if errors.Is(err, errAlreadyStored) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return created, nil
+}
+
+var errAlreadyStored = errors.New("attestation already stored")
+
+// runNotOpen explains why the run update of a put matched nothing.
+func (s *DB) runNotOpen(ctx context.Context, tx *sql.Tx, a *store.Attestation) error {
+	var state, digest string
+	err := tx.QueryRowContext(ctx, s.q(`SELECT state, attestation_digest FROM runs WHERE id = ?`), a.RunID).Scan(&state, &digest)
+	if err != nil {
+		return s.fail(err, "put attestation %s: run %s", a.Digest, a.RunID)
+	}
+	if digest != "" {
+		return fmt.Errorf("put attestation %s: run %s is %s with attestation %s: %w", a.Digest, a.RunID, state, digest, store.ErrStale)
+	}
+	return fmt.Errorf("put attestation %s: run %s is %s: %w", a.Digest, a.RunID, state, store.ErrStale)
+}
+
+func (s *DB) insertMaterials(ctx context.Context, tx *sql.Tx, a *store.Attestation) error {
+	const batch = 100 // rows per statement: 400 parameters, under every driver's limit
+	for start := 0; start < len(a.Materials); start += batch {
+		ms := a.Materials[start:min(start+batch, len(a.Materials))]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO attestation_materials (attestation_digest, digest, name, kind) VALUES `)
+		args := make([]any, 0, 4*len(ms))
+		for i, m := range ms {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?)")
+			args = append(args, a.Digest, m.Digest, m.Name, m.Kind)
+		}
+		b.WriteString(` ON CONFLICT (attestation_digest, digest, name) DO NOTHING`)
+		if _, err := tx.ExecContext(ctx, s.d.Rebind(b.String()), args...); err != nil {
+			return s.fail(err, "put attestation %s: index materials", a.Digest)
+		}
+	}
+	return nil
+}
+
+const attestationColumns = `digest, run_id, workflow_id, bundle, created_at`
+
+func scanAttestation(sc scanner) (store.Attestation, error) {
+	var a store.Attestation
+	var created int64
+	if err := sc.Scan(&a.Digest, &a.RunID, &a.WorkflowID, &a.Bundle, &created); err != nil {
+		return a, err
+	}
+	a.Bundle, a.CreatedAt = bytesOut(a.Bundle), fromMicros(created)
+	return a, nil
+}
+
+// GetAttestation returns the attestation with its materials, or ErrNotFound.
+func (s *DB) GetAttestation(ctx context.Context, digest string) (*store.Attestation, error) {
+	a, err := scanAttestation(s.r.QueryRowContext(ctx, s.q(`SELECT `+attestationColumns+` FROM attestations WHERE digest = ?`), digest))
+	if err != nil {
+		return nil, s.fail(err, "get attestation %s", digest)
+	}
+	as := []store.Attestation{a}
+	if err := s.loadMaterials(ctx, as); err != nil {
+		return nil, err
+	}
+	return &as[0], nil
+}
+
+// ListAttestations returns attestations, newest first, at most limit (default 50): a workflow's
+// (workflowID != ""), those mentioning a material digest (materialDigest != ""), both filters
+// together if both are set, all if neither is. Each comes with its bundle and materials.
+func (s *DB) ListAttestations(ctx context.Context, workflowID, materialDigest string, limit int) ([]store.Attestation, error) {
+	var where []string
+	var args []any
+	if workflowID != "" {
+		where, args = append(where, "a.workflow_id = ?"), append(args, workflowID)
+	}
+	if materialDigest != "" {
+		where = append(where, "EXISTS (SELECT 1 FROM attestation_materials m WHERE m.attestation_digest = a.digest AND m.digest = ?)")
+		args = append(args, materialDigest)
+	}
+	query := `SELECT a.digest, a.run_id, a.workflow_id, a.bundle, a.created_at FROM attestations a`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	query += ` ORDER BY a.created_at DESC, a.digest DESC LIMIT ?`
+	args = append(args, limitOr(limit, defaultLimit))
+	rows, err := s.r.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, s.fail(err, "list attestations")
+	}
+	as, err := collect(rows, scanAttestation)
+	if err != nil {
+		return nil, s.fail(err, "list attestations")
+	}
+	if err := s.loadMaterials(ctx, as); err != nil {
+		return nil, err
+	}
+	return as, nil
+}
+
+// loadMaterials fills the Materials of as, sorted by name then digest, a few hundred attestations per
+// query (PostgreSQL takes at most 65535 parameters).
+func (s *DB) loadMaterials(ctx context.Context, as []store.Attestation) error {
+	const batch = 500
+	index := make(map[string]int, len(as))
+	for i := range as {
+		index[as[i].Digest] = i
+		as[i].Materials = []store.MaterialRef{}
+	}
+	for start := 0; start < len(as); start += batch {
+		part := as[start:min(start+batch, len(as))]
+		args := make([]any, len(part))
+		for i := range part {
+			args[i] = part[i].Digest
+		}
+		query := `SELECT attestation_digest, digest, name, kind FROM attestation_materials WHERE attestation_digest IN (?` +
+			strings.Repeat(", ?", len(part)-1) + `)`
+		if err := s.scanMaterials(ctx, s.d.Rebind(query), args, as, index); err != nil {
+			return err
+		}
+	}
+	for i := range as {
+		ms := as[i].Materials
+		sort.Slice(ms, func(x, y int) bool {
+			if ms[x].Name != ms[y].Name {
+				return ms[x].Name < ms[y].Name
+			}
+			return ms[x].Digest < ms[y].Digest
+		})
+	}
+	return nil
+}
+
+func (s *DB) scanMaterials(ctx context.Context, query string, args []any, as []store.Attestation, index map[string]int) error {
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return s.fail(err, "load materials")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var owner string
+		var m store.MaterialRef
+		if err := rows.Scan(&owner, &m.Digest, &m.Name, &m.Kind); err != nil {
+			return s.fail(err, "load materials")
+		}
+		i := index[owner]
+		as[i].Materials = append(as[i].Materials, m)
+	}
+	if err := rows.Err(); err != nil {
+		return s.fail(err, "load materials")
+	}
+	return nil
+}

@@ -1,0 +1,154 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/custody-dev/custody/controlplane/store"
+)
+
+// CreateRun stores r (State "" means initialized): ErrExists if the ID is taken, ErrNotFound if the
+// workflow or its contract revision does not exist.
+func (s *DB) CreateRun(ctx context.Context, r *store.Run) error {
+	fillID(&r.ID)
+	s.stamp(&r.CreatedAt)
+	r.ExpiresAt, r.FinishedAt = norm(r.ExpiresAt), norm(r.FinishedAt)
+	if r.State == "" {
+		r.State = store.RunInitialized
+	}
+	var remote any
+	if r.RemoteState != nil {
+		remote = r.RemoteState
+	}
+	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO runs (id, workflow_id, contract_revision, state, reason, runner_type,
+		runner_url, created_at, expires_at, finished_at, attestation_digest, remote_state, remote_state_digest)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		r.ID, r.WorkflowID, r.ContractRevision, string(r.State), r.Reason, r.RunnerType, r.RunnerURL,
+		micros(r.CreatedAt), nullMicros(r.ExpiresAt), nullMicros(r.FinishedAt), r.AttestationDigest, remote, r.RemoteStateDigest)
+	if err != nil {
+		return s.fail(err, "create run of workflow %s (contract revision %d)", r.WorkflowID, r.ContractRevision)
+	}
+	return nil
+}
+
+const runColumns = `id, workflow_id, contract_revision, state, reason, runner_type, runner_url, created_at,
+	expires_at, finished_at, attestation_digest, remote_state, remote_state_digest`
+
+func scanRun(sc scanner) (store.Run, error) {
+	var r store.Run
+	var state string
+	var created int64
+	var expires, finished sql.NullInt64
+	err := sc.Scan(&r.ID, &r.WorkflowID, &r.ContractRevision, &state, &r.Reason, &r.RunnerType, &r.RunnerURL,
+		&created, &expires, &finished, &r.AttestationDigest, &r.RemoteState, &r.RemoteStateDigest)
+	if err != nil {
+		return r, err
+	}
+	r.State = store.RunState(state)
+	r.CreatedAt, r.ExpiresAt, r.FinishedAt = fromMicros(created), fromNullMicros(expires), fromNullMicros(finished)
+	r.RemoteState = bytesOut(r.RemoteState)
+	return r, nil
+}
+
+// GetRun returns the run, or ErrNotFound.
+func (s *DB) GetRun(ctx context.Context, id string) (*store.Run, error) {
+	r, err := scanRun(s.r.QueryRowContext(ctx, s.q(`SELECT `+runColumns+` FROM runs WHERE id = ?`), id))
+	if err != nil {
+		return nil, s.fail(err, "get run %s", id)
+	}
+	return &r, nil
+}
+
+// ListRuns returns the runs f selects, newest first, at most f.Limit (default 50).
+func (s *DB) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, error) {
+	var where []string
+	var args []any
+	if f.WorkflowID != "" {
+		where, args = append(where, "workflow_id = ?"), append(args, f.WorkflowID)
+	}
+	if f.State != "" {
+		where, args = append(where, "state = ?"), append(args, string(f.State))
+	}
+	query := `SELECT ` + runColumns + ` FROM runs`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	query += ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	args = append(args, limitOr(f.Limit, defaultLimit))
+	rows, err := s.r.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, s.fail(err, "list runs")
+	}
+	rs, err := collect(rows, scanRun)
+	if err != nil {
+		return nil, s.fail(err, "list runs")
+	}
+	return rs, nil
+}
+
+// FinishRun moves an initialized run to failed or cancelled: ErrNotFound if there is no such run,
+// ErrStale if it is no longer initialized (pushed, reset, expired).
+func (s *DB) FinishRun(ctx context.Context, id string, state store.RunState, reason string, at time.Time) error {
+	if state != store.RunFailed && state != store.RunCancelled {
+		return fmt.Errorf("finish run %s: state %q: a run is finished as %q or %q", id, state, store.RunFailed, store.RunCancelled)
+	}
+	s.stamp(&at)
+	res, err := s.w.ExecContext(ctx, s.q(`UPDATE runs SET state = ?, reason = ?, finished_at = ? WHERE id = ? AND state = ?`),
+		string(state), reason, micros(at), id, string(store.RunInitialized))
+	if err != nil {
+		return s.fail(err, "finish run %s", id)
+	}
+	return s.casResult(ctx, res, id, "finish run %s", id)
+}
+
+// ExpireRuns marks initialized runs whose ExpiresAt is before now as expired (finished at now).
+func (s *DB) ExpireRuns(ctx context.Context, now time.Time) (int, error) {
+	now = norm(now)
+	res, err := s.w.ExecContext(ctx, s.q(`UPDATE runs SET state = ?, finished_at = ?
+		WHERE state = ? AND expires_at IS NOT NULL AND expires_at < ?`),
+		string(store.RunExpired), micros(now), string(store.RunInitialized), micros(now))
+	if err != nil {
+		return 0, s.fail(err, "expire runs")
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, s.fail(err, "expire runs")
+	}
+	return int(n), nil
+}
+
+// SetRemoteState replaces the run's remote state and digest if its digest is still base ("" for
+// none): ErrStale if another write came first, ErrNotFound if there is no such run. The check and the
+// write are one statement, so of N writers racing from the same base exactly one wins.
+func (s *DB) SetRemoteState(ctx context.Context, runID, base string, state []byte, digest string) error {
+	var remote any
+	if state != nil {
+		remote = state
+	}
+	res, err := s.w.ExecContext(ctx, s.q(`UPDATE runs SET remote_state = ?, remote_state_digest = ?
+		WHERE id = ? AND remote_state_digest = ?`), remote, digest, runID, base)
+	if err != nil {
+		return s.fail(err, "set remote state of run %s", runID)
+	}
+	return s.casResult(ctx, res, runID, "set remote state of run %s", runID)
+}
+
+// casResult turns a conditional update of one run into nil (updated), ErrNotFound (no such run) or
+// ErrStale (the run is there, the condition no longer holds).
+func (s *DB) casResult(ctx context.Context, res interface{ RowsAffected() (int64, error) }, id, format string, args ...any) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return s.fail(err, format, args...)
+	}
+	if n > 0 {
+		return nil
+	}
+	var one int
+	if err := s.r.QueryRowContext(ctx, s.q(`SELECT 1 FROM runs WHERE id = ?`), id).Scan(&one); err != nil {
+		return s.fail(err, format, args...)
+	}
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), store.ErrStale)
+}
