@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/custody-dev/custody/client"
 	"github.com/custody-dev/custody/internal/atomicfile"
@@ -89,11 +90,31 @@ func (g *globals) controlPlane() (*client.Client, error) {
 	if token == "" {
 		return nil, usageErrorf("no token for the control plane at %s: pass --token, set CUSTODY_TOKEN, or run custody login", url)
 	}
-	c, err := client.New(url, token)
+	retry, err := g.retryPolicy()
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(url, token, client.WithRetry(retry))
 	if err != nil {
 		return nil, usageErrorf("%v", err)
 	}
 	return c, nil
+}
+
+// retryPolicy is the client's default retry policy, with the deadline from CUSTODY_RETRY_DEADLINE (a Go
+// duration; 0 disables retries) when set.
+func (g *globals) retryPolicy() (client.Retry, error) {
+	r := client.DefaultRetry
+	v := g.env.Getenv("CUSTODY_RETRY_DEADLINE")
+	if v == "" {
+		return r, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return r, usageErrorf("CUSTODY_RETRY_DEADLINE=%q: want a duration such as 30s or 2m", v)
+	}
+	r.Deadline = d
+	return r, nil
 }
 
 // requireControlPlane is controlPlane for commands that make no sense offline.
