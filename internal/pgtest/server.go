@@ -68,6 +68,8 @@ func hasBin(dir string) bool {
 func start(bin string) (*server, error) {
 	// On tmpfs a throwaway cluster creates databases about ten times faster than on a VM disk, even
 	// with fsync off.
+	reapStale("/dev/shm")
+	reapStale(os.TempDir())
 	dir, err := os.MkdirTemp("/dev/shm", "pgtest-")
 	if err != nil {
 		dir, err = os.MkdirTemp("", "pgtest-")
@@ -106,6 +108,27 @@ func start(bin string) (*server, error) {
 	}
 	_ = os.RemoveAll(dir)
 	return nil, errors.Join(errs...)
+}
+
+// reapStale removes the directories of clusters whose test binary was killed (its postgres died with
+// it, by Pdeathsig, but the directory stays): those older than a minute with no live postmaster.
+func reapStale(root string) {
+	dirs, _ := filepath.Glob(filepath.Join(root, "pgtest-*"))
+	for _, d := range dirs {
+		info, err := os.Stat(d)
+		if err != nil || !info.IsDir() || time.Since(info.ModTime()) < time.Minute {
+			continue
+		}
+		if b, err := os.ReadFile(filepath.Join(d, "data", "postmaster.pid")); err == nil {
+			first, _, _ := strings.Cut(string(b), "\n")
+			if pid, err := strconv.Atoi(strings.TrimSpace(first)); err == nil {
+				if err := syscall.Kill(pid, 0); err == nil || errors.Is(err, syscall.EPERM) {
+					continue // alive
+				}
+			}
+		}
+		_ = os.RemoveAll(d)
+	}
 }
 
 func postgresUser() (*syscall.Credential, error) {

@@ -85,6 +85,11 @@ func Open(ctx context.Context, url string, opts ...Option) (store.Store, error) 
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	where := fmt.Sprintf("%s:%d/%s", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect to %s: %w", where, err)
+	}
 	db := stdlib.OpenDBFromPool(pool)
 	s, err := sqlstore.New(ctx, sqlstore.Config{Write: db, Dialect: Dialect(), Now: o.now, Close: func() error {
 		pool.Close()
@@ -93,7 +98,7 @@ func Open(ctx context.Context, url string, opts ...Option) (store.Store, error) 
 	if err != nil {
 		_ = db.Close()
 		pool.Close()
-		return nil, fmt.Errorf("postgres: %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
+		return nil, fmt.Errorf("postgres: %s: %w", where, err)
 	}
 	return s, nil
 }

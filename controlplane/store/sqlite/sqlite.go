@@ -62,7 +62,7 @@ func Open(ctx context.Context, path string, opts ...Option) (store.Store, error)
 	// Token hashes and bundles live here: the file (and so its -wal and -shm) is private.
 	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+		return nil, fmt.Errorf("sqlite: %w", err) // names the path
 	}
 	_ = f.Close()
 

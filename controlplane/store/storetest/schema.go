@@ -5,7 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"testing"
+	"testing/fstest"
 
 	"github.com/custody-dev/custody/controlplane/store"
 	"github.com/custody-dev/custody/controlplane/store/sqlstore"
@@ -113,4 +116,81 @@ func testPingClose(t *testing.T, b Backend) {
 	if err := s.Ping(ctx); err == nil {
 		t.Fatal("ping after close: no error")
 	}
+}
+
+// testMigrationsAtomic: the pending migrations apply in one transaction: one failing leaves the
+// database as it was; the next run applies them all; a binary knowing fewer is refused.
+func testMigrationsAtomic(t *testing.T, b Backend) {
+	ctx := context.Background()
+	raw := b.Raw(t, b.New(t))
+	defer raw.Close()
+	load := func(files map[string]string) []sqlstore.Migration {
+		fsys := fstest.MapFS{}
+		for name, body := range files {
+			fsys[name] = &fstest.MapFile{Data: []byte(body)}
+		}
+		ms, err := sqlstore.LoadMigrations(fsys)
+		must(t, err)
+		return ms
+	}
+	first := "CREATE TABLE a (x BIGINT PRIMARY KEY);\nINSERT INTO a (x) VALUES (1);\n"
+	broken := load(map[string]string{"0001_a.sql": first, "0002_b.sql": "CREATE TABLE b (x BIGINT);\nTHIS IS NOT SQL;\n"})
+	if _, err := sqlstore.Migrate(ctx, raw, b.Dialect, broken, t0); err == nil {
+		t.Fatal("migrate with a broken migration: no error")
+	}
+	if _, err := raw.ExecContext(ctx, `SELECT x FROM a`); err == nil {
+		t.Fatal("table a exists after the failed migration run: want it rolled back")
+	}
+
+	fixed := load(map[string]string{"0001_a.sql": first, "0002_b.sql": "CREATE TABLE b (x BIGINT);\n"})
+	n, err := sqlstore.Migrate(ctx, raw, b.Dialect, fixed, t0)
+	must(t, err)
+	equal(t, "applied", n, 2)
+	n, err = sqlstore.Migrate(ctx, raw, b.Dialect, fixed, t0)
+	must(t, err)
+	equal(t, "applied again", n, 0)
+	v, err := sqlstore.SchemaVersion(ctx, raw)
+	must(t, err)
+	equal(t, "version", v, int64(2))
+
+	_, err = sqlstore.Migrate(ctx, raw, b.Dialect, fixed[:1], t0)
+	if !errors.Is(err, sqlstore.ErrSchemaTooNew) {
+		t.Fatalf("migrate with fewer migrations than applied: %v, want ErrSchemaTooNew", err)
+	}
+	if !strings.Contains(err.Error(), "schema version 2") {
+		t.Errorf("refusal %q does not name the database's version", err)
+	}
+}
+
+// testConcurrentOpen: stores opening one new database at once (replicas starting together) all
+// succeed and migrate it once.
+func testConcurrentOpen(t *testing.T, b Backend) {
+	ctx := context.Background()
+	addr := b.New(t)
+	const n = 4
+	stores := make([]store.Store, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stores[i], errs[i] = b.Open(ctx, addr)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+		defer stores[i].Close()
+	}
+	raw := b.Raw(t, addr)
+	defer raw.Close()
+	ms, err := sqlstore.Migrations()
+	must(t, err)
+	equal(t, "applied migrations", len(migrationRows(t, raw)), len(ms))
+	newFixture(t, stores[0], "acme")
+	_, err = stores[n-1].GetOrgByName(ctx, "acme")
+	must(t, err)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/custody-dev/custody/controlplane/store"
+	"github.com/custody-dev/custody/controlplane/store/sqlstore"
 )
 
 // Backend is how the suite reaches one implementation.
@@ -22,6 +23,8 @@ type Backend struct {
 	Open func(ctx context.Context, addr string) (store.Store, error)
 	// Raw opens addr with database/sql, around the store, for the schema tests; closed by the caller.
 	Raw func(t testing.TB, addr string) *sql.DB
+	// Dialect is the implementation's, for the migration tests.
+	Dialect sqlstore.Dialect
 }
 
 // open returns a store on a fresh database, closed when t ends.
@@ -73,6 +76,9 @@ func Run(t *testing.T, b Backend) {
 		{"Reopen", testReopen},
 		{"NewerSchemaRefused", testNewerSchemaRefused},
 		{"ChangedMigrationRefused", testChangedMigrationRefused},
+		{"MigrationsAtomic", testMigrationsAtomic},
+		{"ConcurrentOpen", testConcurrentOpen},
+		{"ConcurrentPipelines", testConcurrentPipelines},
 		{"PingClose", testPingClose},
 	}
 	for _, tc := range tests {
