@@ -137,6 +137,12 @@ type RunFilter struct {
 }
 
 // Store is the control plane's repository. Implementations are safe for concurrent use.
+//
+// Create and Add methods fill an empty ID with a random UUID and a zero CreatedAt from the store's
+// clock, and normalize the times of the record in place to what reads back: UTC, to the microsecond.
+// They return ErrExists when a unique key is taken and ErrNotFound when a record they refer to (org,
+// project, workflow, contract revision) does not exist. Lists sort names in byte order and times
+// newest first (runs, attestations) or oldest first (keys, tokens).
 type Store interface {
 	CreateOrg(ctx context.Context, o *Org) error
 	GetOrgByName(ctx context.Context, name string) (*Org, error)
@@ -157,11 +163,13 @@ type Store interface {
 	// GetContractRevision returns revision n, or the latest for n == 0.
 	GetContractRevision(ctx context.Context, workflowID string, n int) (*ContractRevision, error)
 
+	// AddPublicKey returns ErrExists if the workflow already trusts a key with the same Hint.
 	AddPublicKey(ctx context.Context, k *PublicKey) error
 	ListPublicKeys(ctx context.Context, workflowID string) ([]PublicKey, error)
 
 	CreateToken(ctx context.Context, t *Token) error
 	GetTokenByHash(ctx context.Context, hash []byte) (*Token, error)
+	// RevokeToken is idempotent: revoking a revoked token keeps the first time.
 	RevokeToken(ctx context.Context, id string, at time.Time) error
 	ListTokens(ctx context.Context, orgID string) ([]Token, error)
 
@@ -178,9 +186,11 @@ type Store interface {
 
 	// PutAttestation stores a verified attestation, indexes its materials and marks its run succeeded,
 	// in one transaction. Storing the same digest again returns created=false and changes nothing.
+	// ErrStale if the run is neither initialized nor succeeded with this digest; ErrNotFound if no run.
 	PutAttestation(ctx context.Context, a *Attestation) (created bool, err error)
 	GetAttestation(ctx context.Context, digest string) (*Attestation, error)
-	// ListAttestations lists attestations of a workflow (workflowID != "") or mentioning a material digest.
+	// ListAttestations lists attestations of a workflow (workflowID != "") or mentioning a material digest,
+	// newest first, with bundles and materials; both filters apply together, none lists all; limit 0: 50.
 	ListAttestations(ctx context.Context, workflowID, materialDigest string, limit int) ([]Attestation, error)
 
 	Ping(ctx context.Context) error
