@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"mime"
 	"net/http"
 
 	"github.com/custody-dev/custody/controlplane/app"
@@ -27,6 +28,9 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	p.Type = wire.ProblemType + p.Code
+	if p.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="custody"`)
+	}
 	writeProblem(w, p)
 }
 
@@ -44,9 +48,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 
 // decode reads a JSON body strictly into v.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && ct != "application/json" {
-		return &app.Error{Status: http.StatusUnsupportedMediaType, Code: wire.CodeUnsupportedMedia,
-			Msg: "Content-Type " + ct + ": want application/json"}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		// Parameters (charset=utf-8) are fine; another media type is not.
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			return &app.Error{Status: http.StatusUnsupportedMediaType, Code: wire.CodeUnsupportedMedia,
+				Msg: "Content-Type " + ct + ": want application/json"}
+		}
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
 	dec.DisallowUnknownFields()

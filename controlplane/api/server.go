@@ -4,6 +4,7 @@ package api
 
 import (
 	_ "embed"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/custody-dev/custody/controlplane/app"
 	"github.com/custody-dev/custody/controlplane/auth"
+	"github.com/custody-dev/custody/wire"
 )
 
 // OpenAPI is the API's description, served at /v1/openapi.yaml.
@@ -59,7 +61,49 @@ func New(cfg Config) *Server {
 // Routes lists every route served, as "METHOD /path/{param}".
 func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := s.mux.Handler(r); pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	s.unmatched(w, r)
+}
+
+// unmatched answers a request no route takes with a problem document, like every other refusal. A
+// path the mux would clean and redirect ("..", ".", "//") is refused, not redirected: a redirect
+// would carry the request (and its token) to another route than the one the client named.
+func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
+	h, _ := s.mux.Handler(r)
+	rec := &headerRecorder{header: http.Header{}}
+	h.ServeHTTP(rec, r)
+	var err *app.Error
+	switch {
+	case rec.status == http.StatusMethodNotAllowed:
+		w.Header().Set("Allow", rec.header.Get("Allow"))
+		err = &app.Error{Status: rec.status, Code: wire.CodeMethodNotAllowed,
+			Msg: fmt.Sprintf("%s %s: method not allowed (allowed: %s)", r.Method, r.URL.Path, rec.header.Get("Allow"))}
+	case rec.status/100 == 3:
+		err = &app.Error{Status: http.StatusBadRequest, Code: wire.CodeBadRequest,
+			Msg: fmt.Sprintf("path %q is not canonical (empty, '.' or '..' segments): names may not be empty, '.' or '..'", r.URL.Path)}
+	default:
+		err = &app.Error{Status: http.StatusNotFound, Code: wire.CodeNotFound, Msg: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)}
+	}
+	s.metrics.wrap("unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.problem(w, r, err) })).ServeHTTP(w, r)
+}
+
+// headerRecorder keeps the status and headers the mux's own answer (404, 405, redirect) would send.
+type headerRecorder struct {
+	header http.Header
+	status int
+}
+
+func (h *headerRecorder) Header() http.Header         { return h.header }
+func (h *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (h *headerRecorder) WriteHeader(code int) {
+	if h.status == 0 {
+		h.status = code
+	}
+}
 
 // handlerFunc is a handler that returns an error to render as a problem.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, p auth.Principal) error
@@ -74,7 +118,11 @@ func (s *Server) public(pattern string, h http.HandlerFunc) {
 func (s *Server) authed(pattern string, h handlerFunc) {
 	s.routes = append(s.routes, pattern)
 	s.mux.Handle(pattern, s.metrics.wrap(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := s.app.Authenticate(r.Context(), bearer(r))
+		token, err := bearer(r)
+		var p auth.Principal
+		if err == nil {
+			p, err = s.app.Authenticate(r.Context(), token)
+		}
 		if err == nil {
 			err = h(w, r, p)
 		}
@@ -84,11 +132,18 @@ func (s *Server) authed(pattern string, h handlerFunc) {
 	})))
 }
 
-// bearer reads the Authorization: Bearer token.
-func bearer(r *http.Request) string {
+// bearer reads the Authorization: Bearer token ("" when there is no Authorization header). The
+// scheme is case-insensitive (RFC 9110); any other scheme, or a token without one, is refused rather
+// than taken for no token.
+func bearer(r *http.Request) (string, error) {
 	v := r.Header.Get("Authorization")
-	if t, ok := strings.CutPrefix(v, "Bearer "); ok {
-		return strings.TrimSpace(t)
+	if v == "" {
+		return "", nil
 	}
-	return ""
+	scheme, token, _ := strings.Cut(strings.TrimSpace(v), " ")
+	if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return "", &app.Error{Status: http.StatusUnauthorized, Code: wire.CodeUnauthenticated,
+			Msg: "Authorization header: want \"Bearer <token>\""}
+	}
+	return strings.TrimSpace(token), nil
 }
