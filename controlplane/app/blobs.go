@@ -35,11 +35,17 @@ func (a *App) PutBlob(ctx context.Context, p auth.Principal, r io.Reader, claime
 	return &wire.Blob{Digest: string(h.Digest), Size: h.Size}, nil
 }
 
-// OpenBlob opens a blob of the CAS.
+// OpenBlob opens a blob of the CAS. An org-wide token reads any blob; a project or workflow token
+// reads the blobs that an attestation it may read mentions, so a digest alone does not open another
+// project's artifacts. It is checked before the CAS is asked, so a refusal does not tell whether the
+// blob exists.
 func (a *App) OpenBlob(ctx context.Context, p auth.Principal, digest string) (io.ReadCloser, int64, error) {
 	d, err := cas.ParseDigest(digest)
 	if err != nil {
 		return nil, 0, badRequest("%v", err)
+	}
+	if err := a.mayReadBlob(ctx, p, digest); err != nil {
+		return nil, 0, err
 	}
 	rc, size, err := a.cas.Open(ctx, d)
 	if errors.Is(err, cas.ErrNotFound) {
@@ -49,4 +55,34 @@ func (a *App) OpenBlob(ctx context.Context, p auth.Principal, digest string) (io
 		return nil, 0, fmt.Errorf("open blob: %w", err)
 	}
 	return rc, size, nil
+}
+
+// mayReadBlob allows an org-wide token, or a scoped one when an attestation of its scope mentions
+// the digest.
+func (a *App) mayReadBlob(ctx context.Context, p auth.Principal, digest string) error {
+	if p.OrgWide() {
+		return nil
+	}
+	var workflowIDs []string
+	if p.Token.WorkflowID != "" {
+		workflowIDs = []string{p.Token.WorkflowID}
+	} else {
+		ws, err := a.store.ListWorkflows(ctx, p.Token.ProjectID)
+		if err != nil {
+			return fmt.Errorf("open blob: %w", err)
+		}
+		for _, w := range ws {
+			workflowIDs = append(workflowIDs, w.ID)
+		}
+	}
+	for _, id := range workflowIDs {
+		atts, err := a.store.ListAttestations(ctx, id, digest, 1)
+		if err != nil {
+			return fmt.Errorf("open blob: %w", err)
+		}
+		if len(atts) > 0 {
+			return nil
+		}
+	}
+	return forbidden("this token may read only the blobs its attestations mention, and none mentions %s", digest)
 }

@@ -28,6 +28,9 @@ func (p Principal) Admin() bool { return p.Token.Admin }
 // Org reports whether the principal belongs to org.
 func (p Principal) Org(orgID string) bool { return p.Token.OrgID == orgID }
 
+// OrgWide reports whether the token is scoped to its whole org (no project, no workflow).
+func (p Principal) OrgWide() bool { return p.Token.ProjectID == "" && p.Token.WorkflowID == "" }
+
 // Project reports whether the principal may read and act on everything in a project: an org-wide
 // token of the project's org, or a project token of that project. Workflow tokens may not.
 func (p Principal) Project(orgID, projectID string) bool {
