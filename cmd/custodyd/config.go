@@ -18,6 +18,8 @@ type config struct {
 	DataDir         string        `env:"CUSTODY_DATA_DIR" envDefault:"custody-data"`
 	DatabaseURL     string        `env:"CUSTODY_DATABASE_URL"`
 	CAS             string        `env:"CUSTODY_CAS"`
+	CASUsername     string        `env:"CUSTODY_CAS_USERNAME"`
+	CASPassword     string        `env:"CUSTODY_CAS_PASSWORD"`
 	MaxBlobSize     int64         `env:"CUSTODY_MAX_BLOB_SIZE" envDefault:"4294967296"`
 	RunTTL          time.Duration `env:"CUSTODY_RUN_TTL" envDefault:"24h"`
 	ExternalURL     string        `env:"CUSTODY_EXTERNAL_URL"`
@@ -36,8 +38,11 @@ func loadConfig(args []string, environ map[string]string, stderr io.Writer) (con
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Listen, "listen", c.Listen, "address to serve on (CUSTODY_LISTEN)")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "data directory: SQLite database, filesystem CAS, generated keys (CUSTODY_DATA_DIR)")
-	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "PostgreSQL URL; empty: SQLite in the data directory (CUSTODY_DATABASE_URL)")
+	// No default shown for the URL: it can hold a password, and --help must not print it.
+	var databaseURL string
+	fs.StringVar(&databaseURL, "database-url", "", "PostgreSQL URL; empty: SQLite in the data directory (CUSTODY_DATABASE_URL)")
 	fs.StringVar(&c.CAS, "cas", c.CAS, "content-addressed store: file://DIR or oci://REGISTRY/REPO; empty: DATA_DIR/cas (CUSTODY_CAS)")
+	fs.StringVar(&c.CASUsername, "cas-username", c.CASUsername, "user for an oci:// CAS with basic auth; empty: the docker keychain (CUSTODY_CAS_USERNAME; password in CUSTODY_CAS_PASSWORD)")
 	fs.Int64Var(&c.MaxBlobSize, "max-blob-size", c.MaxBlobSize, "largest blob accepted, in bytes (CUSTODY_MAX_BLOB_SIZE)")
 	fs.DurationVar(&c.RunTTL, "run-ttl", c.RunTTL, "how long a run may stay initialized before it expires (CUSTODY_RUN_TTL)")
 	fs.StringVar(&c.ExternalURL, "external-url", c.ExternalURL, "URL clients reach this control plane at, for links (CUSTODY_EXTERNAL_URL)")
@@ -46,6 +51,9 @@ func loadConfig(args []string, environ map[string]string, stderr io.Writer) (con
 	fs.DurationVar(&c.ExpireEvery, "expire-every", c.ExpireEvery, "how often overdue runs are marked expired (CUSTODY_EXPIRE_EVERY)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if databaseURL != "" {
+		c.DatabaseURL = databaseURL
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())

@@ -52,7 +52,14 @@ func openCAS(ctx context.Context, cfg config) (cas.Backend, error) {
 		}
 		return b, nil
 	case strings.HasPrefix(cfg.CAS, "oci://"):
-		b, err := oci.New(ctx, cfg.CAS)
+		opts := []oci.Option{oci.WithSpoolDir(filepath.Join(cfg.DataDir, "spool"))}
+		if cfg.CASUsername != "" {
+			opts = append(opts, oci.WithBasicAuth(cfg.CASUsername, cfg.CASPassword))
+		}
+		if err := os.MkdirAll(filepath.Join(cfg.DataDir, "spool"), 0o700); err != nil {
+			return nil, fmt.Errorf("create spool directory: %w", err)
+		}
+		b, err := oci.New(ctx, cfg.CAS, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("open CAS %s: %w", cfg.CAS, err)
 		}
