@@ -171,10 +171,12 @@ func (c *Client) once(ctx context.Context, req request) (*http.Response, error) 
 }
 
 // isTransient reports a failure worth retrying: the control plane could not be reached, or the
-// connection broke.
+// connection broke. net/http does not export the error of a connection closed before any answer
+// ("server closed idle connection"), so it is recognised by its text.
 func isTransient(err error) bool {
 	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.EPIPE)
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.EPIPE) ||
+		strings.Contains(err.Error(), "server closed idle connection")
 }
 
 func retryableStatus(code int) bool {
