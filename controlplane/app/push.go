@@ -26,6 +26,10 @@ func (a *App) Push(ctx context.Context, p auth.Principal, runID string, bundle [
 	if err != nil {
 		return nil, unprocessable(wire.CodeUnverifiable, "not a readable attestation: %v", err)
 	}
+	if doc.Bundle == nil {
+		// Its envelope digest is the bundle's: stored, it would be served as the bundle.
+		return nil, unprocessable(wire.CodeUnverifiable, "a bare DSSE envelope: push the Sigstore bundle (%s) that wraps it", attestation.BundleMediaType)
+	}
 	digest := doc.Envelope.Digest()
 	switch {
 	case r.State == store.RunSucceeded && r.AttestationDigest == digest:
