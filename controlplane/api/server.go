@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -62,6 +63,11 @@ func New(cfg Config) *Server {
 func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !canonical(r.URL.Path) {
+		s.refuse(w, r, &app.Error{Status: http.StatusBadRequest, Code: wire.CodeBadRequest,
+			Msg: fmt.Sprintf("path %q is not canonical: no segment may be empty, '.' or '..' (escaped or not)", r.URL.Path)})
+		return
+	}
 	if _, pattern := s.mux.Handler(r); pattern != "" {
 		s.mux.ServeHTTP(w, r)
 		return
@@ -69,9 +75,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.unmatched(w, r)
 }
 
-// unmatched answers a request no route takes with a problem document, like every other refusal. A
-// path the mux would clean and redirect ("..", ".", "//") is refused, not redirected: a redirect
-// would carry the request (and its token) to another route than the one the client named.
+// canonical reports whether the (decoded) path has no empty, "." or ".." segment. The mux would
+// redirect such a path to its clean form, carrying the request and its token to another route than
+// the one the client named; the API refuses it instead.
+func canonical(p string) bool {
+	return strings.HasPrefix(p, "/") && (p == "/" || path.Clean(p) == p)
+}
+
+// unmatched answers a request no route takes with a problem document, like every other refusal.
 func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
 	h, _ := s.mux.Handler(r)
 	rec := &headerRecorder{header: http.Header{}}
@@ -82,16 +93,18 @@ func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", rec.header.Get("Allow"))
 		err = &app.Error{Status: rec.status, Code: wire.CodeMethodNotAllowed,
 			Msg: fmt.Sprintf("%s %s: method not allowed (allowed: %s)", r.Method, r.URL.Path, rec.header.Get("Allow"))}
-	case rec.status/100 == 3:
-		err = &app.Error{Status: http.StatusBadRequest, Code: wire.CodeBadRequest,
-			Msg: fmt.Sprintf("path %q is not canonical (empty, '.' or '..' segments): names may not be empty, '.' or '..'", r.URL.Path)}
 	default:
 		err = &app.Error{Status: http.StatusNotFound, Code: wire.CodeNotFound, Msg: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)}
 	}
+	s.refuse(w, r, err)
+}
+
+// refuse answers a request no route took, counted under the route "unmatched".
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err *app.Error) {
 	s.metrics.wrap("unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.problem(w, r, err) })).ServeHTTP(w, r)
 }
 
-// headerRecorder keeps the status and headers the mux's own answer (404, 405, redirect) would send.
+// headerRecorder keeps the status and headers the mux's own answer (404, 405) would send.
 type headerRecorder struct {
 	header http.Header
 	status int
