@@ -43,7 +43,7 @@ func (p Principal) Workflow(orgID, projectID, workflowID string) bool {
 		return false
 	}
 	if p.Token.WorkflowID != "" {
-		return p.Token.WorkflowID == workflowID
+		return p.Token.WorkflowID == workflowID && (p.Token.ProjectID == "" || p.Token.ProjectID == projectID)
 	}
 	return p.Token.ProjectID == "" || p.Token.ProjectID == projectID
 }

@@ -50,7 +50,9 @@ func Parse(token string) ([]byte, error) {
 	if len(token) != encodedLen {
 		return nil, fmt.Errorf("%w: wrong length", ErrMalformed)
 	}
-	if _, err := base64.RawURLEncoding.DecodeString(rest); err != nil {
+	// Strict refuses stray bits in the last character; the length check catches the CR and LF the
+	// decoder skips: one secret has exactly one spelling.
+	if raw, err := base64.RawURLEncoding.Strict().DecodeString(rest); err != nil || len(raw) != secretBytes {
 		return nil, fmt.Errorf("%w: not base64url", ErrMalformed)
 	}
 	return Hash(token), nil

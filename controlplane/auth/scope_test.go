@@ -1,0 +1,39 @@
+package auth
+
+import (
+	"testing"
+
+	"github.com/custody-dev/custody/controlplane/store"
+)
+
+// TestPrincipalScopes: what each kind of token may do, inside and outside its scope.
+func TestPrincipalScopes(t *testing.T) {
+	t.Parallel()
+	const org, otherOrg, proj, otherProj, wf, otherWf = "o1", "o2", "p1", "p2", "w1", "w2"
+	tests := []struct {
+		name  string
+		token store.Token
+		// what it may do, on: the org, project p1, project p2, workflow p1/w1, p1/w2, p2/w1, and in org o2
+		admin, orgWide                          bool
+		p1, p2, p1w1, p1w2, p2w1, otherOrgScope bool
+	}{
+		{"admin", store.Token{OrgID: org, Admin: true}, true, true, true, true, true, true, true, false},
+		{"org token", store.Token{OrgID: org}, false, true, true, true, true, true, true, false},
+		{"project token", store.Token{OrgID: org, ProjectID: proj}, false, false, true, false, true, true, false, false},
+		{"workflow token", store.Token{OrgID: org, ProjectID: proj, WorkflowID: wf}, false, false, false, false, true, false, false, false},
+		{"workflow token without its project", store.Token{OrgID: org, WorkflowID: wf}, false, false, false, false, true, false, true, false},
+		{"no org", store.Token{Admin: true}, true, true, false, false, false, false, false, false},
+	}
+	for _, tc := range tests {
+		p := Principal{Token: tc.token}
+		got := []bool{p.Admin(), p.OrgWide(), p.Project(org, proj), p.Project(org, otherProj), p.Workflow(org, proj, wf),
+			p.Workflow(org, proj, otherWf), p.Workflow(org, otherProj, wf), p.Workflow(otherOrg, proj, wf) || p.Project(otherOrg, proj)}
+		want := []bool{tc.admin, tc.orgWide, tc.p1, tc.p2, tc.p1w1, tc.p1w2, tc.p2w1, tc.otherOrgScope}
+		names := []string{"Admin", "OrgWide", "Project(p1)", "Project(p2)", "Workflow(p1/w1)", "Workflow(p1/w2)", "Workflow(p2/w1)", "other org"}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Errorf("%s: %s = %v, want %v", tc.name, names[i], got[i], want[i])
+			}
+		}
+	}
+}
