@@ -636,14 +636,15 @@ func TestParseAliasExpansionIsBounded(t *testing.T) {
 }
 
 func TestParseBuildAndTestExample(t *testing.T) {
-	// The quickstart's contract, as the seed walkthrough's status table shows it.
+	// The quickstart's contract: the seed walkthrough's table, with rootfs an output too, so the issue's
+	// `verify --artifact rootfs.tar.gz` finds it among the subjects.
 	c, err := ParseFile("../examples/contracts/build-and-test.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []Material{
 		{Name: "skynet-control-plane", Type: KindContainerImage, Output: true},
-		{Name: "rootfs", Type: KindArtifact},
+		{Name: "rootfs", Type: KindArtifact, Output: true},
 		{Name: "dockerfile", Type: KindArtifact, Optional: true},
 		{Name: "build-ref", Type: KindString},
 		{Name: "skynet-sbom", Type: KindSBOMCycloneDXJSON},

@@ -163,26 +163,14 @@ func pushImage(t *testing.T, ref string) string {
 	return d.String()
 }
 
-const seedContract = `apiVersion: custody.dev/v1
-kind: Contract
-metadata:
-  name: build-and-test
-spec:
-  materials:
-    - name: skynet-control-plane
-      type: CONTAINER_IMAGE
-      output: true
-    - name: rootfs
-      type: ARTIFACT
-      output: true
-    - name: dockerfile
-      type: ARTIFACT
-      optional: true
-    - name: build-ref
-      type: STRING
-    - name: skynet-sbom
-      type: SBOM_CYCLONEDX_JSON
-`
+// seedContract is the example contract of the seed walkthrough, as users find it in examples/.
+var seedContract = func() string {
+	b, err := os.ReadFile("../../examples/contracts/build-and-test.yaml")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
 
 const fixtures = "../../crafting/materials/testdata/"
 

@@ -9,28 +9,8 @@ import (
 	cdx "github.com/CycloneDX/cyclonedx-go"
 )
 
-const contractYAML = `# The seed's contract: what a run of build-and-test must produce.
-apiVersion: custody.dev/v1
-kind: Contract
-metadata:
-  name: build-and-test
-  description: skynet's build pipeline
-spec:
-  materials:
-    - name: skynet-control-plane
-      type: CONTAINER_IMAGE
-      output: true
-    - name: rootfs
-      type: ARTIFACT
-      output: true
-    - name: dockerfile
-      type: ARTIFACT
-      optional: true
-    - name: build-ref
-      type: STRING
-    - name: skynet-sbom
-      type: SBOM_CYCLONEDX_JSON
-`
+// contractFile is the seed's contract, from the examples (the quickstart runs from the repository root).
+const contractFile = "examples/contracts/build-and-test.yaml"
 
 const junitXML = `<?xml version="1.0" encoding="UTF-8"?>
 <testsuites tests="3" failures="0">
@@ -56,11 +36,15 @@ func writeSamples(dir string) error {
 		return fmt.Errorf("encode sample SBOM: %w", err)
 	}
 	files := map[string][]byte{
-		"contract.yaml":       []byte(contractYAML),
 		"rootfs.tar.gz":       []byte("rootfs!"),
 		"sbom.cyclonedx.json": sbom.Bytes(),
 		"junit.xml":           []byte(junitXML),
 	}
+	contract, err := os.ReadFile(contractFile)
+	if err != nil {
+		return fmt.Errorf("read the example contract (run the quickstart from the repository root): %w", err)
+	}
+	files["contract.yaml"] = contract
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), content, 0o644); err != nil {
 			return err
