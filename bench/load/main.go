@@ -1,0 +1,180 @@
+// Command load is custodyd's load generator. It builds custodyd, starts it on loopback (SQLite in a
+// temp dir, or PostgreSQL), bootstraps a project, a workflow whose contract requires one ARTIFACT and
+// one STRING, a trusted key and a workflow token, then runs N concurrent simulated pipelines for a
+// fixed time. Each pipeline loops: init a run, upload a fresh 1 MiB artifact to the CAS, add a string,
+// sign the in-toto statement with the key (a Sigstore bundle, as `custody attestation push --key`
+// makes), push it. It reports completed attestations per second, p50/p99/max latency per call, errors,
+// and, after the run, compares the attestations the store holds with those the pipelines were told
+// were stored (zero lost), plus custodyd's RSS and CPU time.
+//
+//	go run ./bench/load -store sqlite -n 1,16,64 -duration 20s
+//	go run ./bench/load -store postgres -n 1,16,64 -duration 20s                 # throwaway cluster
+//	go run ./bench/load -store postgres -database-url postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+//
+// Every N gets a fresh custodyd and a fresh store. Output is a markdown table for docs/benchmarks.md.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type options struct {
+	store        string
+	ns           []int
+	duration     time.Duration
+	warmup       time.Duration
+	databaseURL  string
+	pgDurable    bool
+	artifactSize int64
+	keep         bool
+	profile      string
+}
+
+func main() {
+	var o options
+	var ns string
+	flag.StringVar(&o.store, "store", "sqlite", "sqlite or postgres")
+	flag.StringVar(&ns, "n", "1,16,64", "comma-separated numbers of concurrent pipelines")
+	flag.DurationVar(&o.duration, "duration", 20*time.Second, "measured time per N")
+	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load before each measurement")
+	flag.StringVar(&o.databaseURL, "database-url", os.Getenv("CUSTODY_BENCH_DATABASE_URL"),
+		"admin URL of a running PostgreSQL (a database per N is created on it); empty: a throwaway cluster (env CUSTODY_BENCH_DATABASE_URL)")
+	flag.BoolVar(&o.pgDurable, "pg-durable", true, "throwaway cluster: fsync and synchronous_commit on, as in production")
+	flag.Int64Var(&o.artifactSize, "artifact-size", 1<<20, "bytes of each uploaded artifact")
+	flag.BoolVar(&o.keep, "keep", false, "keep the working directory")
+	flag.StringVar(&o.profile, "profile", "", "record a perf profile of custodyd during the measurement into this directory (needs perf)")
+	flag.Parse()
+	for _, s := range strings.Split(ns, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "load: -n %q: want positive integers\n", ns)
+			os.Exit(2)
+		}
+		o.ns = append(o.ns, n)
+	}
+	if o.store != "sqlite" && o.store != "postgres" {
+		fmt.Fprintf(os.Stderr, "load: -store %q: want sqlite or postgres\n", o.store)
+		os.Exit(2)
+	}
+	if err := run(context.Background(), o); err != nil {
+		fmt.Fprintf(os.Stderr, "load: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	dir, err := os.MkdirTemp("", "custody-load-")
+	if err != nil {
+		return err
+	}
+	if o.keep {
+		fmt.Fprintf(os.Stderr, "# working directory: %s\n", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	bin := filepath.Join(dir, "custodyd")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/custodyd").CombinedOutput(); err != nil {
+		return fmt.Errorf("build custodyd (run from the repository root): %v\n%s", err, out)
+	}
+	var pg *postgres
+	if o.store == "postgres" {
+		if pg, err = openPostgres(ctx, o.databaseURL, o.pgDurable); err != nil {
+			return err
+		}
+		defer pg.close()
+	}
+
+	var results []result
+	for _, n := range o.ns {
+		res, err := runOne(ctx, o, bin, filepath.Join(dir, fmt.Sprintf("n%d", n)), pg, n)
+		if err != nil {
+			return fmt.Errorf("N=%d: %w", n, err)
+		}
+		results = append(results, res)
+		fmt.Fprintf(os.Stderr, "# N=%d done: %.1f attestations/s, %d errors, %d lost\n", n, res.rate(), res.errors, res.lost)
+	}
+	printTable(os.Stdout, o, pg, results)
+	for _, r := range results {
+		if r.errors > 0 || r.lost > 0 {
+			return fmt.Errorf("N=%d: %d errors, %d lost attestations (first error: %v)", r.n, r.errors, r.lost, r.firstErr)
+		}
+	}
+	return nil
+}
+
+// runOne measures one N against a fresh custodyd and a fresh store.
+func runOne(ctx context.Context, o options, bin, dir string, pg *postgres, n int) (result, error) {
+	var args []string
+	if pg != nil {
+		url, err := pg.newDatabase(ctx, fmt.Sprintf("bench_n%d_%d", n, time.Now().UnixNano()))
+		if err != nil {
+			return result{}, err
+		}
+		args = append(args, "--database-url", url)
+	}
+	srv, err := startServer(bin, filepath.Join(dir, "data"), args...)
+	if err != nil {
+		return result{}, err
+	}
+	defer srv.stop()
+	fx, err := bootstrap(ctx, srv.url, srv.token)
+	if err != nil {
+		return result{}, err
+	}
+	idle, err := srv.usage()
+	if err != nil {
+		return result{}, err
+	}
+	gen := &generator{fx: fx, artifactSize: o.artifactSize}
+	// Warm up: connections, caches, the store's first pages; not measured.
+	if o.warmup > 0 {
+		if _, err := gen.run(ctx, n, o.warmup); err != nil {
+			return result{}, err
+		}
+	}
+	before, err := srv.usage()
+	if err != nil {
+		return result{}, err
+	}
+	var stopProfile func() error
+	if o.profile != "" {
+		if stopProfile, err = startPerf(srv.pid(), filepath.Join(o.profile, fmt.Sprintf("%s-n%d.perf.data", o.store, n))); err != nil {
+			return result{}, err
+		}
+	}
+	res, err := gen.run(ctx, n, o.duration)
+	if err != nil {
+		return result{}, err
+	}
+	if stopProfile != nil {
+		if err := stopProfile(); err != nil {
+			return result{}, err
+		}
+	}
+	after, err := srv.usage()
+	if err != nil {
+		return result{}, err
+	}
+	res.n, res.idle, res.before, res.after = n, idle, before, after
+	// Zero lost: every attestation a pipeline was told is stored is in the store, warm-up's too.
+	stored, err := fx.storedDigests(ctx)
+	if err != nil {
+		return result{}, fmt.Errorf("count stored attestations: %w", err)
+	}
+	res.stored = len(stored)
+	for d := range gen.acked() {
+		if !stored[d] {
+			res.lost++
+		}
+	}
+	res.acked = len(gen.acked())
+	return res, nil
+}

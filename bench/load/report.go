@@ -1,0 +1,72 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+)
+
+// result is one N's measurement.
+type result struct {
+	n                   int
+	completed, errors   int
+	firstErr            error
+	elapsed             time.Duration
+	lat                 map[string][]time.Duration
+	idle, before, after usage // before the warm-up, before and after the measurement
+	acked, stored, lost int
+}
+
+func (r result) rate() float64 { return float64(r.completed) / r.elapsed.Seconds() }
+
+// percentile returns the p-th percentile (0..100) of d, nearest rank.
+func percentile(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(float64(len(s))*p/100+0.5) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
+
+func printTable(w io.Writer, o options, pg *postgres, results []result) {
+	store := "SQLite (embedded default, WAL) + filesystem CAS"
+	if pg != nil {
+		store = pg.describe() + " + filesystem CAS"
+	}
+	host, _ := os.Hostname()
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Fprintf(w, "store: %s; %d-byte artifacts; %s measured per N after %s warm-up; %d CPUs (%s); load average at the end: %s\n\n",
+		store, o.artifactSize, o.duration, o.warmup, runtime.NumCPU(), host, strings.Join(strings.Fields(string(load))[:3], " "))
+	fmt.Fprintln(w, "| N | attestations/s | init p50 / p99 ms | upload p50 / p99 ms | push p50 / p99 ms | pipeline p50 / p99 / max ms | errors | acked / stored / lost |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
+	for _, r := range results {
+		pct := func(call string) string {
+			return ms(percentile(r.lat[call], 50)) + " / " + ms(percentile(r.lat[call], 99))
+		}
+		fmt.Fprintf(w, "| %d | %.1f | %s | %s | %s | %s / %s | %d | %d / %d / %d |\n", r.n, r.rate(), pct("init"), pct("upload"), pct("push"),
+			pct("pipeline"), ms(percentile(r.lat["pipeline"], 100)), r.errors, r.acked, r.stored, r.lost)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| N | custodyd CPU per attestation | custodyd CPU use | RSS idle → after load (growth) | peak RSS |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	for _, r := range results {
+		cpu := r.after.cpu - r.before.cpu
+		per := time.Duration(0)
+		if r.completed > 0 {
+			per = cpu / time.Duration(r.completed)
+		}
+		fmt.Fprintf(w, "| %d | %s ms | %.0f%% of one core | %.1f → %.1f MiB (%+.1f MiB) | %.1f MiB |\n", r.n, ms(per),
+			100*cpu.Seconds()/r.elapsed.Seconds(), mib(r.idle.rssKiB), mib(r.after.rssKiB),
+			mib(r.after.rssKiB-r.idle.rssKiB), mib(r.after.hwmKiB))
+	}
+}
+
+func mib(kib int64) float64 { return float64(kib) / 1024 }
