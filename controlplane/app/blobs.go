@@ -60,20 +60,12 @@ func (a *App) OpenBlob(ctx context.Context, p auth.Principal, digest string) (io
 // mayReadBlob allows an org-wide token, or a scoped one when an attestation of its scope mentions
 // the digest.
 func (a *App) mayReadBlob(ctx context.Context, p auth.Principal, digest string) error {
-	if p.OrgWide() {
-		return nil
+	workflowIDs, err := a.searchScope(ctx, p, "", "")
+	if err != nil {
+		return fmt.Errorf("open blob: %w", err)
 	}
-	var workflowIDs []string
-	if p.Token.WorkflowID != "" {
-		workflowIDs = []string{p.Token.WorkflowID}
-	} else {
-		ws, err := a.store.ListWorkflows(ctx, p.Token.ProjectID)
-		if err != nil {
-			return fmt.Errorf("open blob: %w", err)
-		}
-		for _, w := range ws {
-			workflowIDs = append(workflowIDs, w.ID)
-		}
+	if workflowIDs == nil {
+		return nil // org-wide
 	}
 	for _, id := range workflowIDs {
 		atts, err := a.store.ListAttestations(ctx, id, digest, 1)

@@ -126,24 +126,40 @@ func (a *App) GetAttestation(ctx context.Context, p auth.Principal, digest strin
 	return toAttestation(att, pr, w), att.Bundle, nil
 }
 
-// ListAttestations lists a workflow's attestations, or those mentioning a material digest.
+// ListAttestations lists a workflow's attestations, or those mentioning a material digest (in the
+// project named, if one is). A digest search by a scoped token searches its scope only, so what it
+// may read is found whatever the rest of the org holds.
 func (a *App) ListAttestations(ctx context.Context, p auth.Principal, project, workflow, digest string, limit int) ([]wire.Attestation, error) {
-	var workflowID string
-	if workflow != "" {
-		pr, w, err := a.workflow(ctx, p, project, workflow)
-		if err != nil {
-			return nil, err
-		}
-		if !p.Workflow(pr.OrgID, pr.ID, w.ID) {
-			return nil, forbidden("this token may not read workflow %s/%s", project, workflow)
-		}
-		workflowID = w.ID
-	} else if digest == "" {
+	if workflow == "" && digest == "" {
 		return nil, badRequest("list attestations of a workflow (project and workflow) or of a material digest")
 	}
-	atts, err := a.store.ListAttestations(ctx, workflowID, digest, limit)
+	workflowIDs, err := a.searchScope(ctx, p, project, workflow)
 	if err != nil {
-		return nil, fmt.Errorf("list attestations: %w", err)
+		return nil, err
+	}
+	var atts []store.Attestation
+	if workflowIDs == nil {
+		if atts, err = a.store.ListAttestations(ctx, "", digest, limit); err != nil {
+			return nil, fmt.Errorf("list attestations: %w", err)
+		}
+	} else {
+		for _, id := range workflowIDs {
+			part, err := a.store.ListAttestations(ctx, id, digest, limit)
+			if err != nil {
+				return nil, fmt.Errorf("list attestations: %w", err)
+			}
+			atts = append(atts, part...)
+		}
+		sort.Slice(atts, func(i, j int) bool { // the store's order: newest first
+			if !atts[i].CreatedAt.Equal(atts[j].CreatedAt) {
+				return atts[i].CreatedAt.After(atts[j].CreatedAt)
+			}
+			return atts[i].Digest > atts[j].Digest
+		})
+		if limit == 0 {
+			limit = defaultListLimit
+		}
+		atts = atts[:min(len(atts), limit)]
 	}
 	out := []wire.Attestation{}
 	for i := range atts {
@@ -151,11 +167,65 @@ func (a *App) ListAttestations(ctx context.Context, p auth.Principal, project, w
 		if err != nil {
 			return nil, err
 		}
-		if p.Workflow(pr.OrgID, pr.ID, w.ID) { // a digest search shows only what the token may read
+		if p.Workflow(pr.OrgID, pr.ID, w.ID) { // never show what the token may not read
 			out = append(out, *toAttestation(&atts[i], pr, w))
 		}
 	}
 	return out, nil
+}
+
+// defaultListLimit is the store's page size when a call gives none.
+const defaultListLimit = 50
+
+// searchScope returns the workflows a search covers: the one named, the readable ones of the project
+// named, or every one the token may read. nil means all of them (an org-wide token, no filter).
+func (a *App) searchScope(ctx context.Context, p auth.Principal, project, workflow string) ([]string, error) {
+	switch {
+	case workflow != "":
+		pr, w, err := a.workflow(ctx, p, project, workflow)
+		if err != nil {
+			return nil, err
+		}
+		if !p.Workflow(pr.OrgID, pr.ID, w.ID) {
+			return nil, forbidden("this token may not read workflow %s/%s", project, workflow)
+		}
+		return []string{w.ID}, nil
+	case project != "":
+		pr, err := a.project(ctx, p, project)
+		if err != nil {
+			return nil, err
+		}
+		ids, err := a.readableWorkflows(ctx, p, pr)
+		if err == nil && len(ids) == 0 && !p.Project(pr.OrgID, pr.ID) {
+			return nil, forbidden("this token may not read project %s", project)
+		}
+		return ids, err
+	case p.OrgWide():
+		return nil, nil
+	case p.Token.WorkflowID != "":
+		return []string{p.Token.WorkflowID}, nil
+	default:
+		pr, err := a.store.GetProjectByID(ctx, p.Token.ProjectID)
+		if err != nil {
+			return nil, fmt.Errorf("token scope: project %s: %w", p.Token.ProjectID, err)
+		}
+		return a.readableWorkflows(ctx, p, pr)
+	}
+}
+
+// readableWorkflows lists the IDs of the project's workflows the token may read (never nil).
+func (a *App) readableWorkflows(ctx context.Context, p auth.Principal, pr *store.Project) ([]string, error) {
+	ws, err := a.store.ListWorkflows(ctx, pr.ID)
+	if err != nil {
+		return nil, fmt.Errorf("list workflows of %s: %w", pr.Name, err)
+	}
+	ids := []string{}
+	for _, w := range ws {
+		if p.Workflow(pr.OrgID, pr.ID, w.ID) {
+			ids = append(ids, w.ID)
+		}
+	}
+	return ids, nil
 }
 
 func (a *App) workflowOf(ctx context.Context, workflowID string) (*store.Workflow, *store.Project, error) {
