@@ -30,7 +30,8 @@ type Client struct {
 type Retry struct {
 	// Deadline bounds the time spent retrying one call; 0 disables retries.
 	Deadline time.Duration
-	// Min and Max bound the backoff between attempts, doubling from Min.
+	// Min and Max bound the backoff between attempts, doubling from Min (0: DefaultRetry.Min);
+	// a Max of 0 does not cap it.
 	Min, Max time.Duration
 }
 
@@ -113,6 +114,9 @@ type request struct {
 func (c *Client) do(ctx context.Context, req request) (*http.Response, error) {
 	start := time.Now()
 	backoff := c.retry.Min
+	if backoff <= 0 {
+		backoff = DefaultRetry.Min // never a busy loop
+	}
 	for attempt := 1; ; attempt++ {
 		resp, err := c.once(ctx, req)
 		transient := err != nil && isTransient(err) || err == nil && retryableStatus(resp.StatusCode)
@@ -134,7 +138,9 @@ func (c *Client) do(ctx context.Context, req request) (*http.Response, error) {
 			return nil, ctx.Err()
 		case <-time.After(backoff):
 		}
-		backoff = min(backoff*2, c.retry.Max)
+		if backoff *= 2; c.retry.Max > 0 {
+			backoff = min(backoff, c.retry.Max)
+		}
 	}
 }
 
