@@ -1,0 +1,225 @@
+package client_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/custody-dev/custody/client"
+	"github.com/custody-dev/custody/wire"
+)
+
+// fast retries quickly: the tests count attempts, they do not time them.
+var fast = client.Retry{Deadline: 10 * time.Second, Min: time.Millisecond, Max: 2 * time.Millisecond}
+
+// flaky answers status to the first failures requests, then calls ok. It counts the requests and
+// shows each to seen (when set) first.
+type flaky struct {
+	failures int
+	status   int
+	ok       http.HandlerFunc
+	seen     func(*http.Request)
+	attempts atomic.Int32
+}
+
+func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := int(f.attempts.Add(1))
+	if f.seen != nil {
+		f.seen(r)
+	}
+	if n <= f.failures {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(f.status)
+		_ = json.NewEncoder(w).Encode(wire.Problem{Status: f.status, Code: "code_" + strconv.Itoa(f.status), Detail: "try again"})
+		return
+	}
+	f.ok(w, r)
+}
+
+func whoami(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(wire.WhoAmI{Token: wire.Token{ID: "t1"}, Org: "default"})
+}
+
+func newClient(t *testing.T, url string, retry client.Retry) *client.Client {
+	t.Helper()
+	c, err := client.New(url, "cst_test", client.WithRetry(retry))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func serve(t *testing.T, h http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestRetriesTransientStatuses(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		status   int
+		attempts int32
+		ok       bool
+	}{
+		{http.StatusBadGateway, 3, true},
+		{http.StatusServiceUnavailable, 3, true},
+		{http.StatusGatewayTimeout, 3, true},
+		// Refusals and server errors are answers: retrying would not change them.
+		{http.StatusBadRequest, 1, false},
+		{http.StatusUnauthorized, 1, false},
+		{http.StatusForbidden, 1, false},
+		{http.StatusNotFound, 1, false},
+		{http.StatusConflict, 1, false},
+		{http.StatusRequestEntityTooLarge, 1, false},
+		{http.StatusUnprocessableEntity, 1, false},
+		{http.StatusTooManyRequests, 1, false},
+		{http.StatusInternalServerError, 1, false},
+		{http.StatusNotImplemented, 1, false},
+	} {
+		t.Run(strconv.Itoa(tc.status), func(t *testing.T) {
+			t.Parallel()
+			f := &flaky{failures: 2, status: tc.status, ok: whoami}
+			me, err := newClient(t, serve(t, f), fast).WhoAmI(context.Background())
+			if got := f.attempts.Load(); got != tc.attempts {
+				t.Errorf("%d attempts, want %d", got, tc.attempts)
+			}
+			switch {
+			case tc.ok && (err != nil || me.ID != "t1"):
+				t.Fatalf("whoami = %+v, %v", me, err)
+			case !tc.ok && (client.Status(err) != tc.status || client.Code(err) != "code_"+strconv.Itoa(tc.status)):
+				t.Fatalf("error = %v, want the %d problem", err, tc.status)
+			}
+		})
+	}
+}
+
+func TestNoRetriesWithoutDeadline(t *testing.T) {
+	t.Parallel()
+	f := &flaky{failures: 2, status: http.StatusServiceUnavailable, ok: whoami}
+	_, err := newClient(t, serve(t, f), client.Retry{}).WhoAmI(context.Background())
+	if f.attempts.Load() != 1 || client.Status(err) != http.StatusServiceUnavailable {
+		t.Fatalf("%d attempts, %v; want one 503", f.attempts.Load(), err)
+	}
+}
+
+// TestRetryReplaysTheBody: every attempt sends the whole request again, JSON and streamed blob
+// (with its digest trailer) alike.
+func TestRetryReplaysTheBody(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var bodies, trailers []string
+	record := func(r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		bodies = append(bodies, string(b))
+		trailers = append(trailers, r.Trailer.Get(wire.DigestHeader))
+	}
+	content := strings.Repeat("blob bytes ", 10_000)
+	sum := sha256.Sum256([]byte(content))
+	digest := "sha256:" + hex.EncodeToString(sum[:])
+	mux := http.NewServeMux()
+	mux.Handle("POST /v1/projects", &flaky{failures: 2, status: http.StatusServiceUnavailable, seen: record,
+		ok: func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusCreated)
+			_ = json.NewEncoder(w).Encode(wire.Project{Name: "alpha"})
+		}})
+	mux.Handle("POST /v1/blobs", &flaky{failures: 2, status: http.StatusBadGateway, seen: record,
+		ok: func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusCreated)
+			_ = json.NewEncoder(w).Encode(wire.Blob{Digest: digest, Size: int64(len(content))})
+		}})
+	c := newClient(t, serve(t, mux), fast)
+
+	if _, err := c.CreateProject(context.Background(), "alpha"); err != nil {
+		t.Fatal(err)
+	}
+	if len(bodies) != 3 || bodies[0] != `{"name":"alpha"}` || bodies[1] != bodies[0] || bodies[2] != bodies[0] {
+		t.Fatalf("JSON bodies sent = %q", bodies)
+	}
+	mu.Lock()
+	bodies, trailers = nil, nil
+	mu.Unlock()
+	opened := 0
+	got, err := c.UploadBlob(context.Background(), func() (io.Reader, error) {
+		opened++
+		return strings.NewReader(content), nil
+	})
+	if err != nil || string(got.Digest) != digest {
+		t.Fatalf("upload = %+v, %v", got, err)
+	}
+	if opened != 3 || len(bodies) != 3 {
+		t.Fatalf("body opened %d times, %d bodies received; want 3", opened, len(bodies))
+	}
+	for i := range bodies {
+		if bodies[i] != content || trailers[i] != digest {
+			t.Errorf("attempt %d: %d bytes, trailer %q", i+1, len(bodies[i]), trailers[i])
+		}
+	}
+}
+
+// TestUnreachable: a port nobody listens on is retried with backoff until the deadline, then
+// reported as unavailable.
+func TestUnreachable(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String()
+	ln.Close()
+
+	_, err = newClient(t, url, client.Retry{Deadline: 300 * time.Millisecond, Min: 10 * time.Millisecond}).WhoAmI(context.Background())
+	var unavailable *client.UnavailableError
+	if !errors.As(err, &unavailable) {
+		t.Fatalf("error = %v, want UnavailableError", err)
+	}
+	// Backing off from 10ms, doubling, within 300ms: a handful of attempts, however fast the
+	// machine (not thousands: the backoff has no cap, it does not collapse to zero).
+	m := regexp.MustCompile(`after (\d+) attempts`).FindStringSubmatch(err.Error())
+	if m == nil {
+		t.Fatalf("error %q does not count its attempts", err)
+	}
+	if n, _ := strconv.Atoi(m[1]); n < 2 || n > 6 {
+		t.Errorf("%d attempts in 300ms backing off from 10ms, want 2 to 6", n)
+	}
+
+	// Without retries: one attempt, still unavailable (not a generic error).
+	_, err = newClient(t, url, client.Retry{}).WhoAmI(context.Background())
+	if !errors.As(err, &unavailable) || !strings.Contains(err.Error(), "after 1 attempts") {
+		t.Fatalf("error without retries = %v", err)
+	}
+}
+
+// TestRetryStopsWithTheContext: a cancelled call stops retrying at once.
+func TestRetryStopsWithTheContext(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f := &flaky{failures: 1 << 30, status: http.StatusServiceUnavailable}
+	url := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cancel()
+		f.ServeHTTP(w, r)
+	}))
+	_, err := newClient(t, url, client.Retry{Deadline: time.Hour, Min: time.Hour}).WhoAmI(ctx)
+	if !errors.Is(err, context.Canceled) || f.attempts.Load() != 1 {
+		t.Fatalf("%d attempts, %v; want 1 and context.Canceled", f.attempts.Load(), err)
+	}
+}
