@@ -11,6 +11,11 @@
 //	go run ./bench/load -store postgres -n 1,16,64 -duration 20s                 # throwaway cluster
 //	go run ./bench/load -store postgres -database-url postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 //
+// With -add-mib it measures instead `custody attestation add` of one large artifact uploaded to
+// custodyd's filesystem CAS on loopback, against the hashing floor (bench/hashfloor), same run:
+//
+//	go run ./bench/load -add-mib 1024 -runs 5
+//
 // Every N gets a fresh custodyd and a fresh store. Output is a markdown table for docs/benchmarks.md.
 package main
 
@@ -36,6 +41,8 @@ type options struct {
 	artifactSize int64
 	keep         bool
 	profile      string
+	addMiB       int64
+	runs         int
 }
 
 func main() {
@@ -51,6 +58,8 @@ func main() {
 	flag.Int64Var(&o.artifactSize, "artifact-size", 1<<20, "bytes of each uploaded artifact")
 	flag.BoolVar(&o.keep, "keep", false, "keep the working directory")
 	flag.StringVar(&o.profile, "profile", "", "record a perf profile of custodyd during the measurement into this directory (needs perf)")
+	flag.Int64Var(&o.addMiB, "add-mib", 0, "instead of the load: `custody attestation add` of an artifact of this many MiB vs the hashing floor")
+	flag.IntVar(&o.runs, "runs", 5, "with -add-mib: runs of each command; the median is reported")
 	flag.Parse()
 	for _, s := range strings.Split(ns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -79,6 +88,9 @@ func run(ctx context.Context, o options) error {
 		fmt.Fprintf(os.Stderr, "# working directory: %s\n", dir)
 	} else {
 		defer os.RemoveAll(dir)
+	}
+	if o.addMiB > 0 {
+		return addOnline(ctx, dir, o.addMiB, o.runs)
 	}
 	bin := filepath.Join(dir, "custodyd")
 	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/custodyd").CombinedOutput(); err != nil {
