@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/custody-dev/custody/attestation"
+	"github.com/custody-dev/custody/controlplane/api"
 	"github.com/custody-dev/custody/crafting"
 	"github.com/custody-dev/custody/internal/cptest"
 	"github.com/custody-dev/custody/signing"
@@ -409,4 +412,66 @@ func TestStaleState(t *testing.T) {
 	if err != nil || got.Digest != v2.Digest || string(got.State) != `{"v":2}` {
 		t.Fatalf("state = %+v (%s), %v", got, got.State, err)
 	}
+}
+
+// FuzzRequest sends any method, path and body with the admin's token (the deepest reach): the
+// answer is never a server error nor a redirect, and every refusal is a problem document.
+func FuzzRequest(f *testing.F) {
+	for _, seed := range []struct{ method, path, body string }{
+		{"GET", "/v1/projects/../tokens", ""},
+		{"POST", "/v1/projects/%2e%2e/workflows", `{"name":"x"}`},
+		{"GET", "/v1/projects/..%2Fx/workflows", ""},
+		{"GET", "/v1/blobs/sha256:short", ""},
+		{"GET", "/v1/attestations?digest=md5:x&limit=-1", ""},
+		{"POST", "/v1/projects", `{"name":"alpha"}`},
+		{"POST", "/v1/projects/alpha/workflows", `{"name":"build","contract":"kind: x"}`},
+		{"POST", "/v1/runs", `{"project":"alpha","workflow":"build","revision":-5}`},
+		{"PUT", "/v1/runs/x/state", `{"base":"","state":"e30="}`},
+		{"POST", "/v1/runs/x/attestation", `{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}`},
+		{"DELETE", "/v1/tokens/%00", ""},
+		{"PATCH", "/v1/whoami", ""},
+		{"GET", "//v1//whoami", ""},
+	} {
+		f.Add(seed.method, seed.path, seed.body)
+	}
+	srv := cptest.New(f, cptest.Options{MaxBlobSize: maxBlob})
+	h := api.New(api.Config{App: srv.App, MaxBlobSize: maxBlob})
+	f.Fuzz(func(t *testing.T, method, target, body string) {
+		if !strings.HasPrefix(target, "/") {
+			target = "/" + target
+		}
+		u, err := url.ParseRequestURI(target)
+		if err != nil || !validMethod(method) {
+			return
+		}
+		req := httptest.NewRequest(http.MethodGet, "/", strings.NewReader(body))
+		req.Method, req.URL, req.RequestURI = method, u, target
+		req.Header.Set("Authorization", "Bearer "+srv.AdminToken)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		switch {
+		case rec.Code >= 500 && !(u.Path == "/readyz"):
+			t.Fatalf("%s %q: %d %s", method, target, rec.Code, rec.Body)
+		case rec.Code/100 == 3:
+			t.Fatalf("%s %q: redirect to %q", method, target, rec.Header().Get("Location"))
+		case rec.Code >= 400 && method != http.MethodHead:
+			var p wire.Problem
+			if rec.Header().Get("Content-Type") != "application/problem+json" || json.Unmarshal(rec.Body.Bytes(), &p) != nil || p.Code == "" || p.Status != rec.Code {
+				t.Fatalf("%s %q: %d %q is not a problem document", method, target, rec.Code, rec.Body)
+			}
+		}
+	})
+}
+
+func validMethod(m string) bool {
+	if m == "" || m == http.MethodConnect {
+		return false
+	}
+	for _, c := range m {
+		if c < 'A' || c > 'Z' {
+			return false
+		}
+	}
+	return true
 }
