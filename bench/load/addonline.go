@@ -18,11 +18,11 @@ import (
 // CAS on loopback against the hashing floor (bench/hashfloor) in the same run, with the CLI's peak
 // RSS and custodyd's RSS growth. Each run starts from a CAS without the blob, so every add is a
 // first upload (received, hashed, written, fsynced and renamed into place).
-func addOnline(ctx context.Context, dir string, sizeMiB int64, runs int) error {
+func addOnline(ctx context.Context, out io.Writer, root, dir string, sizeMiB int64, runs int) error {
 	custody, custodyd, floor := filepath.Join(dir, "custody"), filepath.Join(dir, "custodyd"), filepath.Join(dir, "hashfloor")
 	for bin, pkg := range map[string]string{custody: "./cmd/custody", custodyd: "./cmd/custodyd", floor: "./bench/hashfloor"} {
-		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
-			return fmt.Errorf("build %s (run from the repository root): %v\n%s", pkg, err, out)
+		if err := goBuild(root, bin, pkg); err != nil {
+			return err
 		}
 	}
 	artifact := filepath.Join(dir, "artifact.bin")
@@ -107,25 +107,25 @@ func addOnline(ctx context.Context, dir string, sizeMiB int64, runs int) error {
 
 	fm := medianOf(floors)
 	load, _ := os.ReadFile("/proc/loadavg")
-	fmt.Printf("artifact: %d MiB; %d runs each, interleaved; median wall time; load average at the end: %s\n\n",
+	fmt.Fprintf(out, "artifact: %d MiB; %d runs each, interleaved; median wall time; load average at the end: %s\n\n",
 		sizeMiB, runs, strings.Join(strings.Fields(string(load))[:3], " "))
-	fmt.Println("| command | median wall | vs floor | peak RSS | all runs |")
-	fmt.Println("|---|---|---|---|---|")
+	fmt.Fprintln(out, "| command | median wall | vs floor | peak RSS | all runs |")
+	fmt.Fprintln(out, "|---|---|---|---|---|")
 	row := func(name string, m sample, all []sample) {
 		var s []string
 		for _, x := range all {
 			s = append(s, x.wall.Round(time.Millisecond).String())
 		}
-		fmt.Printf("| %s | %s | %.2fx | %.1f MiB | %s |\n", name, m.wall.Round(time.Millisecond), m.wall.Seconds()/fm.wall.Seconds(),
+		fmt.Fprintf(out, "| %s | %s | %.2fx | %.1f MiB | %s |\n", name, m.wall.Round(time.Millisecond), m.wall.Seconds()/fm.wall.Seconds(),
 			float64(m.maxRSSKiB)/1024, strings.Join(s, " "))
 	}
 	row("floor (crypto/sha256 of the file, 1 MiB buffer)", fm, floors)
 	for _, tg := range targets {
 		row(tg.name, medianOf(tg.adds), tg.adds)
 	}
-	fmt.Println()
+	fmt.Fprintln(out)
 	for _, tg := range targets {
-		fmt.Printf("- custodyd RSS (%s): %.1f MiB idle → %.1f MiB after the adds, peak %.1f MiB (growth over idle: %+.1f MiB at peak)\n",
+		fmt.Fprintf(out, "- custodyd RSS (%s): %.1f MiB idle → %.1f MiB after the adds, peak %.1f MiB (growth over idle: %+.1f MiB at peak)\n",
 			strings.TrimPrefix(tg.name, "custody attestation add → custodyd, "), mib(tg.idle.rssKiB), mib(tg.after.rssKiB),
 			mib(tg.after.hwmKiB), mib(tg.after.hwmKiB-tg.idle.rssKiB))
 	}

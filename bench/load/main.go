@@ -23,6 +23,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,6 +44,8 @@ type options struct {
 	profile      string
 	addMiB       int64
 	runs         int
+	root         string    // the repository's root, where the binaries are built from
+	out          io.Writer // where the tables go
 }
 
 func main() {
@@ -73,6 +76,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "load: -store %q: want sqlite or postgres\n", o.store)
 		os.Exit(2)
 	}
+	o.root, o.out = ".", os.Stdout
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintf(os.Stderr, "load: %v\n", err)
 		os.Exit(1)
@@ -90,11 +94,11 @@ func run(ctx context.Context, o options) error {
 		defer os.RemoveAll(dir)
 	}
 	if o.addMiB > 0 {
-		return addOnline(ctx, dir, o.addMiB, o.runs)
+		return addOnline(ctx, o.out, o.root, dir, o.addMiB, o.runs)
 	}
 	bin := filepath.Join(dir, "custodyd")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/custodyd").CombinedOutput(); err != nil {
-		return fmt.Errorf("build custodyd (run from the repository root): %v\n%s", err, out)
+	if err := goBuild(o.root, bin, "./cmd/custodyd"); err != nil {
+		return err
 	}
 	var pg *postgres
 	if o.store == "postgres" {
@@ -113,7 +117,7 @@ func run(ctx context.Context, o options) error {
 		results = append(results, res)
 		fmt.Fprintf(os.Stderr, "# N=%d done: %.1f attestations/s, %d errors, %d lost\n", n, res.rate(), res.errors, res.lost)
 	}
-	printTable(os.Stdout, o, pg, results)
+	printTable(o.out, o, pg, results)
 	for _, r := range results {
 		if r.errors > 0 || r.lost > 0 {
 			return fmt.Errorf("N=%d: %d errors, %d lost attestations (first error: %v)", r.n, r.errors, r.lost, r.firstErr)
@@ -156,6 +160,14 @@ func runOne(ctx context.Context, o options, bin, dir string, pg *postgres, n int
 	if err != nil {
 		return result{}, err
 	}
+	selfBefore, err := procUsage(os.Getpid())
+	if err != nil {
+		return result{}, err
+	}
+	machineBefore, err := machineBusy()
+	if err != nil {
+		return result{}, err
+	}
 	var stopProfile func() error
 	if o.profile != "" {
 		if stopProfile, err = startPerf(srv.pid(), filepath.Join(o.profile, fmt.Sprintf("%s-n%d.perf.data", o.store, n))); err != nil {
@@ -175,7 +187,16 @@ func runOne(ctx context.Context, o options, bin, dir string, pg *postgres, n int
 	if err != nil {
 		return result{}, err
 	}
+	selfAfter, err := procUsage(os.Getpid())
+	if err != nil {
+		return result{}, err
+	}
+	machineAfter, err := machineBusy()
+	if err != nil {
+		return result{}, err
+	}
 	res.n, res.idle, res.before, res.after = n, idle, before, after
+	res.genCPU, res.machineCPU = selfAfter.cpu-selfBefore.cpu, machineAfter-machineBefore
 	// Zero lost: every attestation a pipeline was told is stored is in the store, warm-up's too.
 	stored, err := fx.storedDigests(ctx)
 	if err != nil {
@@ -189,4 +210,14 @@ func runOne(ctx context.Context, o options, bin, dir string, pg *postgres, n int
 	}
 	res.acked = len(gen.acked())
 	return res, nil
+}
+
+// goBuild builds the package pkg of the module at root into bin.
+func goBuild(root, bin, pkg string) error {
+	cmd := exec.Command("go", "build", "-o", bin, pkg)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build %s (run from the repository root): %v\n%s", pkg, err, out)
+	}
+	return nil
 }

@@ -17,7 +17,8 @@ type result struct {
 	firstErr            error
 	elapsed             time.Duration
 	lat                 map[string][]time.Duration
-	idle, before, after usage // before the warm-up, before and after the measurement
+	idle, before, after usage         // before the warm-up, before and after the measurement
+	genCPU, machineCPU  time.Duration // the load generator's CPU time, and all cores' busy time, in the measurement
 	acked, stored, lost int
 }
 
@@ -55,16 +56,19 @@ func printTable(w io.Writer, o options, pg *postgres, results []result) {
 			pct("pipeline"), ms(percentile(r.lat["pipeline"], 100)), r.errors, r.acked, r.stored, r.lost)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| N | custodyd CPU per attestation | custodyd CPU use | RSS idle → after load (growth) | peak RSS |")
+	fmt.Fprintln(w, "| N | CPU per attestation: custodyd / load generator / rest (database, other) | machine busy | custodyd RSS idle → after load (growth) | custodyd peak RSS |")
 	fmt.Fprintln(w, "|---|---|---|---|---|")
 	for _, r := range results {
 		cpu := r.after.cpu - r.before.cpu
-		per := time.Duration(0)
-		if r.completed > 0 {
-			per = cpu / time.Duration(r.completed)
+		per := func(d time.Duration) string {
+			if r.completed == 0 {
+				return "-"
+			}
+			return ms(d / time.Duration(r.completed))
 		}
-		fmt.Fprintf(w, "| %d | %s ms | %.0f%% of one core | %.1f → %.1f MiB (%+.1f MiB) | %.1f MiB |\n", r.n, ms(per),
-			100*cpu.Seconds()/r.elapsed.Seconds(), mib(r.idle.rssKiB), mib(r.after.rssKiB),
+		fmt.Fprintf(w, "| %d | %s / %s / %s ms | %.0f%% of %d cores | %.1f → %.1f MiB (%+.1f MiB) | %.1f MiB |\n", r.n,
+			per(cpu), per(r.genCPU), per(r.machineCPU-cpu-r.genCPU),
+			100*r.machineCPU.Seconds()/r.elapsed.Seconds()/float64(runtime.NumCPU()), runtime.NumCPU(), mib(r.idle.rssKiB), mib(r.after.rssKiB),
 			mib(r.after.rssKiB-r.idle.rssKiB), mib(r.after.hwmKiB))
 	}
 }
