@@ -83,3 +83,20 @@ func TestPercentile(t *testing.T) {
 		}
 	}
 }
+
+func TestWithParams(t *testing.T) {
+	cases := []struct{ in, params, want string }{
+		{"postgres://u@h:1/db?sslmode=disable", "", "postgres://u@h:1/db?sslmode=disable"},
+		{"postgres://u@h:1/db?sslmode=disable", "pool_max_conns=64", "postgres://u@h:1/db?pool_max_conns=64&sslmode=disable"},
+		{"postgres://u@h:1/db", "pool_max_conns=8", "postgres://u@h:1/db?pool_max_conns=8"},
+	}
+	for _, c := range cases {
+		got, err := withParams(c.in, c.params)
+		if err != nil || got != c.want {
+			t.Errorf("withParams(%q, %q) = %q, %v; want %q", c.in, c.params, got, err, c.want)
+		}
+	}
+	if _, err := withParams("postgres://h/db", "a=%zz"); err == nil {
+		t.Error("withParams accepted a malformed query")
+	}
+}

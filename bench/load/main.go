@@ -24,6 +24,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,6 +40,7 @@ type options struct {
 	warmup       time.Duration
 	databaseURL  string
 	pgDurable    bool
+	pgParams     string
 	artifactSize int64
 	keep         bool
 	profile      string
@@ -58,6 +60,7 @@ func main() {
 	flag.StringVar(&o.databaseURL, "database-url", os.Getenv("CUSTODY_BENCH_DATABASE_URL"),
 		"admin URL of a running PostgreSQL (a database per N is created on it); empty: a throwaway cluster (env CUSTODY_BENCH_DATABASE_URL)")
 	flag.BoolVar(&o.pgDurable, "pg-durable", true, "throwaway cluster: fsync and synchronous_commit on, as in production")
+	flag.StringVar(&o.pgParams, "pg-params", "", "query parameters added to custodyd's database URL, e.g. pool_max_conns=64")
 	flag.Int64Var(&o.artifactSize, "artifact-size", 1<<20, "bytes of each uploaded artifact")
 	flag.BoolVar(&o.keep, "keep", false, "keep the working directory")
 	flag.StringVar(&o.profile, "profile", "", "record a perf profile of custodyd during the measurement into this directory (needs perf)")
@@ -132,6 +135,9 @@ func runOne(ctx context.Context, o options, bin, dir string, pg *postgres, n int
 	if pg != nil {
 		url, err := pg.newDatabase(ctx, fmt.Sprintf("bench_n%d_%d", n, time.Now().UnixNano()))
 		if err != nil {
+			return result{}, err
+		}
+		if url, err = withParams(url, o.pgParams); err != nil {
 			return result{}, err
 		}
 		args = append(args, "--database-url", url)
@@ -220,4 +226,25 @@ func goBuild(root, bin, pkg string) error {
 		return fmt.Errorf("build %s (run from the repository root): %v\n%s", pkg, err, out)
 	}
 	return nil
+}
+
+// withParams adds the query parameters params (a=b&c=d) to the URL u.
+func withParams(u, params string) (string, error) {
+	if params == "" {
+		return u, nil
+	}
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return "", fmt.Errorf("database URL: %w", err)
+	}
+	add, err := url.ParseQuery(params)
+	if err != nil {
+		return "", fmt.Errorf("-pg-params %q: %w", params, err)
+	}
+	q := parsed.Query()
+	for k, v := range add {
+		q[k] = v
+	}
+	parsed.RawQuery = q.Encode()
+	return parsed.String(), nil
 }

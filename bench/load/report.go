@@ -67,7 +67,7 @@ func printTable(w io.Writer, o options, pg *postgres, results []result) {
 			return ms(d / time.Duration(r.completed))
 		}
 		fmt.Fprintf(w, "| %d | %s / %s / %s ms | %.0f%% of %d cores | %.1f → %.1f MiB (%+.1f MiB) | %.1f MiB |\n", r.n,
-			per(cpu), per(r.genCPU), per(r.machineCPU-cpu-r.genCPU),
+			per(cpu), per(r.genCPU), per(max(0, r.machineCPU-cpu-r.genCPU)), // tick granularity can make it dip below 0
 			100*r.machineCPU.Seconds()/r.elapsed.Seconds()/float64(runtime.NumCPU()), runtime.NumCPU(), mib(r.idle.rssKiB), mib(r.after.rssKiB),
 			mib(r.after.rssKiB-r.idle.rssKiB), mib(r.after.hwmKiB))
 	}

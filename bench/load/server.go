@@ -190,7 +190,7 @@ func machineBusy() (time.Duration, error) {
 	var busy int64
 	for i, v := range f[1:] {
 		n, _ := strconv.ParseInt(v, 10, 64)
-		if i == 3 || i == 4 { // idle, iowait
+		if i == 3 || i == 4 || i == 7 { // idle, iowait, steal (another VM's time)
 			continue
 		}
 		if i >= 8 { // guest time is already in user
