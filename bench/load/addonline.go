@@ -19,6 +19,7 @@ import (
 // RSS and custodyd's RSS growth. Each run starts from a CAS without the blob, so every add is a
 // first upload (received, hashed, written, fsynced and renamed into place).
 func addOnline(ctx context.Context, out io.Writer, root, dir string, sizeMiB int64, runs int) error {
+	startLoad := loadAverage()
 	custody, custodyd, floor := filepath.Join(dir, "custody"), filepath.Join(dir, "custodyd"), filepath.Join(dir, "hashfloor")
 	for bin, pkg := range map[string]string{custody: "./cmd/custody", custodyd: "./cmd/custodyd", floor: "./bench/hashfloor"} {
 		if err := goBuild(root, bin, pkg); err != nil {
@@ -106,9 +107,8 @@ func addOnline(ctx context.Context, out io.Writer, root, dir string, sizeMiB int
 	}
 
 	fm := medianOf(floors)
-	load, _ := os.ReadFile("/proc/loadavg")
-	fmt.Fprintf(out, "artifact: %d MiB; %d runs each, interleaved; median wall time; load average at the end: %s\n\n",
-		sizeMiB, runs, strings.Join(strings.Fields(string(load))[:3], " "))
+	fmt.Fprintf(out, "artifact: %d MiB; %d runs each, interleaved; median wall time; load average at the start %s, at the end %s\n\n",
+		sizeMiB, runs, startLoad, loadAverage())
 	fmt.Fprintln(out, "| command | median wall | vs floor | peak RSS | all runs |")
 	fmt.Fprintln(out, "|---|---|---|---|---|")
 	row := func(name string, m sample, all []sample) {

@@ -46,6 +46,7 @@ type options struct {
 	profile      string
 	addMiB       int64
 	runs         int
+	startLoad    string    // load average when the run started
 	root         string    // the repository's root, where the binaries are built from
 	out          io.Writer // where the tables go
 }
@@ -96,6 +97,7 @@ func run(ctx context.Context, o options) error {
 	} else {
 		defer os.RemoveAll(dir)
 	}
+	o.startLoad = loadAverage()
 	if o.addMiB > 0 {
 		return addOnline(ctx, o.out, o.root, dir, o.addMiB, o.runs)
 	}

@@ -43,9 +43,8 @@ func printTable(w io.Writer, o options, pg *postgres, results []result) {
 		store = pg.describe() + " + filesystem CAS"
 	}
 	host, _ := os.Hostname()
-	load, _ := os.ReadFile("/proc/loadavg")
-	fmt.Fprintf(w, "store: %s; %d-byte artifacts; %s measured per N after %s warm-up; %d CPUs (%s); load average at the end: %s\n\n",
-		store, o.artifactSize, o.duration, o.warmup, runtime.NumCPU(), host, strings.Join(strings.Fields(string(load))[:3], " "))
+	fmt.Fprintf(w, "store: %s; %d-byte artifacts; %s measured per N after %s warm-up; %d CPUs (%s); load average at the start %s, at the end %s\n\n",
+		store, o.artifactSize, o.duration, o.warmup, runtime.NumCPU(), host, o.startLoad, loadAverage())
 	fmt.Fprintln(w, "| N | attestations/s | init p50 / p99 ms | upload p50 / p99 ms | push p50 / p99 ms | pipeline p50 / p99 / max ms | errors | acked / stored / lost |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 	for _, r := range results {
@@ -74,3 +73,16 @@ func printTable(w io.Writer, o options, pg *postgres, results []result) {
 }
 
 func mib(kib int64) float64 { return float64(kib) / 1024 }
+
+// loadAverage is the 1, 5 and 15 minute load averages.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
