@@ -109,19 +109,23 @@ func addOnline(ctx context.Context, out io.Writer, root, dir string, sizeMiB int
 	fm := medianOf(floors)
 	fmt.Fprintf(out, "artifact: %d MiB; %d runs each, interleaved; median wall time; load average at the start %s, at the end %s\n\n",
 		sizeMiB, runs, startLoad, loadAverage())
-	fmt.Fprintln(out, "| command | median wall | vs floor | peak RSS | all runs |")
-	fmt.Fprintln(out, "|---|---|---|---|---|")
-	row := func(name string, m sample, all []sample) {
+	fmt.Fprintln(out, "| command | median wall | vs floor | CPU: command (median) + custodyd (mean) | peak RSS | all runs |")
+	fmt.Fprintln(out, "|---|---|---|---|---|---|")
+	row := func(name string, m sample, server time.Duration, all []sample) {
 		var s []string
 		for _, x := range all {
 			s = append(s, x.wall.Round(time.Millisecond).String())
 		}
-		fmt.Fprintf(out, "| %s | %s | %.2fx | %.1f MiB | %s |\n", name, m.wall.Round(time.Millisecond), m.wall.Seconds()/fm.wall.Seconds(),
-			float64(m.maxRSSKiB)/1024, strings.Join(s, " "))
+		cpu := medianCPU(all).Round(time.Millisecond).String()
+		if server > 0 {
+			cpu += " + " + server.Round(time.Millisecond).String()
+		}
+		fmt.Fprintf(out, "| %s | %s | %.2fx | %s | %.1f MiB | %s |\n", name, m.wall.Round(time.Millisecond), m.wall.Seconds()/fm.wall.Seconds(),
+			cpu, float64(m.maxRSSKiB)/1024, strings.Join(s, " "))
 	}
-	row("floor (crypto/sha256 of the file, 1 MiB buffer)", fm, floors)
+	row("floor (crypto/sha256 of the file, 1 MiB buffer)", fm, 0, floors)
 	for _, tg := range targets {
-		row(tg.name, medianOf(tg.adds), tg.adds)
+		row(tg.name, medianOf(tg.adds), (tg.after.cpu-tg.idle.cpu)/time.Duration(runs), tg.adds)
 	}
 	fmt.Fprintln(out)
 	for _, tg := range targets {
@@ -134,6 +138,7 @@ func addOnline(ctx context.Context, out io.Writer, root, dir string, sizeMiB int
 
 type sample struct {
 	wall      time.Duration
+	cpu       time.Duration // user + system
 	maxRSSKiB int64
 }
 
@@ -151,7 +156,17 @@ func measure(dir string, env []string, bin string, args ...string) (sample, erro
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		s.maxRSSKiB = ru.Maxrss
 	}
+	s.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	return s, nil
+}
+
+func medianCPU(s []sample) time.Duration {
+	c := make([]time.Duration, len(s))
+	for i := range s {
+		c[i] = s[i].cpu
+	}
+	sort.Slice(c, func(i, j int) bool { return c[i] < c[j] })
+	return c[len(c)/2]
 }
 
 func medianOf(s []sample) sample {
