@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 )
 
 // BufferSize is the read size of the streaming hash: large enough to amortize syscalls, small enough
@@ -62,10 +63,15 @@ func Hash(r io.Reader, tee io.Writer) (Hashed, error) {
 	return Hashed{Digest: NewDigest(h.Sum(nil)), Size: n}, nil
 }
 
+// buffers recycles the 1 MiB buffers: a busy control plane hashes many uploads at once, and a
+// fresh buffer per upload is garbage the collector pays for.
+var buffers = sync.Pool{New: func() any { b := make([]byte, BufferSize); return &b }}
+
 func copyBuffer(w io.Writer, r io.Reader) (int64, error) {
-	buf := make([]byte, BufferSize)
+	buf := buffers.Get().(*[]byte)
+	defer buffers.Put(buf)
 	// io.CopyBuffer would prefer r's WriterTo (os.File's sendfile path) and ignore buf.
-	return io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{r}, buf)
+	return io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{r}, *buf)
 }
 
 // HashFile hashes the file at path; see Hash.

@@ -41,6 +41,8 @@ type App struct {
 	runTTL  time.Duration
 	baseURL string
 	log     *slog.Logger
+	// contracts caches parsed contract revisions.
+	contracts contractCache
 }
 
 // New returns an App.
