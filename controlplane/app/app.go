@@ -12,7 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/custody-dev/custody/attestation"
 	"github.com/custody-dev/custody/cas"
+	"github.com/custody-dev/custody/contract"
 	"github.com/custody-dev/custody/controlplane/auth"
 	"github.com/custody-dev/custody/controlplane/store"
 )
@@ -41,8 +43,9 @@ type App struct {
 	runTTL  time.Duration
 	baseURL string
 	log     *slog.Logger
-	// contracts caches parsed contract revisions.
-	contracts contractCache
+	// contracts caches parsed contract revisions by digest, verifiers trusted keys by id.
+	contracts cache[*contract.Contract]
+	verifiers cache[*attestation.Verifier]
 }
 
 // New returns an App.

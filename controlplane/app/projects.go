@@ -207,7 +207,7 @@ func (a *App) revision(ctx context.Context, w *store.Workflow, n int) (*store.Co
 	if err != nil {
 		return nil, nil, fmt.Errorf("get contract revision: %w", err)
 	}
-	c, err := a.contracts.parse(rev.Digest, rev.Body)
+	c, err := a.contracts.get(rev.Digest, func() (*contract.Contract, error) { return contract.Parse(rev.Body) })
 	if err != nil {
 		return nil, nil, fmt.Errorf("stored contract revision %d of %s: %w", rev.Revision, w.Name, err)
 	}

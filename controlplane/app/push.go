@@ -82,7 +82,14 @@ func (a *App) verify(ctx context.Context, w *store.Workflow, bundle []byte) (*at
 	}
 	var reasons []string
 	for _, k := range keys {
-		res, err := attestation.Verify(ctx, bundle, attestation.VerifyOptions{PublicKey: k.PEM})
+		v, err := a.verifiers.get(k.ID, func() (*attestation.Verifier, error) {
+			return attestation.NewVerifier(attestation.VerifyOptions{PublicKey: k.PEM})
+		})
+		if err != nil {
+			reasons = append(reasons, fmt.Sprintf("key %s: %v", k.Hint, err))
+			continue
+		}
+		res, err := v.Verify(ctx, bundle, "")
 		if err == nil {
 			return res, nil
 		}
