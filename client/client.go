@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -182,6 +183,7 @@ func (c *Client) once(ctx context.Context, req request) (*http.Response, error) 
 func isTransient(err error) bool {
 	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, net.ErrClosed) || // the connection died under a request (the server was killed)
 		strings.Contains(err.Error(), "server closed idle connection")
 }
 

@@ -37,8 +37,10 @@ var exitCodes = []exitCode{
 	{2, "usage", "the command line is wrong: unknown command or flag, missing or conflicting flags", as[*cli.UsageError]()},
 	{3, "invalid-input", "a contract, material value, key or bundle was refused (here or by the control plane); the message names it and the reason",
 		func(err error) bool {
-			return errors.Is(err, contract.ErrInvalid) || as[*materials.Error]()(err) || as[*crafting.InputError]()(err) ||
-				(status(400, 413, 415, 422)(err) && client.Code(err) != wire.CodeContractUnmet)
+			if fromControlPlane(err) {
+				return status(400, 413, 415, 422)(err) && client.Code(err) != wire.CodeContractUnmet
+			}
+			return errors.Is(err, contract.ErrInvalid) || as[*materials.Error]()(err) || as[*crafting.InputError]()(err)
 		}},
 	{4, "contract-not-satisfied", "the run does not meet its contract: required materials or annotation values missing, environment variables unset, wrong runner",
 		func(err error) bool {
@@ -54,6 +56,12 @@ var exitCodes = []exitCode{
 	{9, "not-found", "the control plane has no such project, workflow, contract revision, run, attestation or artifact", status(404)},
 	{10, "unavailable", "the control plane could not be reached, or failed, until the retry deadline passed",
 		func(err error) bool { return as[*client.UnavailableError]()(err) || client.Status(err) >= 500 }},
+}
+
+// fromControlPlane reports an error that came from the control plane, or from not reaching it: its
+// code follows what the control plane said, even when a material's upload carried it.
+func fromControlPlane(err error) bool {
+	return client.Status(err) != 0 || as[*client.UnavailableError]()(err)
 }
 
 // status matches a control-plane refusal with one of the HTTP statuses.
