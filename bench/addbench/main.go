@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/custody-dev/custody/bench/internal/artifact"
 )
 
 type sample struct {
@@ -44,8 +46,8 @@ func run(sizeMiB int64, runs int) error {
 			return fmt.Errorf("build %s: %v\n%s", pkg, err, out)
 		}
 	}
-	artifact := filepath.Join(dir, "artifact.bin")
-	if err := writeArtifact(artifact, sizeMiB); err != nil {
+	artifactPath := filepath.Join(dir, "artifact.bin")
+	if _, err := artifact.Write(artifactPath, sizeMiB); err != nil {
 		return err
 	}
 	contract := filepath.Join(dir, "contract.yaml")
@@ -57,7 +59,7 @@ func run(sizeMiB int64, runs int) error {
 		return err
 	}
 	// Warm the page cache so every contender reads from memory.
-	if _, err := measure(dir, floor, artifact); err != nil {
+	if _, err := measure(dir, floor, artifactPath); err != nil {
 		return err
 	}
 
@@ -66,9 +68,9 @@ func run(sizeMiB int64, runs int) error {
 	for i := range runs {
 		// Interleave the contenders so drift on a shared machine hits them alike.
 		cmds := map[string][]string{
-			order[0]: {floor, artifact},
-			order[1]: {"sha256sum", artifact},
-			order[2]: {custody, "--state-file", state, "attestation", "add", "--name", fmt.Sprintf("artifact-%d", i), "--kind", "ARTIFACT", "--value", artifact},
+			order[0]: {floor, artifactPath},
+			order[1]: {"sha256sum", artifactPath},
+			order[2]: {custody, "--state-file", state, "attestation", "add", "--name", fmt.Sprintf("artifact-%d", i), "--kind", "ARTIFACT", "--value", artifactPath},
 			order[3]: {custody, "version"},
 		}
 		for _, name := range order {
@@ -100,31 +102,6 @@ func run(sizeMiB int64, runs int) error {
 			ratioFloor, ratioSha, strings.Join(all, " "))
 	}
 	return nil
-}
-
-// writeArtifact writes sizeMiB of non-repeating bytes.
-func writeArtifact(path string, sizeMiB int64) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	block := make([]byte, 1<<20)
-	x := uint64(0x9e3779b97f4a7c15)
-	for range sizeMiB {
-		for i := 0; i < len(block); i += 8 {
-			x ^= x << 13
-			x ^= x >> 7
-			x ^= x << 17
-			for j := range 8 {
-				block[i+j] = byte(x >> (8 * j))
-			}
-		}
-		if _, err := f.Write(block); err != nil {
-			return err
-		}
-	}
-	return f.Close()
 }
 
 func measure(dir, bin string, args ...string) (sample, error) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/custody-dev/custody/bench/internal/artifact"
 )
 
 // addOnline measures `custody attestation add` of a large ARTIFACT uploaded to custodyd's filesystem
@@ -26,8 +27,8 @@ func addOnline(ctx context.Context, out io.Writer, root, dir string, sizeMiB int
 			return err
 		}
 	}
-	artifact := filepath.Join(dir, "artifact.bin")
-	digest, err := writeArtifact(artifact, sizeMiB)
+	artifactPath := filepath.Join(dir, "artifact.bin")
+	digest, err := artifact.Write(artifactPath, sizeMiB)
 	if err != nil {
 		return err
 	}
@@ -73,12 +74,12 @@ func addOnline(ctx context.Context, out io.Writer, root, dir string, sizeMiB int
 		}
 	}
 	// Warm the page cache so every contender reads the file from memory.
-	if _, err := measure(dir, nil, floor, artifact); err != nil {
+	if _, err := measure(dir, nil, floor, artifactPath); err != nil {
 		return err
 	}
 	var floors []sample
 	for i := range runs {
-		f, err := measure(dir, nil, floor, artifact)
+		f, err := measure(dir, nil, floor, artifactPath)
 		if err != nil {
 			return err
 		}
@@ -90,7 +91,7 @@ func addOnline(ctx context.Context, out io.Writer, root, dir string, sizeMiB int
 				return err
 			}
 			a, err := measure(tg.work, tg.env, custody,
-				"attestation", "add", "--name", fmt.Sprintf("artifact-%d", i), "--kind", "ARTIFACT", "--value", artifact)
+				"attestation", "add", "--name", fmt.Sprintf("artifact-%d", i), "--kind", "ARTIFACT", "--value", artifactPath)
 			if err != nil {
 				return err
 			}
@@ -173,34 +174,4 @@ func medianOf(s []sample) sample {
 	c := append([]sample(nil), s...)
 	sort.Slice(c, func(i, j int) bool { return c[i].wall < c[j].wall })
 	return c[len(c)/2]
-}
-
-// writeArtifact writes sizeMiB of non-repeating bytes and returns their sha256 in hex.
-func writeArtifact(path string, sizeMiB int64) (string, error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	w := io.MultiWriter(f, h)
-	block := make([]byte, 1<<20)
-	x := uint64(0x9e3779b97f4a7c15)
-	for range sizeMiB {
-		for i := 0; i < len(block); i += 8 {
-			x ^= x << 13
-			x ^= x >> 7
-			x ^= x << 17
-			for j := range 8 {
-				block[i+j] = byte(x >> (8 * j))
-			}
-		}
-		if _, err := w.Write(block); err != nil {
-			return "", err
-		}
-	}
-	if err := f.Close(); err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("%x", h.Sum(nil)), nil
 }

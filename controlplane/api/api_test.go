@@ -36,6 +36,7 @@ import (
 	"github.com/custody-dev/custody/crafting"
 	"github.com/custody-dev/custody/crafting/materials"
 	"github.com/custody-dev/custody/internal/cptest"
+	"github.com/custody-dev/custody/internal/testclock"
 	"github.com/custody-dev/custody/signing"
 	"github.com/custody-dev/custody/wire"
 )
@@ -59,25 +60,7 @@ const buildContractV2 = buildContract + `    - name: release-notes
       type: STRING
 `
 
-// clock is the control plane's clock in tests: time moves when a test says so, never by sleeping.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newClock() *testclock.Clock { return testclock.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)) }
 
 // newSigner returns a real key signer (ECDSA P-256, as cosign generates) and its public key PEM.
 func newSigner(t testing.TB) (*signing.KeySigner, []byte) {

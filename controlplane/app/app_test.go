@@ -14,32 +14,15 @@ import (
 	"github.com/custody-dev/custody/controlplane/auth"
 	"github.com/custody-dev/custody/controlplane/store"
 	"github.com/custody-dev/custody/controlplane/store/sqlite"
+	"github.com/custody-dev/custody/internal/testclock"
 	"github.com/custody-dev/custody/wire"
 )
-
-// clock is a settable clock: tests move time, never sleep.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // env is an App over a real SQLite store and filesystem CAS in a temp dir.
 type env struct {
 	app   *app.App
 	store store.Store
-	clock *clock
+	clock *testclock.Clock
 	admin auth.Principal
 	// adminToken is the bootstrap admin's secret.
 	adminToken string
@@ -49,7 +32,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	clk := &clock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clk := testclock.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "custody.db"), sqlite.WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
