@@ -55,7 +55,18 @@ func NewRoot(env Env) *cobra.Command {
 		Use:   "custody",
 		Short: "Prove how software was built",
 		Long: `custody collects the evidence a workflow's contract demands (artifacts, container images, SBOMs,
-test reports, ...), signs it as an in-toto statement in a Sigstore bundle, and verifies such bundles.`,
+test reports, ...), signs it as an in-toto statement in a Sigstore bundle, and verifies such bundles.
+
+Environment:
+  CUSTODY_CONTROL_PLANE   control plane URL (or --control-plane, or custody login); unset: offline
+  CUSTODY_TOKEN           API token (or --token, or custody login)
+  CUSTODY_STATE_FILE      crafting state file (default <workspace>/.custody/attestation.json)
+  CUSTODY_ATTESTATION_ID  run whose state the control plane keeps (init --remote-state)
+  CUSTODY_RETRY_DEADLINE  how long to retry an unreachable control plane (default 1m; 0: no retries)
+  COSIGN_PASSWORD         password of a cosign key
+  DOCKER_CONFIG           where registry credentials are (default ~/.docker)
+
+Exit codes are listed in docs/exit-codes.md.`,
 		Args:              subcommandArgs,
 		RunE:              groupRun,
 		SilenceUsage:      true,
