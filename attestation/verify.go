@@ -181,6 +181,16 @@ func (v *Verifier) Verify(ctx context.Context, bundleBytes []byte, artifactSHA25
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
+	return v.VerifyDocument(ctx, doc, artifactSHA256)
+}
+
+// VerifyDocument is Verify of an attestation already read (a caller that read it to learn its digest
+// does not parse it again, once per key it tries).
+func (v *Verifier) VerifyDocument(ctx context.Context, doc *Document, artifactSHA256 string) (*Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var err error
 	b := doc.Bundle
 	if b == nil {
 		if b, err = v.wrapEnvelope(doc); err != nil {

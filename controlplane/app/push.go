@@ -37,7 +37,7 @@ func (a *App) Push(ctx context.Context, p auth.Principal, runID string, bundle [
 	case r.State != store.RunInitialized:
 		return nil, conflict(wire.CodeRunFinished, "run %s is %s: it takes no attestation", r.ID, r.State)
 	}
-	res, err := a.verify(ctx, w, bundle)
+	res, err := a.verify(ctx, w, doc)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func (a *App) Push(ctx context.Context, p auth.Principal, runID string, bundle [
 }
 
 // verify checks the bundle's signature against every key the workflow trusts.
-func (a *App) verify(ctx context.Context, w *store.Workflow, bundle []byte) (*attestation.Result, error) {
+func (a *App) verify(ctx context.Context, w *store.Workflow, doc *attestation.Document) (*attestation.Result, error) {
 	keys, err := a.store.ListPublicKeys(ctx, w.ID)
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
@@ -89,7 +89,7 @@ func (a *App) verify(ctx context.Context, w *store.Workflow, bundle []byte) (*at
 			reasons = append(reasons, fmt.Sprintf("key %s: %v", k.Hint, err))
 			continue
 		}
-		res, err := v.Verify(ctx, bundle, "")
+		res, err := v.VerifyDocument(ctx, doc, "")
 		if err == nil {
 			return res, nil
 		}
