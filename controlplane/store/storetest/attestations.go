@@ -72,8 +72,7 @@ func testPutAttestationRefused(t *testing.T, b Backend) {
 	ctx := context.Background()
 	s := b.open(t)
 	f := newFixture(t, s, "acme")
-	other := &store.Workflow{ID: "wf-other", ProjectID: f.project.ID, Name: "other", CreatedAt: at(3)}
-	must(t, s.CreateWorkflow(ctx, other, revision(1)))
+	other := f.otherWorkflow(t, s)
 	for i, id := range []string{"pushed", "failed", "cancelled", "expired", "open"} {
 		f.run(t, s, id, i)
 	}
@@ -166,8 +165,7 @@ func testListAttestations(t *testing.T, b Backend) {
 	ctx := context.Background()
 	s := b.open(t)
 	f := newFixture(t, s, "acme")
-	other := &store.Workflow{ID: "wf-other", ProjectID: f.project.ID, Name: "other", CreatedAt: at(3)}
-	must(t, s.CreateWorkflow(ctx, other, revision(1)))
+	other := f.otherWorkflow(t, s)
 	// Five attestations of the fixture's workflow, a second apart; two of the other workflow.
 	put := func(wf *store.Workflow, digest string, sec int, materials ...string) {
 		r := &store.Run{ID: "run-" + digest, WorkflowID: wf.ID, ContractRevision: 1, CreatedAt: at(sec)}

@@ -14,8 +14,7 @@ func testContractRevisions(t *testing.T, b Backend) {
 	ctx := context.Background()
 	s := b.open(t)
 	f := newFixture(t, s, "acme")
-	other := &store.Workflow{ID: "wf-other", ProjectID: f.project.ID, Name: "other", CreatedAt: at(3)}
-	must(t, s.CreateWorkflow(ctx, other, revision(1)))
+	other := f.otherWorkflow(t, s)
 
 	for n := 2; n <= 3; n++ {
 		body := []byte(fmt.Sprintf("revision %d", n))
@@ -107,8 +106,7 @@ func testPublicKeys(t *testing.T, b Backend) {
 	ctx := context.Background()
 	s := b.open(t)
 	f := newFixture(t, s, "acme")
-	other := &store.Workflow{ID: "wf-other", ProjectID: f.project.ID, Name: "other", CreatedAt: at(3)}
-	must(t, s.CreateWorkflow(ctx, other, revision(1)))
+	other := f.otherWorkflow(t, s)
 	pem := []byte("-----BEGIN PUBLIC KEY-----\nMFkw...\n-----END PUBLIC KEY-----\n")
 	k1 := &store.PublicKey{ID: "k1", WorkflowID: f.workflow.ID, PEM: pem, Hint: "hint-1", CreatedAt: at(5)}
 	k2 := &store.PublicKey{ID: "k2", WorkflowID: f.workflow.ID, PEM: []byte("second"), Hint: "hint-2", CreatedAt: at(4)}

@@ -48,8 +48,7 @@ func testListRuns(t *testing.T, b Backend) {
 	ctx := context.Background()
 	s := b.open(t)
 	f := newFixture(t, s, "acme")
-	other := &store.Workflow{ID: "wf-other", ProjectID: f.project.ID, Name: "other", CreatedAt: at(3)}
-	must(t, s.CreateWorkflow(ctx, other, revision(1)))
+	other := f.otherWorkflow(t, s)
 	// 55 runs of the fixture's workflow (one a second, every fifth failed), 3 of the other.
 	for i := range 55 {
 		f.run(t, s, fmt.Sprintf("run-%02d", i), 100+i)

@@ -119,6 +119,14 @@ func newFixture(t testing.TB, s store.Store, name string) fixture {
 	return f
 }
 
+// otherWorkflow creates a second workflow, "other", in f's project.
+func (f fixture) otherWorkflow(t testing.TB, s store.Store) *store.Workflow {
+	t.Helper()
+	other := &store.Workflow{ID: "wf-other", ProjectID: f.project.ID, Name: "other", CreatedAt: at(3)}
+	must(t, s.CreateWorkflow(context.Background(), other, revision(1)))
+	return other
+}
+
 func revision(n int) *store.ContractRevision {
 	body := fmt.Sprintf("apiVersion: custody.dev/v1\nkind: Contract\nmetadata: {name: rev-%d}\n", n)
 	return &store.ContractRevision{Body: []byte(body), Digest: fmt.Sprintf("sha256:%064d", n), CreatedAt: at(2)}
