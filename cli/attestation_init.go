@@ -1,11 +1,8 @@
 package cli
 
 import (
-	"os"
-
 	"github.com/spf13/cobra"
 
-	"github.com/custody-dev/custody/contract"
 	"github.com/custody-dev/custody/crafting"
 )
 
@@ -46,24 +43,19 @@ leaves the machine.`,
 				if f.revision != 0 || f.remoteState {
 					return usageErrorf("--revision and --remote-state need a control plane")
 				}
-				if opts.Contract, err = contract.ParseFile(f.contractFile); err != nil {
+				if opts.Contract, _, err = readContract(cmd.Context(), "--contract", f.contractFile); err != nil {
 					return err
 				}
 				_, err = c.Init(cmd.Context(), opts)
 			} else {
 				online := crafting.OnlineInit{InitOptions: opts, RemoteState: f.remoteState}
+				online.Revision = f.revision
 				if f.contractFile != "" {
-					// Parsed here too, so a broken file fails before the control plane is asked.
-					if _, err := contract.ParseFile(f.contractFile); err != nil {
+					// Checked here too, so a broken file fails before the control plane is asked.
+					if _, online.ContractBody, err = readContract(cmd.Context(), "--contract", f.contractFile); err != nil {
 						return err
 					}
-					body, err := os.ReadFile(f.contractFile)
-					if err != nil {
-						return usageErrorf("--contract: %v", err)
-					}
-					online.ContractBody = string(body)
 				}
-				online.Revision = f.revision
 				_, err = c.InitOnline(cmd.Context(), cp, online)
 			}
 			if err != nil {

@@ -1,13 +1,15 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/custody-dev/custody/attestation"
 	"github.com/custody-dev/custody/cas"
+	"github.com/custody-dev/custody/internal/input"
 )
 
 // verdict is the outcome of one bundle.
@@ -41,9 +43,9 @@ verdict; the exit code is non-zero if any fails.`,
 			if len(bundles) == 0 {
 				return usageErrorf("no bundle to verify: give bundle files as arguments or with --bundle")
 			}
-			pub, err := os.ReadFile(key)
+			pub, err := readInput(cmd.Context(), "--key", key, maxPublicKeySize)
 			if err != nil {
-				return usageErrorf("--key: %v", err)
+				return err
 			}
 			v, err := attestation.NewVerifier(attestation.VerifyOptions{PublicKey: pub})
 			if err != nil {
@@ -52,11 +54,9 @@ verdict; the exit code is non-zero if any fails.`,
 			var digest string
 			if artifact != "" {
 				// Hash the artifact once for every bundle.
-				hashed, err := cas.HashFile(artifact, nil)
-				if err != nil {
-					return usageErrorf("--artifact: %v", err)
+				if digest, err = hashArtifact(cmd.Context(), artifact); err != nil {
+					return err
 				}
-				digest = hashed.Digest.Hex()
 			}
 			var verdicts []verdict
 			failed := 0
@@ -90,7 +90,7 @@ verdict; the exit code is non-zero if any fails.`,
 
 func verifyOne(cmd *cobra.Command, v *attestation.Verifier, path, artifactSHA256 string) verdict {
 	vd := verdict{Bundle: path}
-	data, err := os.ReadFile(path)
+	data, err := input.ReadFile(cmd.Context(), path, attestation.MaxSize)
 	if err != nil {
 		vd.Error = err.Error()
 		return vd
@@ -108,6 +108,23 @@ func verifyOne(cmd *cobra.Command, v *attestation.Verifier, path, artifactSHA256
 		vd.Subjects = append(vd.Subjects, s.String())
 	}
 	return vd
+}
+
+// hashArtifact returns the hex sha256 of the --artifact file, stopping when ctx is cancelled.
+func hashArtifact(ctx context.Context, path string) (string, error) {
+	f, release, err := input.Open(ctx, path)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return "", fmt.Errorf("--artifact: %w", err)
+		}
+		return "", usageErrorf("--artifact: %v", err)
+	}
+	defer release()
+	hashed, err := cas.Hash(input.Reader(ctx, f), nil)
+	if err != nil {
+		return "", fmt.Errorf("--artifact: hash %s: %w", path, err)
+	}
+	return hashed.Digest.Hex(), nil
 }
 
 func printVerdict(g *globals, vd verdict) {

@@ -1,13 +1,12 @@
 package cli
 
 import (
+	"context"
 	"fmt"
-	"os"
 
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
 
-	"github.com/custody-dev/custody/contract"
 	"github.com/custody-dev/custody/wire"
 )
 
@@ -85,7 +84,7 @@ func newWorkflowCmd(g *globals) *cobra.Command {
 			if project == "" {
 				return usageErrorf("--project is required")
 			}
-			body, err := readContract(contractFile)
+			body, err := contractBody(cmd.Context(), "--contract", contractFile)
 			if err != nil {
 				return err
 			}
@@ -144,9 +143,9 @@ func newKeyCmd(g *globals) *cobra.Command {
 			if project == "" || pubFile == "" {
 				return usageErrorf("--project and --public-key are required")
 			}
-			pem, err := os.ReadFile(pubFile)
+			pem, err := readInput(cmd.Context(), "--public-key", pubFile, maxPublicKeySize)
 			if err != nil {
-				return usageErrorf("--public-key: %v", err)
+				return err
 			}
 			cp, err := g.requireControlPlane()
 			if err != nil {
@@ -191,19 +190,13 @@ func newKeyCmd(g *globals) *cobra.Command {
 	return group("key", "Manage the public keys a workflow trusts", add, list)
 }
 
-// readContract reads and checks a contract file; "" is the default contract.
-func readContract(path string) (string, error) {
+// contractBody reads and checks the contract file a flag names; "" is the default contract.
+func contractBody(ctx context.Context, flag, path string) (string, error) {
 	if path == "" {
 		return "", nil
 	}
-	if _, err := contract.ParseFile(path); err != nil {
-		return "", err
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", usageErrorf("--contract: %v", err)
-	}
-	return string(b), nil
+	_, body, err := readContract(ctx, flag, path)
+	return body, err
 }
 
 func newContractCmd(g *globals) *cobra.Command {
@@ -216,7 +209,7 @@ func newContractCmd(g *globals) *cobra.Command {
 			if project == "" || file == "" {
 				return usageErrorf("--project and --file are required")
 			}
-			body, err := readContract(file)
+			body, err := contractBody(cmd.Context(), "--file", file)
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/custody-dev/custody/client"
 	"github.com/custody-dev/custody/internal/atomicfile"
+	"github.com/custody-dev/custody/internal/input"
 )
 
 // settings is the CLI's config file, written by `custody login` and `custody config set`.
@@ -30,7 +32,8 @@ func (g *globals) configPath() string {
 
 func (g *globals) loadSettings() (settings, error) {
 	var s settings
-	b, err := os.ReadFile(g.configPath())
+	// Read before any command has a context: the file is small and local, the bound is what matters.
+	b, err := input.ReadFile(context.Background(), g.configPath(), maxConfigSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return s, nil
 	}

@@ -2,15 +2,17 @@ package contract
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/custody-dev/custody/internal/input"
 )
 
 // MaxSize is the largest contract document Parse accepts, in bytes.
@@ -18,27 +20,33 @@ const MaxSize = 1 << 20
 
 var utf8BOM = []byte("\xef\xbb\xbf")
 
-// ParseFile reads and parses the contract at path. Every problem names the file.
+// ParseFile reads and parses the contract at path (at most MaxSize bytes). Every problem names the
+// file.
 func ParseFile(path string) (*Contract, error) {
-	f, err := os.Open(path)
-	if err != nil {
+	data, err := input.ReadFile(context.Background(), path, MaxSize)
+	var tooLarge *input.TooLargeError
+	switch {
+	case errors.As(err, &tooLarge):
+		return nil, Errors{{File: path, Reason: fmt.Sprintf("the document is larger than %d bytes", MaxSize)}}
+	case err != nil:
 		return nil, fmt.Errorf("read contract: %w", err)
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read contract %s: %w", path, err)
-	}
+	return ParseNamed(path, data)
+}
+
+// ParseNamed parses data like Parse, naming the file it came from in every problem: for callers
+// that read the file themselves (the CLI reads it once, to parse it and to send it).
+func ParseNamed(file string, data []byte) (*Contract, error) {
 	c, err := Parse(data)
 	if err != nil {
 		var errs Errors
 		if errors.As(err, &errs) {
 			for _, e := range errs {
-				e.File = path
+				e.File = file
 			}
 			return nil, errs
 		}
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	return c, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 
 	"github.com/custody-dev/custody/cli"
@@ -30,7 +31,7 @@ func as[T error]() func(error) bool {
 	}
 }
 
-// exitCodes is checked in order; the first match wins. 0 and 1 are not matched.
+// exitCodes is checked in order; the first match wins. 0, 1 and 130 are not matched.
 var exitCodes = []exitCode{
 	{0, "ok", "the command did what it was asked", nil},
 	{1, "error", "an unexpected failure: I/O, network, a bug; the message says which", nil},
@@ -56,7 +57,12 @@ var exitCodes = []exitCode{
 	{9, "not-found", "the control plane has no such project, workflow, contract revision, run, attestation or artifact", status(404)},
 	{10, "unavailable", "the control plane could not be reached, or failed, until the retry deadline passed",
 		func(err error) bool { return as[*client.UnavailableError]()(err) || client.Status(err) >= 500 }},
+	{codeInterrupted, "interrupted", "SIGINT or SIGTERM stopped the command before it finished; a second signal kills it at once", nil},
 }
+
+// codeInterrupted is the exit code of a command a signal stopped. codeOf checks it before the
+// table: the cancelled work ends in whatever error it was in the middle of.
+const codeInterrupted = 130
 
 // fromControlPlane reports an error that came from the control plane, or from not reaching it: its
 // code follows what the control plane said, even when a material's upload carried it.
@@ -81,6 +87,9 @@ func status(codes ...int) func(error) bool {
 func codeOf(err error) int {
 	if err == nil {
 		return 0
+	}
+	if errors.Is(err, context.Canceled) { // only a signal cancels the command's context
+		return codeInterrupted
 	}
 	for _, c := range exitCodes {
 		if c.match != nil && c.match(err) {

@@ -15,7 +15,10 @@ import (
 var version = "dev"
 
 func main() {
+	// The first SIGINT or SIGTERM cancels the command's context: reads and calls in progress stop
+	// and the command exits with code 130. A second one gets the default behaviour: exit at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop)
 	err := cli.Execute(ctx, cli.ProcessEnv(version), os.Args[1:])
 	stop()
 	if err != nil {

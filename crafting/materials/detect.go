@@ -13,6 +13,7 @@ import (
 
 	"github.com/custody-dev/custody/attestation"
 	"github.com/custody-dev/custody/contract"
+	"github.com/custody-dev/custody/internal/input"
 )
 
 // format is what the first bytes of a file say it is.
@@ -72,7 +73,7 @@ func (c *Crafter) Detect(ctx context.Context, value string) (*attestation.Materi
 }
 
 func (c *Crafter) detectFile(ctx context.Context, path string) (*attestation.Material, error) {
-	got, err := sniff(path)
+	got, err := sniff(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -92,12 +93,12 @@ func (c *Crafter) detectFile(ctx context.Context, path string) (*attestation.Mat
 }
 
 // sniff reads the first bytes of the file to tell JSON, XML and gzip from anything else.
-func sniff(path string) (format, error) {
-	f, err := os.Open(path)
+func sniff(ctx context.Context, path string) (format, error) {
+	f, release, err := input.Open(ctx, path)
 	if err != nil {
 		return formatOther, fmt.Errorf("open file: %w", err)
 	}
-	defer f.Close()
+	defer release()
 	head := make([]byte, 512)
 	n, err := io.ReadFull(f, head)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {

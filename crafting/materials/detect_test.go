@@ -175,7 +175,7 @@ func TestSniffBytes(t *testing.T) {
 func TestSniffMissingFile(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "gone.bin")
-	if _, err := sniff(path); err == nil || !strings.Contains(err.Error(), path) {
+	if _, err := sniff(t.Context(), path); err == nil || !strings.Contains(err.Error(), path) {
 		t.Errorf("sniff(%q) error = %v, want one naming the path", path, err)
 	}
 }

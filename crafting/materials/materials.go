@@ -17,6 +17,7 @@ import (
 	"github.com/custody-dev/custody/attestation"
 	"github.com/custody-dev/custody/cas"
 	"github.com/custody-dev/custody/contract"
+	"github.com/custody-dev/custody/internal/input"
 )
 
 // Uploader stores a file's bytes in a content-addressed store while they are hashed, in one read.
@@ -112,11 +113,11 @@ type validator func(f *os.File) (map[string]string, error)
 
 // craftFile validates the file at path, then hashes it (uploading it when an Uploader is set).
 func (c *Crafter) craftFile(ctx context.Context, path string, validate validator) (*attestation.Material, error) {
-	f, err := os.Open(path)
+	f, release, err := input.Open(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("open file: %w", err)
 	}
-	defer f.Close()
+	defer release()
 	info, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("stat file: %w", err)
@@ -147,11 +148,12 @@ func (c *Crafter) craftFile(ctx context.Context, path string, validate validator
 
 // hash reads f once: through sha256, the uploader when there is one, and the progress line.
 func (c *Crafter) hash(ctx context.Context, f *os.File, info os.FileInfo) (cas.Hashed, bool, error) {
-	var r io.Reader = f
+	// A file of any size is hashed, so the read stops when ctx is cancelled (SIGINT, SIGTERM).
+	r := input.Reader(ctx, f)
 	var done func(cas.Hashed)
 	if c.opts.Progress != nil && info.Size() >= progressThreshold {
 		p := newProgress(c.opts.Progress, info.Name(), info.Size(), c.opts.Now)
-		r = io.TeeReader(f, p)
+		r = io.TeeReader(r, p)
 		done = p.done
 	}
 	if c.opts.Uploader != nil {
