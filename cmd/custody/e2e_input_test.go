@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,16 +16,7 @@ import (
 // of endless inputs are run: a read that is not bounded dies instead of eating the machine.
 func (w *workspace) custodyLimited(args ...string) result {
 	w.t.Helper()
-	cmd := exec.Command("sh", append([]string{"-c", `ulimit -v 2000000 && exec "$0" "$@"`, custodyBin}, args...)...)
-	cmd.Dir, cmd.Env = w.dir, w.env
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var exit *exec.ExitError
-	if err != nil && !errors.As(err, &exit) {
-		w.t.Fatalf("run custody %v: %v", args, err)
-	}
-	return result{stdout: stdout.String(), stderr: stderr.String(), code: cmd.ProcessState.ExitCode()}
+	return w.run(exec.Command("sh", append([]string{"-c", `ulimit -v 2000000 && exec "$0" "$@"`, custodyBin}, args...)...))
 }
 
 // Every file the CLI reads whole is read through a bound: an endless input is refused with a

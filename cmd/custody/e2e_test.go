@@ -67,14 +67,19 @@ type result struct {
 // custody runs the binary in the workspace.
 func (w *workspace) custody(args ...string) result {
 	w.t.Helper()
-	cmd := exec.Command(custodyBin, args...)
+	return w.run(exec.Command(custodyBin, args...))
+}
+
+// run runs cmd in the workspace and returns what it printed and its exit code.
+func (w *workspace) run(cmd *exec.Cmd) result {
+	w.t.Helper()
 	cmd.Dir, cmd.Env = w.dir, w.env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	var exit *exec.ExitError
 	if err != nil && !errors.As(err, &exit) {
-		w.t.Fatalf("run custody %v: %v", args, err)
+		w.t.Fatalf("run %v: %v", cmd.Args, err)
 	}
 	return result{stdout: stdout.String(), stderr: stderr.String(), code: cmd.ProcessState.ExitCode()}
 }
