@@ -83,7 +83,7 @@ func (g *globals) dockerConfigDir() string {
 
 // info writes a status line to stderr, as in the seed ("INF material added to attestation").
 func (g *globals) info(format string, args ...any) {
-	fmt.Fprintf(g.env.Stderr, "INF "+format+"\n", args...)
+	printLine(g.env.Stderr, "INF "+format, args...)
 }
 
 // parseAnnotations reads repeated --annotation name=value flags.

@@ -129,11 +129,11 @@ func hashArtifact(ctx context.Context, path string) (string, error) {
 
 func printVerdict(g *globals, vd verdict) {
 	if !vd.Verified {
-		fmt.Fprintf(g.env.Stdout, "FAIL %s: %s\n", vd.Bundle, vd.Error)
+		printLine(g.env.Stdout, "FAIL %s: %s", vd.Bundle, vd.Error)
 		return
 	}
-	fmt.Fprintf(g.env.Stdout, "OK   %s: Verified OK (workflow %s, project %s, run %s)\n", vd.Bundle, vd.Workflow, vd.Project, vd.RunID)
+	printLine(g.env.Stdout, "OK   %s: Verified OK (workflow %s, project %s, run %s)", vd.Bundle, vd.Workflow, vd.Project, vd.RunID)
 	for _, s := range vd.Subjects {
-		fmt.Fprintf(g.env.Stdout, "     subject %s\n", s)
+		printLine(g.env.Stdout, "     subject %s", s)
 	}
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -86,7 +85,9 @@ func newConfigCmd(g *globals) *cobra.Command {
 			}
 			v := map[string]string{"controlPlane": url, "token": token, "file": g.configPath()}
 			return g.show(v, func() {
-				fmt.Fprintf(g.env.Stdout, "control-plane: %s\ntoken: %s\nfile: %s\n", url, token, g.configPath())
+				printLine(g.env.Stdout, "control-plane: %s", url)
+				printLine(g.env.Stdout, "token: %s", token)
+				printLine(g.env.Stdout, "file: %s", g.configPath())
 			})
 		},
 	}

@@ -243,7 +243,7 @@ func newContractCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return g.show(rev, func() { fmt.Fprint(g.env.Stdout, rev.Contract) })
+			return g.show(rev, func() { fmt.Fprint(g.env.Stdout, EscapeText(rev.Contract)) })
 		},
 	}
 	get.Flags().StringVar(&getProject, "project", "", "project of the workflow (required)")
@@ -270,7 +270,7 @@ printed once: custody keeps only its hash.`,
 			if g.json() {
 				return writeJSON(g.env.Stdout, t)
 			}
-			fmt.Fprintln(g.env.Stdout, t.Secret)
+			printLine(g.env.Stdout, "%s", t.Secret)
 			g.info("token %s created (%s); it is shown once", t.ID, scope(t.Token))
 			return nil
 		},

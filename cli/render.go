@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/jedib0t/go-pretty/v6/table"
 
@@ -24,11 +27,106 @@ func writeJSON(w io.Writer, v any) error {
 	return nil
 }
 
+// newTable returns a table for human output whose every cell, header and title is escaped.
 func newTable(w io.Writer) table.Writer {
 	t := table.NewWriter()
 	t.SetOutputMirror(w)
 	t.SetStyle(table.StyleLight)
-	return t
+	return escapedTable{t}
+}
+
+// escapedTable escapes what goes into a table: names and values come from bundles, contracts and
+// the control plane, and a terminal must not run the escape codes they may hold.
+type escapedTable struct{ table.Writer }
+
+func (t escapedTable) AppendHeader(row table.Row, configs ...table.RowConfig) {
+	t.Writer.AppendHeader(escapeRow(row), configs...)
+}
+
+func (t escapedTable) AppendRow(row table.Row, configs ...table.RowConfig) {
+	t.Writer.AppendRow(escapeRow(row), configs...)
+}
+
+func (t escapedTable) AppendRows(rows []table.Row, configs ...table.RowConfig) {
+	for _, r := range rows {
+		t.AppendRow(r, configs...)
+	}
+}
+
+func (t escapedTable) SetTitle(format string, a ...any) {
+	t.Writer.SetTitle("%s", Escape(fmt.Sprintf(format, a...)))
+}
+
+// escapeRow escapes every cell but numbers (which the table aligns as numbers).
+func escapeRow(row table.Row) table.Row {
+	out := make(table.Row, len(row))
+	for i, cell := range row {
+		switch cell.(type) {
+		case nil, int, int64, uint64, bool:
+			out[i] = cell
+		default:
+			out[i] = Escape(fmt.Sprint(cell))
+		}
+	}
+	return out
+}
+
+// printLine writes one line of human output: the formatted text with every control character
+// escaped, then a newline.
+func printLine(w io.Writer, format string, args ...any) {
+	fmt.Fprintln(w, Escape(fmt.Sprintf(format, args...)))
+}
+
+// Escape returns s fit for a terminal: control characters (C0 including newline and tab, DEL,
+// C1), the characters that reorder text (Unicode bidi controls) and bytes that are not UTF-8 are
+// written as Go escapes (\x1b, \u202e). Every human rendering of text custody did not write
+// itself goes through it; JSON output stays JSON.
+func Escape(s string) string { return escape(s, false) }
+
+// EscapeText is Escape keeping newlines and tabs, for messages of several lines.
+func EscapeText(s string) string { return escape(s, true) }
+
+func escape(s string, keepLines bool) string {
+	var b strings.Builder
+	escaped := false
+	for i, r := range s {
+		bad := unsafeRune(r, s[i:], keepLines)
+		if !escaped {
+			if !bad {
+				continue // copied at once if nothing needs escaping
+			}
+			escaped = true
+			b.WriteString(s[:i])
+		}
+		switch {
+		case !bad:
+			b.WriteRune(r)
+		case r == utf8.RuneError: // a byte that is not UTF-8
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r < 0x80:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+	}
+	if !escaped {
+		return s
+	}
+	return b.String()
+}
+
+// unsafeRune reports a rune a terminal could act on; rest is the text from it on (to tell a bad
+// byte from a real U+FFFD).
+func unsafeRune(r rune, rest string, keepLines bool) bool {
+	switch {
+	case r == utf8.RuneError:
+		return !strings.HasPrefix(rest, string(utf8.RuneError))
+	case keepLines && (r == '\n' || r == '\t'):
+		return false
+	case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
+		return true
+	}
+	return unicode.Is(unicode.Bidi_Control, r)
 }
 
 // renderRun writes the seed's two tables: the run, then its materials (with values when full).

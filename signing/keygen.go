@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 
 	"github.com/sigstore/cosign/v2/pkg/cosign"
+
+	"github.com/custody-dev/custody/internal/atomicfile"
 )
 
 // Key pair file names, as cosign writes them.
@@ -52,13 +54,17 @@ func GenerateKeyPair(dir string, password PasswordFunc, force bool) (KeyPair, er
 	return paths, nil
 }
 
-// writeKeyFile creates path with mode; without force an existing file is an error, never overwritten.
+// writeKeyFile creates path with mode. Without force an existing file (or symlink) is an error,
+// never overwritten; with force the file is written beside path and renamed over it, so a symlink
+// at path is replaced, never written through, and a killed run leaves the old key or the new one.
 func writeKeyFile(path string, data []byte, mode os.FileMode, force bool) error {
-	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
 	if force {
-		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+		if err := atomicfile.Write(path, data, mode); err != nil {
+			return fmt.Errorf("generate key pair: %w", err)
+		}
+		return nil
 	}
-	f, err := os.OpenFile(path, flags, mode)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
 		return fmt.Errorf("generate key pair: %w", err)
 	}

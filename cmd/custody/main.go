@@ -22,7 +22,7 @@ func main() {
 	err := cli.Execute(ctx, cli.ProcessEnv(version), os.Args[1:])
 	stop()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "ERR %v\n", err)
+		fmt.Fprintf(os.Stderr, "ERR %s\n", cli.EscapeText(err.Error()))
 	}
 	os.Exit(codeOf(err))
 }
