@@ -51,3 +51,13 @@ func TestDocsListEveryKindAndRunnerType(t *testing.T) {
 		}
 	}
 }
+
+// docs/contract.md names every credential envAllowList refuses.
+func TestDocsListTheSecretEnv(t *testing.T) {
+	docs := readDocs(t)
+	for _, name := range SecretEnv() {
+		if !strings.Contains(docs, "`"+name+"`") {
+			t.Errorf("docs/contract.md does not list %s among the credentials envAllowList refuses", name)
+		}
+	}
+}

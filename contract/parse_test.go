@@ -289,6 +289,39 @@ spec:
 		schema: true,
 	},
 	{
+		name: "credentials in envAllowList", // custody's token, the key's password, a CI job token
+		doc: `apiVersion: custody.dev/v1
+kind: Contract
+metadata:
+  name: build-and-test
+spec:
+  envAllowList:
+    - GOOS
+    - CUSTODY_TOKEN
+    - COSIGN_PASSWORD
+    - CI_JOB_TOKEN
+`,
+		want: []problem{
+			{"spec.envAllowList[1]", 8, `"CUSTODY_TOKEN" is a credential (custody's API token): custody never records credentials in an attestation; remove it from envAllowList`},
+			{"spec.envAllowList[2]", 9, `"COSIGN_PASSWORD" is a credential (the password of the signing key)`},
+			{"spec.envAllowList[3]", 10, `"CI_JOB_TOKEN" is a credential (the GitLab CI/CD job token)`},
+		},
+		schema: true,
+	},
+	{
+		name: "a credential in another case", // Windows reads github_token as GITHUB_TOKEN
+		doc: `apiVersion: custody.dev/v1
+kind: Contract
+metadata:
+  name: build-and-test
+spec:
+  envAllowList: [github_token]
+`,
+		want: []problem{
+			{"spec.envAllowList[0]", 6, `"github_token" is a credential (the GitHub Actions job token)`},
+		},
+	},
+	{
 		name: "wrong value types", // a number for a name, "yes" for a boolean, a list for a string
 		doc: `apiVersion: custody.dev/v1
 kind: Contract

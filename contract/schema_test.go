@@ -156,6 +156,9 @@ func TestSchemaEnumsMatchTheCode(t *testing.T) {
 	if got := enum("runnerType"); !reflect.DeepEqual(got, runners) {
 		t.Errorf("schema runner types  = %v\ncontract.RunnerTypes() = %v", got, runners)
 	}
+	if got := enum("secretEnv"); !reflect.DeepEqual(got, SecretEnv()) {
+		t.Errorf("schema secret env  = %v\ncontract.SecretEnv() = %v", got, SecretEnv())
+	}
 }
 
 func TestSchemaPatternsMatchTheCode(t *testing.T) {

@@ -163,6 +163,10 @@ func (v *validator) envAllowList(path string, names []string) {
 			v.add(p, "%q is not a valid environment variable name: use letters, digits and '_', not starting with a digit", clip(name))
 			continue
 		}
+		if reason, secret := secretEnvReason(name); secret {
+			v.add(p, "%q is a credential (%s): custody never records credentials in an attestation; remove it from envAllowList", name, reason)
+			continue
+		}
 		if first, dup := seen[name]; dup {
 			v.add(p, "duplicate entry %q (first at %s)", name, indexPath(path, first))
 			continue
