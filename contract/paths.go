@@ -31,7 +31,7 @@ func parentPath(p string) string {
 func suggest(name string, fields []field) string {
 	best, bestDist := "", 3
 	for _, f := range fields {
-		if dist := editDistance(strings.ToLower(name), strings.ToLower(f.name)); dist < bestDist {
+		if dist := EditDistance(strings.ToLower(name), strings.ToLower(f.name)); dist < bestDist {
 			best, bestDist = f.name, dist
 		}
 	}
@@ -41,8 +41,9 @@ func suggest(name string, fields []field) string {
 	return fmt.Sprintf(", did you mean %q?", best)
 }
 
-// editDistance is the Levenshtein distance of two short strings.
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance of two short strings (names); strings longer than 64
+// bytes are as far apart as their lengths added.
+func EditDistance(a, b string) int {
 	if len(a) > 64 || len(b) > 64 {
 		return len(a) + len(b)
 	}

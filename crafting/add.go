@@ -42,8 +42,14 @@ func (c *Crafter) Add(ctx context.Context, opts AddOptions) (*attestation.Materi
 		return nil, fmt.Errorf("add: %w", err)
 	}
 	spec, specOK := st.Contract.Material(opts.Name)
-	if opts.Name != "" && !specOK && !contract.IsDNS1123Label(opts.Name) {
-		return nil, inputErrorf("add: material name %q: must be a DNS-1123 label (lowercase letters, digits and '-', at most 63)", opts.Name)
+	if opts.Name != "" && !specOK {
+		if !contract.IsDNS1123Label(opts.Name) {
+			return nil, inputErrorf("add: material name %q: must be a DNS-1123 label (lowercase letters, digits and '-', at most 63)", opts.Name)
+		}
+		if near, ok := nearUnsetMaterial(st, opts.Name); ok {
+			return nil, inputErrorf("add: material %s is not in contract %s; did you mean %s? (an extra material needs a name further from the contract's)",
+				opts.Name, st.Contract.Metadata.Name, near)
+		}
 	}
 	kind := opts.Kind
 	if specOK {
@@ -118,6 +124,23 @@ func pickContractMaterial(st *State, kind contract.Kind) (contract.Material, boo
 		return contract.Material{}, false
 	}
 	return found[0], true
+}
+
+// nearUnsetMaterial returns the unset contract material whose name name is a likely typo of: at
+// most 2 edits away, and at most one edit per 3 characters of the contract's name (unit-test for
+// unit-tests, rootf for rootfs; not sbom-2 for sbom). A name further from every unset one is an
+// extra material, added deliberately.
+func nearUnsetMaterial(st *State, name string) (string, bool) {
+	best, bestDist := "", 3
+	for _, spec := range st.Contract.Spec.Materials {
+		if st.Material(spec.Name) != nil {
+			continue
+		}
+		if d := contract.EditDistance(name, spec.Name); d < bestDist && 3*d <= len(spec.Name) {
+			best, bestDist = spec.Name, d
+		}
+	}
+	return best, best != ""
 }
 
 var nonLabel = regexp.MustCompile(`[^a-z0-9]+`)

@@ -226,6 +226,11 @@ func TestFailedAddLeavesStateByteIdentical(t *testing.T) {
 		{"unknown kind", AddOptions{Value: "x", Kind: "BLOB"}, `kind "BLOB": unknown kind`},
 		{"bad name", AddOptions{Name: "Not_A_Label", Value: "x"}, "DNS-1123"},
 		{"already set", AddOptions{Name: "rootfs", Value: writeFile(t, dir, "b", "b")}, "material rootfs is already set to a@sha256:"},
+		{"a typo of an unset material", AddOptions{Name: "build-rev", Value: "80e461e9"},
+			"material build-rev is not in contract build-and-test; did you mean build-ref?"},
+		{"a typo of an optional unset material", AddOptions{Name: "dockerfiles", Value: writeFile(t, dir, "Dockerfile", "FROM scratch")},
+			"did you mean dockerfile?"},
+		{"a missing file named as a path", AddOptions{Name: "notes", Value: "NOTES.md"}, `"NOTES.md" looks like a file path`},
 	}
 	for _, tt := range tests {
 		_, err := c.Add(ctx, tt.opts)
@@ -234,6 +239,28 @@ func TestFailedAddLeavesStateByteIdentical(t *testing.T) {
 		}
 		if string(stateBytes(t, dir)) != string(before) {
 			t.Fatalf("%s: a failed add changed the state file", tt.name)
+		}
+	}
+}
+
+// A name far from every unset contract material is an extra material, added on purpose; so is one
+// close only to a material already set.
+func TestAddExtraMaterials(t *testing.T) {
+	t.Parallel()
+	c, dir := newTestCrafter(t)
+	initRun(t, c)
+	ctx := context.Background()
+	if _, err := c.Add(ctx, AddOptions{Name: "rootfs", Value: writeFile(t, dir, "rootfs.tar.gz", "rootfs!")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range []AddOptions{
+		{Name: "rootfs-2", Value: writeFile(t, dir, "rootfs2.tar.gz", "again")}, // near rootfs, which is set
+		{Name: "sbom", Value: writeFile(t, dir, "sbom.txt", "not much of an sbom")},
+		{Name: "ref", Value: "main"},
+		{Name: "notes", Value: "README.md", Kind: contract.KindString}, // text, said so
+	} {
+		if m, err := c.Add(ctx, opts); err != nil || m.Name != opts.Name {
+			t.Errorf("add %s = %+v, %v; want an extra material", opts.Name, m, err)
 		}
 	}
 }

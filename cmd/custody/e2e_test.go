@@ -308,6 +308,7 @@ func TestFailedCommandsLeaveStateByteIdentical(t *testing.T) {
 	w.write("rootfs.tar.gz", "rootfs!")
 	w.write("other.tar.gz", "other")
 	w.write("broken-sbom.json", `{"bomFormat":"CycloneDX","specVersion":"9.9"}`)
+	w.write("secret.yaml", "apiVersion: custody.dev/v1\nkind: Contract\nmetadata:\n  name: c\nspec:\n  envAllowList: [CUSTODY_TOKEN]\n")
 	w.ok("generate-key-pair")
 	w.ok("attestation", "init", "--workflow", "build-and-test", "--project", "skynet", "--contract", "contract.yaml")
 	w.ok("attestation", "add", "--name", "rootfs", "--value", "rootfs.tar.gz")
@@ -329,6 +330,11 @@ func TestFailedCommandsLeaveStateByteIdentical(t *testing.T) {
 		{"add with an unknown kind", nil, []string{"attestation", "add", "--value", "x", "--kind", "BLOB"}, 3, "unknown kind"},
 		{"push with a wrong password", []string{"COSIGN_PASSWORD=wrong"}, []string{"attestation", "push", "--key", "cosign.key"}, 3, "key"},
 		{"unknown flag", nil, []string{"attestation", "add", "--bogus"}, 2, "unknown flag"},
+		{"add under a misspelt name", nil, []string{"attestation", "add", "--name", "skynet-sbon", "--value", "other.tar.gz"}, 3,
+			"material skynet-sbon is not in contract build-and-test; did you mean skynet-sbom?"},
+		{"add a missing file as text", nil, []string{"attestation", "add", "--value", "README.md"}, 3, `"README.md" looks like a file path`},
+		{"init recording a credential", nil, []string{"attestation", "init", "--workflow", "w", "--project", "p", "--contract", "secret.yaml", "--replace"}, 3,
+			`"CUSTODY_TOKEN" is a credential (custody's API token)`},
 	}
 	for _, tt := range tests {
 		saved := w.env

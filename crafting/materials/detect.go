@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -44,8 +46,18 @@ var fileDetectOrder = []struct {
 	{contract.KindHelmChart, formatGzip},
 }
 
-// fileLike matches values that name a file by their extension: a missing one is an error, not a STRING.
-var fileLike = regexp.MustCompile(`(?i)\.(json|xml|ya?ml|tgz|gz|tar|zip|sarif|txt|bin|jar|whl|deb|rpm|apk|exe|sbom|spdx|cdx)$`)
+// fileExtension matches a value ending in a file extension: a dot after a name, then a letter and
+// at most 9 letters or digits (README.md, app.tar.gz; not v1.2.3 nor 1.0.0-rc.1).
+var fileExtension = regexp.MustCompile(`[^./\\]\.[A-Za-z][A-Za-z0-9]{0,9}$`)
+
+// looksLikePath reports a value that names a file: it holds a path separator (and is not a URL), or
+// ends in a file extension. A missing one is an error, not a STRING.
+func looksLikePath(value string) bool {
+	if strings.Contains(value, "://") {
+		return false
+	}
+	return strings.ContainsAny(value, "/"+string(filepath.Separator)) || fileExtension.MatchString(value)
+}
 
 // Detect finds the kind of value and crafts it:
 //  1. an existing directory is an OCI image layout (CONTAINER_IMAGE);
@@ -54,7 +66,8 @@ var fileLike = regexp.MustCompile(`(?i)\.(json|xml|ya?ml|tgz|gz|tar|zip|sarif|tx
 //     error; a file no kind claims is an ARTIFACT;
 //  3. a value that parses as an image reference with a tag or digest is a CONTAINER_IMAGE: if the
 //     registry refuses it, that is an error with the registry's reason, never a STRING;
-//  4. a value that names a file by its extension but does not exist is an error;
+//  4. a value that looks like a path (a separator, or a file extension) but does not exist is an
+//     error;
 //  5. anything else is a STRING.
 func (c *Crafter) Detect(ctx context.Context, value string) (*attestation.Material, error) {
 	info, statErr := os.Stat(value)
@@ -65,8 +78,12 @@ func (c *Crafter) Detect(ctx context.Context, value string) (*attestation.Materi
 		return c.detectFile(ctx, value)
 	case looksLikeImage(value):
 		return c.Craft(ctx, contract.KindContainerImage, value)
-	case fileLike.MatchString(value):
-		return nil, fmt.Errorf("%q looks like a file name but %w; to record it as text, add it with --kind STRING", value, statErr)
+	case looksLikePath(value):
+		hint := ""
+		if strings.Contains(value, "/") {
+			hint = " (an image reference needs a tag or digest: name:tag or name@sha256:...)"
+		}
+		return nil, fmt.Errorf("%q looks like a file path, but %w; to record it as text, add it with --kind STRING%s", value, statErr, hint)
 	default:
 		return c.Craft(ctx, contract.KindString, value)
 	}

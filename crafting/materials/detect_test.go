@@ -82,7 +82,29 @@ func TestDetect(t *testing.T) {
 		{
 			name:    "missing file named by its extension",
 			value:   "missing.json",
-			wantErr: []string{`"missing.json" looks like a file name`, "no such file", "--kind STRING"},
+			wantErr: []string{`"missing.json" looks like a file path`, "no such file", "--kind STRING"},
+		},
+		{
+			name:    "missing file named by an extension of any kind",
+			value:   "README.md",
+			wantErr: []string{`"README.md" looks like a file path`, "no such file", "--kind STRING"},
+		},
+		{
+			name:    "missing file named by a relative path without an extension",
+			value:   "dist/custody",
+			wantErr: []string{`"dist/custody" looks like a file path`, "--kind STRING", "tag or digest"},
+		},
+		{
+			name:      "URL",
+			value:     "https://github.com/custody-dev/custody/actions/runs/42",
+			wantKind:  contract.KindString,
+			wantValue: "https://github.com/custody-dev/custody/actions/runs/42",
+		},
+		{
+			name:      "prerelease version",
+			value:     "1.0.0-rc.1",
+			wantKind:  contract.KindString,
+			wantValue: "1.0.0-rc.1",
 		},
 		{
 			name:    "missing file by path",
