@@ -86,6 +86,11 @@ func (g *globals) info(format string, args ...any) {
 	printLine(g.env.Stderr, "INF "+format, args...)
 }
 
+// warn writes a warning to stderr: something went wrong that the command works around.
+func (g *globals) warn(format string, args ...any) {
+	printLine(g.env.Stderr, "WRN "+format, args...)
+}
+
 // parseAnnotations reads repeated --annotation name=value flags.
 func parseAnnotations(flags []string) (map[string]string, error) {
 	if len(flags) == 0 {

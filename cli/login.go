@@ -25,9 +25,9 @@ the config file ($XDG_CONFIG_HOME/custody/config.json, mode 0600), so later comm
 			if url == "" || token == "" {
 				return usageErrorf("login needs --control-plane and --token (or CUSTODY_CONTROL_PLANE and CUSTODY_TOKEN)")
 			}
-			cp, err := client.New(url, token)
+			cp, err := g.newClient(url, token)
 			if err != nil {
-				return usageErrorf("%v", err)
+				return err
 			}
 			who, err := cp.WhoAmI(cmd.Context())
 			if err != nil {

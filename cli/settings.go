@@ -93,11 +93,20 @@ func (g *globals) controlPlane() (*client.Client, error) {
 	if token == "" {
 		return nil, usageErrorf("no token for the control plane at %s: pass --token, set CUSTODY_TOKEN, or run custody login", url)
 	}
+	return g.newClient(url, token)
+}
+
+// newClient returns a client of the control plane at url with the retry policy in effect, which
+// says on stderr what failed and until when it retries.
+func (g *globals) newClient(url, token string) (*client.Client, error) {
 	retry, err := g.retryPolicy()
 	if err != nil {
 		return nil, err
 	}
-	c, err := client.New(url, token, client.WithRetry(retry))
+	c, err := client.New(url, token, client.WithRetry(retry), client.WithRetryNotify(func(r client.Retrying) {
+		g.warn("%s %s: %v (attempt %d); retrying in %s, until %s (CUSTODY_RETRY_DEADLINE=%s)",
+			r.Method, r.Path, r.Err, r.Attempt, r.Wait, r.Deadline.Format(time.TimeOnly), retry.Deadline)
+	}))
 	if err != nil {
 		return nil, usageErrorf("%v", err)
 	}

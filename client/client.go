@@ -21,10 +21,25 @@ import (
 
 // Client talks to one control plane with one token.
 type Client struct {
-	base  *url.URL
-	token string
-	http  *http.Client
-	retry Retry
+	base   *url.URL
+	token  string
+	http   *http.Client
+	retry  Retry
+	notify func(Retrying)
+}
+
+// Retrying describes a failed attempt the client is about to retry.
+type Retrying struct {
+	// Method and Path name the call.
+	Method, Path string
+	// Attempt is the number of the attempt that failed, from 1.
+	Attempt int
+	// Err is what failed: the connection, or the control plane's answer.
+	Err error
+	// Wait is the time until the next attempt.
+	Wait time.Duration
+	// Deadline is when the client stops retrying the call.
+	Deadline time.Time
 }
 
 // Retry is the retry policy of transient failures.
@@ -47,6 +62,10 @@ func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h
 
 // WithRetry sets the retry policy.
 func WithRetry(r Retry) Option { return func(c *Client) { c.retry = r } }
+
+// WithRetryNotify calls notify before each retry, so a user waiting on a control plane that does
+// not answer is told what failed and until when the client tries again.
+func WithRetryNotify(notify func(Retrying)) Option { return func(c *Client) { c.notify = notify } }
 
 // New returns a client of the control plane at baseURL (http or https), authenticating with token.
 func New(baseURL, token string, opts ...Option) (*Client, error) {
@@ -94,7 +113,8 @@ func Status(err error) int {
 	return 0
 }
 
-// UnavailableError is a control plane that could not be reached before the retry deadline.
+// UnavailableError is a control plane that could not be reached (its host does not resolve, or
+// nothing answered) before the retry deadline.
 type UnavailableError struct{ Err error }
 
 func (e *UnavailableError) Error() string { return "control plane unavailable: " + e.Err.Error() }
@@ -123,16 +143,22 @@ func (c *Client) do(ctx context.Context, req request) (*http.Response, error) {
 		transient := err != nil && isTransient(err) || err == nil && retryableStatus(resp.StatusCode)
 		if !transient || c.retry.Deadline == 0 || time.Since(start)+backoff > c.retry.Deadline {
 			if err != nil {
-				if isTransient(err) {
+				if isTransient(err) || unreachable(err) {
 					return nil, &UnavailableError{Err: fmt.Errorf("%s %s after %d attempts: %w", req.method, req.path, attempt, err)}
 				}
 				return nil, fmt.Errorf("%s %s: %w", req.method, req.path, err)
 			}
 			return resp, nil
 		}
+		failure := err
 		if resp != nil {
+			failure = fmt.Errorf("%s", resp.Status)
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
+		}
+		if c.notify != nil {
+			c.notify(Retrying{Method: req.method, Path: req.path, Attempt: attempt, Err: failure, Wait: backoff,
+				Deadline: start.Add(c.retry.Deadline)})
 		}
 		select {
 		case <-ctx.Done():
@@ -181,10 +207,20 @@ func (c *Client) once(ctx context.Context, req request) (*http.Response, error) 
 // connection broke. net/http does not export the error of a connection closed before any answer
 // ("server closed idle connection"), so it is recognised by its text.
 func isTransient(err error) bool {
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return dns.IsTemporary || dns.IsTimeout // a name that does not exist will not appear in a minute
+	}
 	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.EPIPE) ||
 		errors.Is(err, net.ErrClosed) || // the connection died under a request (the server was killed)
 		strings.Contains(err.Error(), "server closed idle connection")
+}
+
+// unreachable reports a control plane that cannot be reached at all: its host name does not resolve.
+func unreachable(err error) bool {
+	var dns *net.DNSError
+	return errors.As(err, &dns)
 }
 
 func retryableStatus(code int) bool {

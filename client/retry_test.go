@@ -223,3 +223,54 @@ func TestRetryStopsWithTheContext(t *testing.T) {
 		t.Fatalf("%d attempts, %v; want 1 and context.Canceled", f.attempts.Load(), err)
 	}
 }
+
+// TestRetryNotifies: every retry is told before it waits: the call, the attempt that failed and
+// why, the wait and the deadline of the call.
+func TestRetryNotifies(t *testing.T) {
+	t.Parallel()
+	f := &flaky{failures: 2, status: http.StatusServiceUnavailable, ok: whoami}
+	var notices []client.Retrying
+	c, err := client.New(serve(t, f), "cst_test", client.WithRetry(fast),
+		client.WithRetryNotify(func(r client.Retrying) { notices = append(notices, r) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WhoAmI(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(notices) != 2 {
+		t.Fatalf("%d notices for 2 retries: %+v", len(notices), notices)
+	}
+	for i, n := range notices {
+		if n.Method != http.MethodGet || n.Path != "/v1/whoami" || n.Attempt != i+1 || !strings.Contains(n.Err.Error(), "503 Service Unavailable") {
+			t.Errorf("notice %d = %+v", i+1, n)
+		}
+		if want := fast.Min << i; n.Wait != want {
+			t.Errorf("notice %d waits %v, want %v", i+1, n.Wait, want)
+		}
+		if n.Deadline.IsZero() || !n.Deadline.Equal(notices[0].Deadline) {
+			t.Errorf("notice %d deadline %v, want the call's one deadline %v", i+1, n.Deadline, notices[0].Deadline)
+		}
+	}
+}
+
+// TestUnresolvableHost: a host name that does not resolve is a control plane that could not be
+// reached, not an unexpected error; a name that does not exist is not retried.
+func TestUnresolvableHost(t *testing.T) {
+	t.Parallel()
+	retried := 0
+	c, err := client.New("http://custody-test.invalid", "cst_test", client.WithRetry(client.Retry{Deadline: time.Second, Min: 10 * time.Millisecond}),
+		client.WithRetryNotify(func(client.Retrying) { retried++ }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.WhoAmI(context.Background())
+	var unavailable *client.UnavailableError
+	var dns *net.DNSError
+	if !errors.As(err, &unavailable) || !errors.As(err, &dns) || !strings.Contains(err.Error(), "custody-test.invalid") {
+		t.Fatalf("error = %v, want an UnavailableError naming the host", err)
+	}
+	if dns.IsNotFound && retried != 0 {
+		t.Errorf("a host that does not exist was retried %d times", retried)
+	}
+}

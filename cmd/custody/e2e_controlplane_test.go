@@ -137,6 +137,10 @@ func TestControlPlaneRefusals(t *testing.T) {
 		{"name taken", w.with("CUSTODY_TOKEN=" + cp.AdminToken), []string{"project", "create", "skynet"}, 5, "already exists"},
 		{"control plane down", w.with("CUSTODY_TOKEN="+token, "CUSTODY_CONTROL_PLANE="+closed, "CUSTODY_RETRY_DEADLINE=300ms"),
 			[]string{"attestation", "init", "--workflow", "build-and-test", "--project", "skynet"}, 10, "unavailable"},
+		{"control plane down, told while retrying", w.with("CUSTODY_TOKEN="+token, "CUSTODY_CONTROL_PLANE="+closed, "CUSTODY_RETRY_DEADLINE=300ms"),
+			[]string{"project", "list"}, 10, "connect: connection refused (attempt 1); retrying in 200ms, until "},
+		{"host that does not resolve", w.with("CUSTODY_TOKEN="+token, "CUSTODY_CONTROL_PLANE=http://custody-test.invalid", "CUSTODY_RETRY_DEADLINE=300ms"),
+			[]string{"project", "list"}, 10, "control plane unavailable: GET /v1/projects after 1 attempts: Get \"http://custody-test.invalid/v1/projects\""},
 	}
 	for _, tt := range tests {
 		r := tt.ws.custody(tt.args...)
