@@ -66,6 +66,7 @@ func (g *globals) crafter() (*crafting.Crafter, *client.Client, error) {
 		Now:       g.env.Now,
 		Version:   g.env.Version,
 		Workdir:   g.env.Workdir,
+		Warn:      func(msg string) { g.warn("%s", msg) },
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("set up crafting: %w", err)

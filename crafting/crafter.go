@@ -24,6 +24,8 @@ type Options struct {
 	Version string
 	// Workdir is where the git head is read; "" means the current directory.
 	Workdir string
+	// Warn tells the user about a failure the lifecycle worked around; nil drops warnings.
+	Warn func(msg string)
 }
 
 // Crafter runs the attestation lifecycle.
@@ -34,6 +36,7 @@ type Crafter struct {
 	now       func() time.Time
 	version   string
 	workdir   string
+	warn      func(string)
 }
 
 // New returns a Crafter.
@@ -42,7 +45,7 @@ func New(opts Options) (*Crafter, error) {
 		return nil, errors.New("crafting: a state store is required")
 	}
 	c := &Crafter{store: opts.Store, materials: opts.Materials, getenv: opts.Getenv, now: opts.Now,
-		version: opts.Version, workdir: opts.Workdir}
+		version: opts.Version, workdir: opts.Workdir, warn: opts.Warn}
 	if c.materials == nil {
 		c.materials = materials.New(materials.Options{Now: opts.Now})
 	}
@@ -51,6 +54,9 @@ func New(opts Options) (*Crafter, error) {
 	}
 	if c.now == nil {
 		c.now = time.Now
+	}
+	if c.warn == nil {
+		c.warn = func(string) {}
 	}
 	if c.workdir == "" {
 		c.workdir = "."

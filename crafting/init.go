@@ -35,19 +35,9 @@ func (c *Crafter) Init(ctx context.Context, opts InitOptions) (*State, error) {
 	if opts.Contract == nil {
 		return nil, inputErrorf("init: no contract: give one with --contract FILE")
 	}
-	_, base, err := c.store.Load(ctx)
-	switch {
-	case errors.Is(err, ErrNoState):
-		base = ""
-	case err != nil && !opts.Replace:
-		return nil, fmt.Errorf("init: %w (use --replace to start over)", err)
-	case err != nil:
-		base, err = c.rawDigest(ctx)
-		if err != nil {
-			return nil, err
-		}
-	case !opts.Replace:
-		return nil, fmt.Errorf("init: %w in %s: push or reset it first, or use --replace to discard it", ErrRunInProgress, c.store.Location())
+	_, base, err := c.runInProgress(ctx, opts.Replace)
+	if err != nil {
+		return nil, err
 	}
 
 	rc := runner.Detect(c.getenv)
@@ -102,6 +92,24 @@ func (c *Crafter) Init(ctx context.Context, opts InitOptions) (*State, error) {
 		return nil, fmt.Errorf("init: save state to %s: %w", c.store.Location(), err)
 	}
 	return st, nil
+}
+
+// runInProgress checks the store holds no run, or that replace allows discarding it, and returns
+// the run to discard (nil when there is none, or it cannot be read) and the digest to replace.
+func (c *Crafter) runInProgress(ctx context.Context, replace bool) (old *State, base string, err error) {
+	old, base, err = c.store.Load(ctx)
+	switch {
+	case errors.Is(err, ErrNoState):
+		return nil, "", nil
+	case err != nil && !replace:
+		return nil, "", fmt.Errorf("init: %w (use --replace to start over)", err)
+	case err != nil:
+		base, err = c.rawDigest(ctx)
+		return nil, base, err
+	case !replace:
+		return nil, "", fmt.Errorf("init: %w in %s: push or reset it first, or use --replace to discard it", ErrRunInProgress, c.store.Location())
+	}
+	return old, base, nil
 }
 
 // rawDigest is the digest of a state that exists but cannot be read, so --replace can overwrite it.

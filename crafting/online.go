@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/custody-dev/custody/client"
 	"github.com/custody-dev/custody/contract"
@@ -24,7 +25,17 @@ type OnlineInit struct {
 // InitOnline tells the control plane a run starts, takes the contract revision it answers (the
 // latest, or the one pinned), and records the run like Init. A dry run asks the control plane to
 // check everything and store nothing.
+//
+// The state in progress is checked first, so a refused init leaves no run behind; a run discarded
+// with Replace is marked cancelled in the control plane, with the run that replaced it as reason.
 func (c *Crafter) InitOnline(ctx context.Context, cp *client.Client, opts OnlineInit) (*State, error) {
+	var replaced *State
+	if !opts.RemoteState { // a run with remote state does not touch the workspace's
+		var err error
+		if replaced, _, err = c.runInProgress(ctx, opts.Replace); err != nil {
+			return nil, err
+		}
+	}
 	rc := runner.Detect(c.getenv)
 	run, err := cp.InitRun(ctx, wire.InitRun{
 		Project: opts.Project, Workflow: opts.Workflow, Revision: opts.Revision, Contract: opts.ContractBody,
@@ -48,7 +59,27 @@ func (c *Crafter) InitOnline(ctx context.Context, cp *client.Client, opts Online
 			err = errors.Join(err, fmt.Errorf("mark run %s failed: %w", run.Run.ID, rerr))
 		}
 	}
+	if err == nil && replaced != nil {
+		c.cancelReplaced(ctx, cp, replaced, st)
+	}
 	return st, err
+}
+
+// cancelReplaced marks the run a replacing init discarded as cancelled. The new run is started
+// whatever the answer: a failure is a warning, the old run then expires as it would have.
+func (c *Crafter) cancelReplaced(ctx context.Context, cp *client.Client, old, st *State) {
+	if old.RunID == "" || old.DryRun || old.RunID == st.RunID {
+		return
+	}
+	reason := fmt.Sprintf("replaced by run %s (attestation init --replace)", st.RunID)
+	_, err := cp.ResetRun(ctx, old.RunID, wire.FinishRun{State: "cancelled", Reason: reason})
+	switch {
+	case err == nil, client.Code(err) == wire.CodeRunFinished:
+	case client.Status(err) == http.StatusNotFound:
+		// A run started offline: the control plane never knew it.
+	default:
+		c.warn(fmt.Sprintf("the replaced run %s could not be marked cancelled, it stays initialized until it expires: %v", old.RunID, err))
+	}
 }
 
 // ResetOnline tells the control plane the run failed (or was cancelled), then clears the state.

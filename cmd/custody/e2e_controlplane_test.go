@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/custody-dev/custody/internal/cptest"
+	"github.com/custody-dev/custody/wire"
 )
 
 // onlineWorkspace is a workspace whose steps talk to a control plane.
@@ -182,5 +183,56 @@ func TestLoginAndDryRun(t *testing.T) {
 	w.ok("attestation", "init", "--workflow", "created-by-init", "--project", "skynet", "--contract", "contract.yaml")
 	if r := w.ok("workflow", "list", "--project", "skynet"); !bytes.Contains([]byte(r.stdout), []byte("created-by-init")) {
 		t.Errorf("init --contract did not create the missing workflow:\n%s", r.stdout)
+	}
+}
+
+// An init refused because a run is in progress asks nothing of the control plane; init --replace
+// marks the run it discards cancelled, naming the run that replaced it.
+func TestInitChecksLocallyAndCancelsTheReplacedRun(t *testing.T) {
+	t.Parallel()
+	cp := cptest.New(t, cptest.Options{})
+	token := cp.Workflow(t, "skynet", "build-and-test", "", nil)
+	w := onlineWorkspace(t, cp.URL).with("CUSTODY_TOKEN=" + token)
+	initArgs := []string{"attestation", "init", "--workflow", "build-and-test", "--project", "skynet"}
+	runs := func() []wire.Run {
+		t.Helper()
+		var out []wire.Run
+		r := w.ok("attestation", "list", "--workflow", "build-and-test", "--project", "skynet", "-o", "json")
+		if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+
+	runID := func(r result) string {
+		t.Helper()
+		var status struct {
+			State struct{ RunID string } `json:"state"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &status); err != nil || status.State.RunID == "" {
+			t.Fatalf("init -o json: %v\n%s", err, r.stdout)
+		}
+		return status.State.RunID
+	}
+
+	first := runID(w.ok(append(initArgs, "-o", "json")...))
+	before := w.stateBytes()
+	if r := w.custody(initArgs...); r.code != 5 || !strings.Contains(r.stderr, "already in progress") {
+		t.Fatalf("init over a run: exit %d %s", r.code, r.stderr)
+	}
+	if got := runs(); len(got) != 1 || got[0].ID != first || got[0].State != "initialized" {
+		t.Errorf("a refused init changed the control plane's runs: %+v", got)
+	}
+	if !bytes.Equal(w.stateBytes(), before) {
+		t.Error("a refused init changed the state file")
+	}
+
+	second := runID(w.ok(append(initArgs, "--replace", "-o", "json")...))
+	got := runs()
+	if len(got) != 2 || got[0].ID != second || got[0].State != "initialized" {
+		t.Fatalf("runs after init --replace: %+v", got)
+	}
+	if old := got[1]; old.ID != first || old.State != "cancelled" || old.Reason != "replaced by run "+second+" (attestation init --replace)" {
+		t.Errorf("the replaced run is %+v, want cancelled with the run that replaced it", old)
 	}
 }
