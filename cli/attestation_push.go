@@ -21,8 +21,9 @@ func newPushCmd(g *globals) *cobra.Command {
 		Use:   "push",
 		Short: "Sign the attestation and store it",
 		Long: `Check every required material is set, render the in-toto statement, sign it into a Sigstore bundle
-and store it in the control plane, which verifies it before it keeps it. The bundle is also written to --bundle;
-without a control plane (or in a dry run) it goes to --bundle, or to stdout.
+and store it in the control plane, which verifies it before it keeps it. The bundle is also written to --bundle,
+once the control plane stored it (a refused push writes no file); without a control plane (or in a dry run) it
+goes to --bundle, or to stdout.
 
 The key is a cosign key reference: a cosign.key file or env://VAR; its password is read from COSIGN_PASSWORD.`,
 		Example: `  COSIGN_PASSWORD=... custody attestation push --key cosign.key --bundle attestation.sigstore.json`,
@@ -83,21 +84,31 @@ The key is a cosign key reference: a cosign.key file or env://VAR; its password 
 }
 
 // destinations stores a pushed attestation in the control plane (unless the run is a dry run) and in
-// the --bundle file; with neither, the bundle goes to stdout.
+// the --bundle file; with neither, the bundle goes to stdout. Online, the file appears only once the
+// control plane stored the bundle: a refused push leaves no file that looks like a result.
 type destinations struct {
 	cp   *crafting.ControlPlaneDestination
 	file *bundleFile
 }
 
 func (d *destinations) Store(ctx context.Context, p *crafting.Pushed) error {
-	toCP := d.cp != nil && !p.State.DryRun
-	if d.file.path != "" || !toCP {
-		if err := d.file.Store(ctx, p); err != nil {
-			return err
-		}
+	if d.cp == nil || p.State.DryRun {
+		return d.file.Store(ctx, p)
 	}
-	if toCP {
+	if d.file.path == "" {
 		return d.cp.Store(ctx, p)
+	}
+	// Staged first, so a --bundle path that cannot be written fails before anything is stored.
+	staged, err := atomicfile.Stage(d.file.path, p.Bundle, 0o644)
+	if err != nil {
+		return fmt.Errorf("--bundle: %w", err)
+	}
+	defer staged.Discard()
+	if err := d.cp.Store(ctx, p); err != nil {
+		return err
+	}
+	if err := staged.Commit(); err != nil {
+		return fmt.Errorf("the control plane stored the attestation, but --bundle was not written (custody attestation get fetches it): %w", err)
 	}
 	return nil
 }

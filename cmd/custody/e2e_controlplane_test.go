@@ -236,3 +236,35 @@ func TestInitChecksLocallyAndCancelsTheReplacedRun(t *testing.T) {
 		t.Errorf("the replaced run is %+v, want cancelled with the run that replaced it", old)
 	}
 }
+
+// A push the control plane refuses writes no --bundle file, and keeps the run; once it is stored,
+// the file is there.
+func TestRefusedPushWritesNoBundle(t *testing.T) {
+	t.Parallel()
+	cp := cptest.New(t, cptest.Options{})
+	token := cp.Workflow(t, "skynet", "build-and-test", outputContract, nil) // no trusted key yet
+	w := onlineWorkspace(t, cp.URL).with("CUSTODY_TOKEN=" + token)
+	w.write("rootfs.tar.gz", "rootfs!")
+	w.ok("generate-key-pair")
+	w.ok("attestation", "init", "--workflow", "build-and-test", "--project", "skynet")
+	w.ok("attestation", "add", "--name", "rootfs", "--value", "rootfs.tar.gz")
+	before := w.stateBytes()
+
+	r := w.custody("attestation", "push", "--key", "cosign.key", "--bundle", "attestation.sigstore.json")
+	if r.code != 3 || !strings.Contains(r.stderr, "key") {
+		t.Fatalf("push without a trusted key: exit %d %s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(w.dir, "attestation.sigstore.json")); !os.IsNotExist(err) {
+		t.Errorf("a refused push left a bundle file: %v", err)
+	}
+	if entries, _ := os.ReadDir(w.dir); len(entries) != 4 { // .custody, rootfs.tar.gz, cosign.key, cosign.pub: nothing staged left
+		t.Errorf("the workspace holds %d entries after a refused push", len(entries))
+	}
+	if !bytes.Equal(w.stateBytes(), before) {
+		t.Error("a refused push changed the state file")
+	}
+
+	w.with("CUSTODY_TOKEN="+cp.AdminToken).ok("workflow", "key", "add", "build-and-test", "--project", "skynet", "--public-key", "cosign.pub")
+	w.ok("attestation", "push", "--key", "cosign.key", "--bundle", "attestation.sigstore.json")
+	w.ok("attestation", "verify", "--key", "cosign.pub", "--artifact", "rootfs.tar.gz", "attestation.sigstore.json")
+}

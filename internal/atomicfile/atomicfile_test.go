@@ -52,3 +52,36 @@ func TestWriteFailureKeepsOldContent(t *testing.T) {
 		t.Errorf("a failed write left a temp file: %d entries", len(entries))
 	}
 }
+
+// A staged file is not at its path until Commit; Discard leaves nothing behind.
+func TestStageCommitAndDiscard(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bundle.json")
+	s, err := Stage(path, []byte("discarded"), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("a staged file is already at its path: %v", err)
+	}
+	s.Discard()
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("Discard left %d entries", len(entries))
+	}
+	s, err = Stage(path, []byte("kept"), 0o640)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	s.Discard()
+	info, err := os.Stat(path)
+	if got, _ := os.ReadFile(path); string(got) != "kept" || err != nil || info.Mode().Perm() != 0o640 {
+		t.Fatalf("after Commit: %q, %v, %v", got, info, err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("directory holds %d entries, want only the file", len(entries))
+	}
+}
