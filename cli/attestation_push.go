@@ -25,7 +25,8 @@ and store it in the control plane, which verifies it before it keeps it. The bun
 once the control plane stored it (a refused push writes no file); without a control plane (or in a dry run) it
 goes to --bundle, or to stdout.
 
-The key is a cosign key reference: a cosign.key file or env://VAR; its password is read from COSIGN_PASSWORD.`,
+The key is a cosign key reference: a cosign.key file or env://VAR; its password is read from COSIGN_PASSWORD,
+or, when that is unset, asked for on a terminal outside CI.`,
 		Example: `  COSIGN_PASSWORD=... custody attestation push --key cosign.key --bundle attestation.sigstore.json`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -41,7 +42,11 @@ The key is a cosign key reference: a cosign.key file or env://VAR; its password 
 				return err
 			}
 			// The key is loaded first: a wrong password must fail before anything is rendered.
-			signer, err := signing.LoadKey(key, signing.KeyOptions{Getenv: g.env.Getenv})
+			keyOpts := signing.KeyOptions{Getenv: g.env.Getenv}
+			if ask := g.passwordPrompt(cmd.Context()); ask != nil {
+				keyOpts.Password = func() ([]byte, error) { return ask(promptPassword) }
+			}
+			signer, err := signing.LoadKey(key, keyOpts)
 			if err != nil {
 				return &crafting.InputError{Err: fmt.Errorf("push: %w", err)}
 			}

@@ -15,17 +15,26 @@ func newGenerateKeyPairCmd(g *globals) *cobra.Command {
 		Use:   "generate-key-pair",
 		Short: "Write a cosign-compatible key pair (cosign.key, cosign.pub)",
 		Long: `Write an ECDSA P-256 key pair in cosign's format: cosign.key, encrypted with the password in
-COSIGN_PASSWORD (set it, empty for none), and cosign.pub. cosign reads both, and custody reads cosign's.`,
-		Example: `  COSIGN_PASSWORD=s3cret custody generate-key-pair`,
-		Args:    noArgs,
-		RunE: func(*cobra.Command, []string) error {
+COSIGN_PASSWORD (empty for none), and cosign.pub. cosign reads both, and custody reads cosign's.
+
+Without COSIGN_PASSWORD, on a terminal, the password is asked for twice, as cosign does; in CI (CI set) or
+without a terminal, COSIGN_PASSWORD must be set.`,
+		Example: `  custody generate-key-pair                          # on a terminal: asks for the password
+  COSIGN_PASSWORD=s3cret custody generate-key-pair   # in a script`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			password := signing.EnvPassword(g.env.Getenv)
 			if _, ok := g.env.lookupEnv(signing.PasswordEnv); !ok {
-				return usageErrorf("%s is not set: set it to the key's password (empty for none)", signing.PasswordEnv)
+				ask := g.passwordPrompt(cmd.Context())
+				if ask == nil {
+					return usageErrorf("%s is not set: set it to the key's password (empty for none)", signing.PasswordEnv)
+				}
+				password = newKeyPassword(ask)
 			}
 			if dir == "" {
 				dir = g.env.Workdir
 			}
-			pair, err := signing.GenerateKeyPair(dir, signing.EnvPassword(g.env.Getenv), force)
+			pair, err := signing.GenerateKeyPair(dir, password, force)
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 // Env is everything a command reads from the process: injected, so tests run commands in parallel.
@@ -26,16 +27,23 @@ type Env struct {
 	Version string
 	// Terminal reports whether stderr is a terminal (progress lines are drawn only there).
 	Terminal bool
+	// ReadPassword reads a password without echo after showing prompt; nil when stdin is not a
+	// terminal (nothing can be asked).
+	ReadPassword func(ctx context.Context, prompt string) ([]byte, error)
 }
 
 // ProcessEnv is the Env of the running process.
 func ProcessEnv(version string) Env {
 	wd, _ := os.Getwd()
 	info, err := os.Stderr.Stat()
-	return Env{
+	env := Env{
 		Getenv: os.Getenv, LookupEnv: os.LookupEnv, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Now: time.Now,
 		Workdir: wd, Version: version, Terminal: err == nil && info.Mode()&os.ModeCharDevice != 0,
 	}
+	if term.IsTerminal(int(os.Stdin.Fd())) {
+		env.ReadPassword = terminalPassword
+	}
+	return env
 }
 
 // globals are the flags every command has.
@@ -63,7 +71,8 @@ Environment:
   CUSTODY_STATE_FILE      crafting state file (default <workspace>/.custody/attestation.json)
   CUSTODY_ATTESTATION_ID  run whose state the control plane keeps (init --remote-state)
   CUSTODY_RETRY_DEADLINE  how long to retry an unreachable control plane (default 1m; 0: no retries)
-  COSIGN_PASSWORD         password of a cosign key
+  COSIGN_PASSWORD         password of a cosign key (unset on a terminal outside CI: asked for)
+  CI                      set by CI systems: custody never prompts there
   DOCKER_CONFIG           where registry credentials are (default ~/.docker)
 
 Exit codes are listed in docs/exit-codes.md.`,

@@ -116,6 +116,9 @@ func run(keep, offline bool) error {
 	if err := writeSamples(s.dir); err != nil {
 		return err
 	}
+	// The password is set in the environment (cleanEnv), as a pipeline's secret would be: show it, so
+	// every command printed works when typed. On a terminal, custody asks for it when it is unset.
+	fmt.Println("\n$ export COSIGN_PASSWORD=quickstart   # the password of cosign.key; unset, custody asks for it on a terminal")
 	if _, err := s.run("custody", "generate-key-pair"); err != nil {
 		return err
 	}
