@@ -2,8 +2,11 @@ package crafting
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,6 +15,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/custody-dev/custody/internal/atomicfile"
+	"github.com/custody-dev/custody/internal/input"
 )
 
 // DefaultStateFile is the state file's path relative to the workspace.
@@ -19,6 +23,10 @@ const DefaultStateFile = ".custody/attestation.json"
 
 // lockRetry is how often a writer waiting for the state lock retries.
 const lockRetry = 10 * time.Millisecond
+
+// MaxStateSize bounds the state file custody reads: 64 MiB, the size of hundreds of thousands of
+// materials, far above what a push may carry.
+const MaxStateSize = 64 << 20
 
 // FileStore keeps the state in one file, written atomically (temp file, fsync, rename) under an
 // exclusive lock on a sibling lock file, so parallel steps on one runner serialize and a killed
@@ -47,14 +55,23 @@ func WorkspaceStateFile(getenv func(string) string, explicit, dir string) string
 // Location is the state file's path.
 func (s *FileStore) Location() string { return s.path }
 
+// read reads the state file, at most MaxStateSize bytes.
+func (s *FileStore) read(ctx context.Context) ([]byte, error) {
+	b, err := input.ReadFile(ctx, s.path, MaxStateSize)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read state file: %w", err)
+	}
+	return b, err
+}
+
 // Load reads the state file.
-func (s *FileStore) Load(_ context.Context) (*State, string, error) {
-	b, err := os.ReadFile(s.path)
+func (s *FileStore) Load(ctx context.Context) (*State, string, error) {
+	b, err := s.read(ctx)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, "", ErrNoState
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("read state file: %w", err)
+		return nil, "", err
 	}
 	st, err := decodeState(b)
 	if err != nil {
@@ -70,7 +87,7 @@ func (s *FileStore) Save(ctx context.Context, st *State, base string) (string, e
 		return "", err
 	}
 	err = s.locked(ctx, func() error {
-		if err := s.check(base); err != nil {
+		if err := s.check(ctx, base); err != nil {
 			return err
 		}
 		return atomicfile.Write(s.path, b, 0o600)
@@ -84,7 +101,7 @@ func (s *FileStore) Save(ctx context.Context, st *State, base string) (string, e
 // Delete removes the state file if its digest is still base.
 func (s *FileStore) Delete(ctx context.Context, base string) error {
 	return s.locked(ctx, func() error {
-		if err := s.check(base); err != nil {
+		if err := s.check(ctx, base); err != nil {
 			return err
 		}
 		if err := os.Remove(s.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -95,8 +112,8 @@ func (s *FileStore) Delete(ctx context.Context, base string) error {
 }
 
 // check compares the file's current digest with base ("" means the file must not exist).
-func (s *FileStore) check(base string) error {
-	b, err := os.ReadFile(s.path)
+func (s *FileStore) check(ctx context.Context, base string) error {
+	got, err := s.rawDigest(ctx)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if base != "" {
@@ -104,8 +121,8 @@ func (s *FileStore) check(base string) error {
 		}
 		return nil
 	case err != nil:
-		return fmt.Errorf("read state file: %w", err)
-	case digestOf(b) != base:
+		return err
+	case got != base:
 		return ErrStale
 	}
 	return nil
@@ -127,11 +144,17 @@ func (s *FileStore) locked(ctx context.Context, fn func() error) error {
 	return fn()
 }
 
-// rawDigest is the digest of the state file's bytes, readable or not.
-func (s *FileStore) rawDigest(_ context.Context) (string, error) {
-	b, err := os.ReadFile(s.path)
+// rawDigest is the digest of the state file's bytes, readable or not, of any size (so --replace can
+// discard a state too large to read).
+func (s *FileStore) rawDigest(ctx context.Context) (string, error) {
+	f, release, err := input.Open(ctx, s.path)
 	if err != nil {
 		return "", fmt.Errorf("read state file: %w", err)
 	}
-	return digestOf(b), nil
+	defer release()
+	h := sha256.New()
+	if _, err := io.Copy(h, input.Reader(ctx, f)); err != nil {
+		return "", fmt.Errorf("read state file: %w", err)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }

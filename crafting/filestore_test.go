@@ -94,3 +94,32 @@ func TestWorkspaceStateFile(t *testing.T) {
 		}
 	}
 }
+
+// A state file larger than MaxStateSize is refused with the limit, not read whole; init --replace
+// still discards it.
+func TestOversizedStateFile(t *testing.T) {
+	t.Parallel()
+	c, dir := newTestCrafter(t)
+	path := filepath.Join(dir, DefaultStateFile)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(MaxStateSize + 1); err != nil { // sparse: no disk, no time
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = c.Status(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "is larger than the limit of 64 MiB") {
+		t.Fatalf("status of an oversized state = %v, want the limit named", err)
+	}
+	if _, err := c.Init(context.Background(), InitOptions{Workflow: "w", Project: "p", Contract: seedContract(), Replace: true}); err != nil {
+		t.Fatalf("init --replace over an oversized state: %v", err)
+	}
+	if info, err := os.Stat(path); err != nil || info.Size() > 64<<10 {
+		t.Errorf("the state was not replaced: %v %v", info, err)
+	}
+}
