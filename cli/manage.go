@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
@@ -187,7 +188,39 @@ func newKeyCmd(g *globals) *cobra.Command {
 		},
 	}
 	list.Flags().StringVar(&listProject, "project", "", "project of the workflow (required)")
-	return group("key", "Manage the public keys a workflow trusts", add, list)
+
+	var removeProject string
+	remove := &cobra.Command{
+		Use: "remove WORKFLOW KEY", Short: "Stop trusting a key, named by its hint or ID as `key list` shows them", Args: exactArgs(2, "a workflow name and a key hint or ID"),
+		Long: "Stop trusting a key for a workflow's key-signed pushes, for instance once it is compromised: pushes signed\n" +
+			"with it are refused from now on. Attestations it verified stay stored; they were verified when pushed.",
+		Example: `  custody workflow key remove build-and-test --project skynet MEUCIQ...`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if removeProject == "" {
+				return usageErrorf("--project is required")
+			}
+			cp, err := g.requireControlPlane()
+			if err != nil {
+				return err
+			}
+			ks, err := cp.ListKeys(cmd.Context(), removeProject, args[0])
+			if err != nil {
+				return err
+			}
+			// The route takes the key's ID (a hint is base64 and may hold a '/'); a key that is not
+			// found is asked for anyway, so the refusal is the control plane's (not found, exit 9).
+			k := wire.PublicKey{ID: args[1], Hint: args[1]}
+			if i := slices.IndexFunc(ks, func(k wire.PublicKey) bool { return k.ID == args[1] || k.Hint == args[1] }); i >= 0 {
+				k = ks[i]
+			}
+			if err := cp.RemoveKey(cmd.Context(), removeProject, args[0], k.ID); err != nil {
+				return err
+			}
+			return g.show(k, func() { g.info("workflow %s/%s no longer trusts key %s (ID %s)", removeProject, args[0], k.Hint, k.ID) })
+		},
+	}
+	remove.Flags().StringVar(&removeProject, "project", "", "project of the workflow (required)")
+	return group("key", "Manage the public keys a workflow trusts", add, list, remove)
 }
 
 // contractBody reads and checks the contract file a flag names; "" is the default contract.

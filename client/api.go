@@ -99,6 +99,11 @@ func (c *Client) ListTokens(ctx context.Context) ([]wire.Token, error) {
 	return out, c.getJSON(ctx, "/v1/tokens", nil, &out)
 }
 
+// RemoveKey stops trusting a workflow's key, named by its ID.
+func (c *Client) RemoveKey(ctx context.Context, project, workflow, id string) error {
+	return c.call(ctx, request{method: http.MethodDelete, path: workflowPath(project, workflow) + "/keys/" + url.PathEscape(id)}, nil)
+}
+
 // RevokeToken revokes a token.
 func (c *Client) RevokeToken(ctx context.Context, id string) error {
 	return c.call(ctx, request{method: http.MethodDelete, path: "/v1/tokens/" + url.PathEscape(id)}, nil)

@@ -46,6 +46,7 @@ type options struct {
 	profile      string
 	addMiB       int64
 	runs         int
+	pushLarge    largePush
 	startLoad    string    // load average when the run started
 	root         string    // the repository's root, where the binaries are built from
 	out          io.Writer // where the tables go
@@ -67,6 +68,10 @@ func main() {
 	flag.StringVar(&o.profile, "profile", "", "record a perf profile of custodyd during the measurement into this directory (needs perf)")
 	flag.Int64Var(&o.addMiB, "add-mib", 0, "instead of the load: `custody attestation add` of an artifact of this many MiB vs the hashing floor")
 	flag.IntVar(&o.runs, "runs", 5, "with -add-mib: runs of each command; the median is reported")
+	flag.IntVar(&o.pushLarge.concurrency, "push-large", 0, "instead of the load: rounds of this many concurrent pushes of the largest allowed bundle, while another project inits")
+	flag.IntVar(&o.pushLarge.rounds, "rounds", 5, "with -push-large: rounds of concurrent pushes")
+	flag.IntVar(&o.pushLarge.materials, "materials", defaultLargeMaterials, "with -push-large: materials per statement")
+	flag.IntVar(&o.pushLarge.statementSize, "statement-size", defaultLargeStatement, "with -push-large: bytes the statement is filled to")
 	flag.Parse()
 	for _, s := range strings.Split(ns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -100,6 +105,9 @@ func run(ctx context.Context, o options) error {
 	o.startLoad = loadAverage()
 	if o.addMiB > 0 {
 		return addOnline(ctx, o.out, o.root, dir, o.addMiB, o.runs)
+	}
+	if o.pushLarge.concurrency > 0 {
+		return runLargePush(ctx, o, o.pushLarge, dir)
 	}
 	bin := filepath.Join(dir, "custodyd")
 	if err := goBuild(o.root, bin, "./cmd/custodyd"); err != nil {

@@ -108,6 +108,26 @@ func TestControlPlaneWalkthrough(t *testing.T) {
 	if got, _ := os.ReadFile(filepath.Join(w.dir, "back.tar.gz")); string(got) != "rootfs!" {
 		t.Errorf("downloaded %q", got)
 	}
+
+	// The key is compromised: the admin removes it by the hint `key list` shows. Pushes it signs are
+	// refused from then on; the attestation it verified before stays.
+	var keys []struct{ Hint string }
+	if err := json.Unmarshal([]byte(admin.ok("workflow", "key", "list", "build-and-test", "--project", "skynet", "-o", "json").stdout), &keys); err != nil || len(keys) != 1 {
+		t.Fatalf("key list: %+v, %v", keys, err)
+	}
+	if out := admin.ok("workflow", "key", "remove", "build-and-test", keys[0].Hint, "--project", "skynet"); !strings.Contains(out.stderr, "no longer trusts key "+keys[0].Hint) {
+		t.Errorf("key remove said:\n%s", out.stderr)
+	}
+	if r := admin.custody("workflow", "key", "remove", "build-and-test", keys[0].Hint, "--project", "skynet"); r.code != 9 || !strings.Contains(r.stderr, "trusts no key") {
+		t.Errorf("removing the key again: exit %d %s", r.code, r.stderr)
+	}
+	pipeline.ok("attestation", "init", "--workflow", "build-and-test", "--project", "skynet")
+	pipeline.ok("attestation", "add", "--name", "rootfs", "--value", "rootfs.tar.gz")
+	pipeline.ok("attestation", "add", "--name", "build-ref", "--value", "80e461e9b385c6986cdb8096c9dc99928943d667")
+	if r := pipeline.custody("attestation", "push", "--key", "cosign.key"); r.code != 3 || !strings.Contains(r.stderr, "trusts no key") {
+		t.Errorf("push signed by the removed key: exit %d %s", r.code, r.stderr)
+	}
+	pipeline.ok("attestation", "get", digest)
 }
 
 // What the CLI says and exits with when the control plane refuses, or is not there.

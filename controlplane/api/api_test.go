@@ -388,6 +388,58 @@ func TestKeys(t *testing.T) {
 	}
 }
 
+// TestRemoveKey: a compromised key stops being trusted. A push it signed is refused from then on,
+// another trusted key still works, and what it verified before stays stored and readable.
+func TestRemoveKey(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	srv := cptest.New(t, cptest.Options{})
+	compromised, pub := newSigner(t)
+	cp := srv.Client(t, srv.Workflow(t, "skynet", "build", buildContract, pub))
+	admin := srv.Admin(t)
+	spare, sparePub := newSigner(t)
+	if _, err := admin.AddKey(ctx, "skynet", "build", string(sparePub)); err != nil {
+		t.Fatal(err)
+	}
+	push := func(signer crafting.Signer) (*wire.Pushed, error) {
+		init, err := cp.InitRun(ctx, wire.InitRun{Project: "skynet", Workflow: "build"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bundle := craft{Run: init.Run, Contract: init.Contract, Signer: signer, Adds: buildAdds(t, "rootfs"), Uploader: cp}.bundle(t)
+		return cp.Push(ctx, init.Run.ID, bundle)
+	}
+	before, err := push(compromised)
+	if err != nil {
+		t.Fatalf("push signed by a trusted key: %v", err)
+	}
+	keys, err := admin.ListKeys(ctx, "skynet", "build")
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("keys = %+v, %v", keys, err)
+	}
+	id := keys[slices.IndexFunc(keys, func(k wire.PublicKey) bool { return k.Hint == compromised.Hint() })].ID
+
+	mustCode(t, cp.RemoveKey(ctx, "skynet", "build", id), http.StatusForbidden, wire.CodeForbidden)
+	if err := admin.RemoveKey(ctx, "skynet", "build", id); err != nil {
+		t.Fatalf("remove key: %v", err)
+	}
+	mustCode(t, admin.RemoveKey(ctx, "skynet", "build", id), http.StatusNotFound, wire.CodeNotFound)
+	mustCode(t, admin.RemoveKey(ctx, "skynet", "nope", id), http.StatusNotFound, wire.CodeNotFound)
+
+	_, err = push(compromised)
+	mustCode(t, err, http.StatusUnprocessableEntity, wire.CodeUnverifiable)
+	if _, err := push(spare); err != nil {
+		t.Fatalf("push signed by the key still trusted: %v", err)
+	}
+	if att, err := cp.GetAttestation(ctx, before.Digest); err != nil || att.Digest != before.Digest {
+		t.Fatalf("attestation verified before the removal = %+v, %v", att, err)
+	}
+	keys, err = admin.ListKeys(ctx, "skynet", "build")
+	if err != nil || len(keys) != 1 || keys[0].Hint != spare.Hint() {
+		t.Fatalf("keys after the removal = %+v, %v", keys, err)
+	}
+}
+
 func TestTokens(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()

@@ -252,6 +252,14 @@ var matrix = []route{
 			_, pub := newSigner(t)
 			return wire.AddPublicKey{PEM: string(pub)}
 		})},
+	{pattern: "DELETE /v1/projects/{project}/workflows/{workflow}/keys/{id}", who: admin, status: 204, build: func(t *testing.T, f *fixture) call {
+		_, pub := newSigner(t)
+		k, err := f.admin.AddKey(t.Context(), "alpha", "build", string(pub))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return call{method: http.MethodDelete, path: alphaBuild + "/keys/" + k.ID}
+	}},
 	{pattern: "GET /v1/projects/{project}/workflows/{workflow}/runs", who: workflow, status: 200, build: get(alphaBuild + "/runs")},
 
 	{pattern: "POST /v1/tokens", who: admin, status: 201,

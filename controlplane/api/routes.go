@@ -80,6 +80,13 @@ func (s *Server) routesV1() {
 		}
 		return created(w)(s.app.AddKey(r.Context(), p, r.PathValue("project"), r.PathValue("workflow"), req))
 	})
+	s.authed("DELETE /v1/projects/{project}/workflows/{workflow}/keys/{id}", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		if _, err := s.app.RemoveKey(r.Context(), p, r.PathValue("project"), r.PathValue("workflow"), r.PathValue("id")); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
 	s.authed("GET /v1/projects/{project}/workflows/{workflow}/runs", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 		limit, err := intParam(r, "limit")
 		if err != nil {

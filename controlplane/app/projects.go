@@ -278,6 +278,27 @@ func (a *App) AddKey(ctx context.Context, p auth.Principal, project, name string
 	return toKey(k), nil
 }
 
+// RemoveKey stops trusting a workflow's key, named by its ID: pushes signed with it are refused from
+// now on. Attestations it verified stay stored with the verdict they had when pushed.
+func (a *App) RemoveKey(ctx context.Context, p auth.Principal, project, name, id string) (*wire.PublicKey, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, err
+	}
+	_, w, err := a.workflow(ctx, p, project, name)
+	if err != nil {
+		return nil, err
+	}
+	k, err := a.store.RemovePublicKey(ctx, w.ID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound("workflow %s/%s trusts no key %s: `custody workflow key list` shows its keys", project, name, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("remove key: %w", err)
+	}
+	a.log.Info("public key removed", "workflow", name, "project", project, "key", k.Hint, "id", k.ID)
+	return toKey(k), nil
+}
+
 // ListKeys lists the keys trusted for a workflow.
 func (a *App) ListKeys(ctx context.Context, p auth.Principal, project, name string) ([]wire.PublicKey, error) {
 	pr, w, err := a.workflow(ctx, p, project, name)

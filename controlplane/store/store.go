@@ -166,6 +166,9 @@ type Store interface {
 	// AddPublicKey returns ErrExists if the workflow already trusts a key with the same Hint.
 	AddPublicKey(ctx context.Context, k *PublicKey) error
 	ListPublicKeys(ctx context.Context, workflowID string) ([]PublicKey, error)
+	// RemovePublicKey stops trusting a workflow's key and returns it: ErrNotFound if the workflow
+	// trusts no key of that ID.
+	RemovePublicKey(ctx context.Context, workflowID, id string) (*PublicKey, error)
 
 	CreateToken(ctx context.Context, t *Token) error
 	GetTokenByHash(ctx context.Context, hash []byte) (*Token, error)

@@ -180,3 +180,20 @@ func (s *DB) ListPublicKeys(ctx context.Context, workflowID string) ([]store.Pub
 	}
 	return ks, nil
 }
+
+// RemovePublicKey deletes a workflow's key and returns it. Attestations it verified stay stored: they
+// were verified when pushed.
+func (s *DB) RemovePublicKey(ctx context.Context, workflowID, id string) (*store.PublicKey, error) {
+	var k store.PublicKey
+	var created int64
+	err := s.w.QueryRowContext(ctx, s.q(`DELETE FROM public_keys WHERE workflow_id = ? AND id = ?
+		RETURNING id, workflow_id, pem, hint, created_at`), workflowID, id).Scan(&k.ID, &k.WorkflowID, &k.PEM, &k.Hint, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, s.fail(err, "remove public key %s of workflow %s", id, workflowID)
+	}
+	k.PEM, k.CreatedAt = bytesOut(k.PEM), fromMicros(created)
+	return &k, nil
+}

@@ -133,4 +133,30 @@ func testPublicKeys(t *testing.T, b Backend) {
 	ks, err = s.ListPublicKeys(ctx, "nope")
 	must(t, err)
 	equal(t, "keys of an unknown workflow", len(ks), 0)
+
+	removals := []struct {
+		name, workflow, key string
+		want                error
+	}{
+		{"k1", f.workflow.ID, "k1", nil},
+		{"k1 again", f.workflow.ID, "k1", store.ErrNotFound},
+		{"by hint, not an id", f.workflow.ID, "hint-2", store.ErrNotFound},
+		{"another workflow's key", f.workflow.ID, "k5", store.ErrNotFound},
+		{"unknown workflow", "nope", "k2", store.ErrNotFound},
+		{"k2", f.workflow.ID, "k2", nil},
+	}
+	for _, tc := range removals {
+		k, err := s.RemovePublicKey(ctx, tc.workflow, tc.key)
+		wantErr(t, "remove key: "+tc.name, err, tc.want)
+		if err == nil && k.ID != tc.key {
+			t.Errorf("remove key %s: removed %s (%s)", tc.key, k.ID, k.Hint)
+		}
+	}
+	ks, err = s.ListPublicKeys(ctx, f.workflow.ID)
+	must(t, err)
+	equal(t, "keys left after removing both", len(ks), 0)
+	ks, err = s.ListPublicKeys(ctx, other.ID)
+	must(t, err)
+	equal(t, "the other workflow keeps its copy of the key", len(ks), 1)
+	must(t, s.AddPublicKey(ctx, &store.PublicKey{WorkflowID: f.workflow.ID, PEM: pem, Hint: "hint-1"}))
 }
