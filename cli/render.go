@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/jedib0t/go-pretty/v6/table"
 
 	"github.com/custody-dev/custody/crafting"
+	"github.com/custody-dev/custody/internal/termsafe"
 )
 
 // timeLayout renders times as the seed does: 02 Nov 22 10:04 UTC.
@@ -77,57 +75,12 @@ func printLine(w io.Writer, format string, args ...any) {
 	fmt.Fprintln(w, Escape(fmt.Sprintf(format, args...)))
 }
 
-// Escape returns s fit for a terminal: control characters (C0 including newline and tab, DEL,
-// C1), the characters that reorder text (Unicode bidi controls) and bytes that are not UTF-8 are
-// written as Go escapes (\x1b, \u202e). Every human rendering of text custody did not write
-// itself goes through it; JSON output stays JSON.
-func Escape(s string) string { return escape(s, false) }
+// Escape returns s fit for a terminal (internal/termsafe): every human rendering of text custody did
+// not write itself goes through it; JSON output stays JSON.
+func Escape(s string) string { return termsafe.Escape(s) }
 
 // EscapeText is Escape keeping newlines and tabs, for messages of several lines.
-func EscapeText(s string) string { return escape(s, true) }
-
-func escape(s string, keepLines bool) string {
-	var b strings.Builder
-	escaped := false
-	for i, r := range s {
-		bad := unsafeRune(r, s[i:], keepLines)
-		if !escaped {
-			if !bad {
-				continue // copied at once if nothing needs escaping
-			}
-			escaped = true
-			b.WriteString(s[:i])
-		}
-		switch {
-		case !bad:
-			b.WriteRune(r)
-		case r == utf8.RuneError: // a byte that is not UTF-8
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r < 0x80:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		}
-	}
-	if !escaped {
-		return s
-	}
-	return b.String()
-}
-
-// unsafeRune reports a rune a terminal could act on; rest is the text from it on (to tell a bad
-// byte from a real U+FFFD).
-func unsafeRune(r rune, rest string, keepLines bool) bool {
-	switch {
-	case r == utf8.RuneError:
-		return !strings.HasPrefix(rest, string(utf8.RuneError))
-	case keepLines && (r == '\n' || r == '\t'):
-		return false
-	case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
-		return true
-	}
-	return unicode.Is(unicode.Bidi_Control, r)
-}
+func EscapeText(s string) string { return termsafe.EscapeText(s) }
 
 // renderRun writes the seed's two tables: the run, then its materials (with values when full).
 func renderRun(w io.Writer, s *crafting.Status, full bool) {

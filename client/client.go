@@ -26,6 +26,29 @@ type Client struct {
 	http   *http.Client
 	retry  Retry
 	notify func(Retrying)
+	clock  Clock
+}
+
+// Clock tells the time and waits; the retry loop uses it, so a test can run it without waiting.
+type Clock interface {
+	Now() time.Time
+	// Sleep waits d, or until ctx is done (then it returns ctx's error).
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // Retrying describes a failed attempt the client is about to retry.
@@ -63,6 +86,9 @@ func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h
 // WithRetry sets the retry policy.
 func WithRetry(r Retry) Option { return func(c *Client) { c.retry = r } }
 
+// WithClock sets the clock of the retry loop (the real one by default).
+func WithClock(c Clock) Option { return func(cl *Client) { cl.clock = c } }
+
 // WithRetryNotify calls notify before each retry, so a user waiting on a control plane that does
 // not answer is told what failed and until when the client tries again.
 func WithRetryNotify(notify func(Retrying)) Option { return func(c *Client) { c.notify = notify } }
@@ -73,7 +99,7 @@ func New(baseURL, token string, opts ...Option) (*Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("control plane URL %q: want http(s)://host[:port]", baseURL)
 	}
-	c := &Client{base: u, token: token, http: &http.Client{}, retry: DefaultRetry}
+	c := &Client{base: u, token: token, http: &http.Client{}, retry: DefaultRetry, clock: realClock{}}
 	for _, o := range opts {
 		o(c)
 	}
@@ -133,7 +159,7 @@ type request struct {
 
 // do sends req, retrying transient failures, and returns the response of the last attempt.
 func (c *Client) do(ctx context.Context, req request) (*http.Response, error) {
-	start := time.Now()
+	start := c.clock.Now()
 	backoff := c.retry.Min
 	if backoff <= 0 {
 		backoff = DefaultRetry.Min // never a busy loop
@@ -141,7 +167,7 @@ func (c *Client) do(ctx context.Context, req request) (*http.Response, error) {
 	for attempt := 1; ; attempt++ {
 		resp, err := c.once(ctx, req)
 		transient := err != nil && isTransient(err) || err == nil && retryableStatus(resp.StatusCode)
-		if !transient || c.retry.Deadline == 0 || time.Since(start)+backoff > c.retry.Deadline {
+		if !transient || c.retry.Deadline == 0 || c.clock.Now().Sub(start)+backoff > c.retry.Deadline {
 			if err != nil {
 				if isTransient(err) || unreachable(err) {
 					return nil, &UnavailableError{Err: fmt.Errorf("%s %s after %d attempts: %w", req.method, req.path, attempt, err)}
@@ -160,10 +186,8 @@ func (c *Client) do(ctx context.Context, req request) (*http.Response, error) {
 			c.notify(Retrying{Method: req.method, Path: req.path, Attempt: attempt, Err: failure, Wait: backoff,
 				Deadline: start.Add(c.retry.Deadline)})
 		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(backoff):
+		if err := c.clock.Sleep(ctx, backoff); err != nil {
+			return nil, err
 		}
 		if backoff *= 2; c.retry.Max > 0 {
 			backoff = min(backoff, c.retry.Max)
@@ -240,10 +264,29 @@ func (c *Client) call(ctx context.Context, req request, out any) error {
 	if out == nil {
 		return nil
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+	if err := json.NewDecoder(&boundedBody{r: resp.Body, left: MaxAnswerSize}).Decode(out); err != nil {
 		return fmt.Errorf("%s %s: decode answer: %w", req.method, req.path, err)
 	}
 	return nil
+}
+
+// MaxAnswerSize bounds a JSON answer the client decodes: 64 MiB, far above the largest the control
+// plane sends (a remote state, at most its 8 MiB request bound in base64).
+const MaxAnswerSize = 64 << 20
+
+// boundedBody fails a read past its bound, naming it, rather than cutting the answer short.
+type boundedBody struct {
+	r    io.Reader
+	left int64
+}
+
+func (b *boundedBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p[:min(int64(len(p)), b.left+1)])
+	if int64(n) > b.left {
+		return 0, fmt.Errorf("the answer is larger than %d MiB", MaxAnswerSize>>20)
+	}
+	b.left -= int64(n)
+	return n, err
 }
 
 func problemOf(resp *http.Response) error {

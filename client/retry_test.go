@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,6 +54,55 @@ func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func whoami(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(wire.WhoAmI{Token: wire.Token{ID: "t1"}, Org: "default"})
+}
+
+// stepClock is a clock whose Sleep moves it on at once, and remembers each wait.
+type stepClock struct {
+	mu    sync.Mutex
+	now   time.Time
+	slept []time.Duration
+}
+
+func (c *stepClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *stepClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	c.slept = append(c.slept, d)
+	return ctx.Err()
+}
+
+func scale(ns []time.Duration, unit time.Duration) []time.Duration {
+	out := make([]time.Duration, len(ns))
+	for i, n := range ns {
+		out[i] = n * unit
+	}
+	return out
+}
+
+// TestAnswerIsBounded: an answer that does not end (a broken or hostile server) fails at the bound
+// with an error naming it, instead of growing the client's memory until the kernel kills it.
+func TestAnswerIsBounded(t *testing.T) {
+	t.Parallel()
+	chunk := []byte(strings.Repeat(`"xxxxxxxxxxxxxxx",`, 1<<12))
+	url := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"t1","org":"default","padding":[`)
+		for sent := 0; sent <= client.MaxAnswerSize; sent += len(chunk) { // one chunk past the bound, then it stops
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	_, err := newClient(t, url, client.Retry{}).WhoAmI(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "larger than 64 MiB") {
+		t.Fatalf("error = %v, want the answer refused at its 64 MiB bound", err)
+	}
 }
 
 func newClient(t *testing.T, url string, retry client.Retry) *client.Client {
@@ -186,19 +236,28 @@ func TestUnreachable(t *testing.T) {
 	url := "http://" + ln.Addr().String()
 	ln.Close()
 
-	_, err = newClient(t, url, client.Retry{Deadline: 300 * time.Millisecond, Min: 10 * time.Millisecond}).WhoAmI(context.Background())
+	clk := &stepClock{now: time.Unix(1e9, 0)}
+	c, err := client.New(url, "cst_test", client.WithRetry(client.Retry{Deadline: 300 * time.Millisecond, Min: 10 * time.Millisecond}),
+		client.WithClock(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.WhoAmI(context.Background())
 	var unavailable *client.UnavailableError
 	if !errors.As(err, &unavailable) {
 		t.Fatalf("error = %v, want UnavailableError", err)
 	}
-	// Backing off from 10ms, doubling, within 300ms: a handful of attempts, however fast the
-	// machine (not thousands: the backoff has no cap, it does not collapse to zero).
+	// Backing off from 10ms, doubling, within 300ms: waits of 10, 20, 40 and 80ms (150ms in all);
+	// the next, 160ms, would end past the deadline. Five attempts, however fast the machine.
 	m := regexp.MustCompile(`after (\d+) attempts`).FindStringSubmatch(err.Error())
 	if m == nil {
 		t.Fatalf("error %q does not count its attempts", err)
 	}
-	if n, _ := strconv.Atoi(m[1]); n < 2 || n > 6 {
-		t.Errorf("%d attempts in 300ms backing off from 10ms, want 2 to 6", n)
+	if n, _ := strconv.Atoi(m[1]); n != 5 {
+		t.Errorf("%d attempts in 300ms backing off from 10ms, want 5", n)
+	}
+	if want := []time.Duration{10, 20, 40, 80}; !slices.Equal(clk.slept, scale(want, time.Millisecond)) {
+		t.Errorf("waits = %v, want %v ms", clk.slept, want)
 	}
 
 	// Without retries: one attempt, still unavailable (not a generic error).
@@ -218,7 +277,8 @@ func TestRetryStopsWithTheContext(t *testing.T) {
 		cancel()
 		f.ServeHTTP(w, r)
 	}))
-	_, err := newClient(t, url, client.Retry{Deadline: time.Hour, Min: time.Hour}).WhoAmI(ctx)
+	// The first wait (an hour) fits in the deadline: the call would wait, but the context ends it.
+	_, err := newClient(t, url, client.Retry{Deadline: 2 * time.Hour, Min: time.Hour}).WhoAmI(ctx)
 	if !errors.Is(err, context.Canceled) || f.attempts.Load() != 1 {
 		t.Fatalf("%d attempts, %v; want 1 and context.Canceled", f.attempts.Load(), err)
 	}

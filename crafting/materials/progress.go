@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/custody-dev/custody/cas"
+	"github.com/custody-dev/custody/internal/termsafe"
 )
 
 // progressThreshold is the size from which a file gets running progress updates; every file
@@ -29,7 +30,7 @@ type progress struct {
 
 func newProgress(w io.Writer, name string, size int64, now func() time.Time) *progress {
 	t := now()
-	return &progress{w: w, name: name, size: size, now: now, start: t, lastPrint: t}
+	return &progress{w: w, name: termsafe.Escape(name), size: size, now: now, start: t, lastPrint: t}
 }
 
 func (p *progress) Write(b []byte) (int, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -50,6 +51,24 @@ func TestProgressLineOfCraft(t *testing.T) {
 	want := "\rrootfs.tar.gz@" + string(hashed.Digest) + " ... done! [7B in 0s; 7B/s]\n"
 	if out.String() != want {
 		t.Errorf("progress output = %q\nwant              %q", out.String(), want)
+	}
+}
+
+// TestProgressLineEscapesTheFileName: a file name is text custody did not write (a checkout can hold
+// any name); on the terminal its control characters are escaped.
+func TestProgressLineEscapesTheFileName(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "evil\x1b[2J\x1b]0;pwned\x07.tar.gz")
+	if err := os.WriteFile(path, []byte("rootfs\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	c := newIsolatedCrafter(t, Options{Progress: &out})
+	if _, err := c.Craft(t.Context(), contract.KindArtifact, path); err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsRune(out.String(), 0x1b) || !strings.Contains(out.String(), `evil\x1b[2J\x1b]0;pwned\x07.tar.gz@sha256:`) {
+		t.Errorf("progress output = %q, want the name escaped", out.String())
 	}
 }
 
