@@ -59,4 +59,3 @@ func unsafeRune(r rune, rest string, keepLines bool) bool {
 	}
 	return unicode.Is(unicode.Bidi_Control, r)
 }
-
