@@ -92,7 +92,7 @@ func Check(c *contract.Contract, revision int, subjects []attestation.Subject, p
 		if m.Kind != spec.Type {
 			e.problem("material %s: the contract says kind %s, the attestation records %s", spec.Name, spec.Type, show(string(m.Kind)))
 		}
-		checkAnnotations(e, m.Name+"/", spec.Annotations, m.Annotations)
+		checkAnnotations(e, m.Name, spec.Annotations, m.Annotations)
 		if spec.Output || m.Output {
 			outputs = append(outputs, *m)
 		}
@@ -102,7 +102,7 @@ func Check(c *contract.Contract, revision int, subjects []attestation.Subject, p
 		if _, inContract := c.Material(m.Name); inContract || byName[m.Name] != m || !contract.IsDNS1123Label(m.Name) {
 			continue // checked above, a duplicate, or a name refused already
 		}
-		checkAnnotations(e, m.Name+"/", nil, m.Annotations)
+		checkAnnotations(e, m.Name, nil, m.Annotations)
 		if m.Output {
 			outputs = append(outputs, *m)
 		}
@@ -137,27 +137,31 @@ func checkMaterial(e *Unsatisfied, m *attestation.Material) {
 	}
 }
 
-// checkAnnotations checks the values of one material's annotations (prefix "name/") or of the run's
-// (prefix ""): every contract annotation has a value, the one fixed if the contract fixes it, and no
-// recorded annotation is left empty.
-func checkAnnotations(e *Unsatisfied, prefix string, spec []contract.Annotation, got map[string]string) {
-	inSpec := make(map[string]bool, len(spec))
+// checkAnnotations checks the values of one material's annotations, or of the run's (material ""):
+// every contract annotation has a value, the one fixed if the contract fixes it, and no annotation of
+// a material is left empty. An annotation is named "material/annotation", or "annotation" for the run's.
+func checkAnnotations(e *Unsatisfied, material string, spec []contract.Annotation, got map[string]string) {
+	name := func(annotation string) string {
+		if material == "" {
+			return annotation
+		}
+		return material + "/" + annotation
+	}
 	for _, a := range spec {
-		inSpec[a.Name] = true
 		v := got[a.Name]
 		switch {
 		case v == "":
-			e.Annotations = append(e.Annotations, prefix+a.Name)
+			e.Annotations = append(e.Annotations, name(a.Name))
 		case a.Value != "" && v != a.Value:
-			e.problem("annotation %s%s is fixed to %q by the contract, the attestation says %s", prefix, a.Name, a.Value, strconv.Quote(clip(v)))
+			e.problem("annotation %s is fixed to %q by the contract, the attestation says %s", name(a.Name), a.Value, strconv.Quote(clip(v)))
 		}
 	}
-	if prefix == "" {
+	if material == "" {
 		return // the run's own annotations beyond the contract's may be anything
 	}
 	for _, k := range sortedKeys(got) {
-		if !inSpec[k] && got[k] == "" {
-			e.Annotations = append(e.Annotations, prefix+show(k))
+		if got[k] == "" && !slices.ContainsFunc(spec, func(a contract.Annotation) bool { return a.Name == k }) {
+			e.Annotations = append(e.Annotations, name(show(k)))
 		}
 	}
 }

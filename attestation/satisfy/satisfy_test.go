@@ -274,3 +274,18 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkCheckLarge: the rule over a statement of 150,000 materials (the largest push load tests).
+func BenchmarkCheckLarge(b *testing.B) {
+	c := parse(b)
+	s := good()
+	for i := range 150000 {
+		s.p.Materials = append(s.p.Materials, attestation.Material{Name: fmt.Sprintf("m-%d", i), Kind: contract.KindString, Value: "x"})
+	}
+	b.ResetTimer()
+	for range b.N {
+		if err := satisfy.Check(c, 3, s.subjects, s.p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
