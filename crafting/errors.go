@@ -17,6 +17,7 @@ type UnsatisfiedError struct {
 	Annotations        []string // annotations without a value, as "material/annotation" or "annotation"
 	Env                []string // allowed env vars the environment does not set
 	RunnerWant, Runner string   // the runner type the contract demands, and the one detected
+	Problems           []string // any other shortfall of the statement, each naming its material
 }
 
 func (e *UnsatisfiedError) Error() string {
@@ -37,6 +38,7 @@ func (e *UnsatisfiedError) Error() string {
 		}
 		parts = append(parts, fmt.Sprintf("the contract demands runner %s, this is %s", e.RunnerWant, got))
 	}
+	parts = append(parts, e.Problems...)
 	return fmt.Sprintf("%s: contract not satisfied: %s", e.Op, strings.Join(parts, "; "))
 }
 

@@ -2,10 +2,12 @@ package crafting
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 
 	"github.com/custody-dev/custody/attestation"
+	"github.com/custody-dev/custody/attestation/satisfy"
 )
 
 // Signer signs an in-toto statement and returns the Sigstore bundle's JSON.
@@ -49,11 +51,12 @@ func (c *Crafter) Push(ctx context.Context, opts PushOptions) (*Pushed, error) {
 			return nil, inputErrorf("push: annotation %s is fixed to %q by the contract", a.Name, a.Value)
 		}
 	}
-	if u := unsatisfied(st, opts.Annotations); u != nil {
+	p := c.predicate(st, opts.Annotations)
+	subjects := attestation.SubjectsFrom(st.Materials)
+	if u := unsatisfied(st, subjects, p); u != nil {
 		return nil, u
 	}
-	p := c.predicate(st, opts.Annotations)
-	statement, err := attestation.NewStatement(attestation.SubjectsFrom(st.Materials), p)
+	statement, err := attestation.NewStatement(subjects, p)
 	if err != nil {
 		return nil, fmt.Errorf("push: render statement: %w", err)
 	}
@@ -73,6 +76,20 @@ func (c *Crafter) Push(ctx context.Context, opts PushOptions) (*Pushed, error) {
 		return pushed, fmt.Errorf("push: attestation stored, but clearing the state in %s failed: %w", c.store.Location(), err)
 	}
 	return pushed, nil
+}
+
+// unsatisfied applies the rule the control plane applies before storing (attestation/satisfy) to
+// the statement about to be signed: what it refuses is never signed.
+func unsatisfied(st *State, subjects []attestation.Subject, p *attestation.Predicate) *UnsatisfiedError {
+	var u *satisfy.Unsatisfied
+	if !errors.As(satisfy.Check(&st.Contract, st.ContractRevision, subjects, p), &u) {
+		return nil
+	}
+	e := &UnsatisfiedError{Op: "push", Materials: u.Missing, Annotations: u.Annotations, Problems: u.Problems}
+	if u.More > 0 {
+		e.Problems = append(e.Problems, fmt.Sprintf("and %d more problems", u.More))
+	}
+	return e
 }
 
 // predicate renders the run as the custody predicate.

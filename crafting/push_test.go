@@ -123,3 +123,57 @@ func TestPushSignsVerifiableAttestation(t *testing.T) {
 		t.Errorf("subjects = %v, want only the output rootfs.tar.gz", res.Subjects)
 	}
 }
+
+// countingSigner counts the statements it is asked to sign.
+type countingSigner struct {
+	Signer
+	n int
+}
+
+func (s *countingSigner) Sign(ctx context.Context, statement []byte) ([]byte, error) {
+	s.n++
+	return s.Signer.Sign(ctx, statement)
+}
+
+// TestPushAppliesTheContractRule: a state whose material no longer matches the contract (edited, or
+// written by another tool) is refused before signing, by the rule the control plane applies.
+func TestPushAppliesTheContractRule(t *testing.T) {
+	t.Parallel()
+	c, dir := newTestCrafter(t)
+	initRun(t, c)
+	ctx := context.Background()
+	if _, err := c.Add(ctx, AddOptions{Name: "rootfs", Value: writeFile(t, dir, "rootfs.tar.gz", "rootfs!")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Add(ctx, AddOptions{Name: "build-ref", Value: "abc", Annotations: map[string]string{"source": "git"}}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := decodeState(stateBytes(t, dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Material("rootfs").Kind = "EVIDENCE"
+	b, _, err := encodeState(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, DefaultStateFile), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	key, _ := testSigner(t)
+	signer := &countingSigner{Signer: key}
+	_, err = c.Push(ctx, PushOptions{Signer: signer, Destination: &memoryDestination{}, Annotations: map[string]string{"release": "1"}})
+	var u *UnsatisfiedError
+	if !errors.As(err, &u) {
+		t.Fatalf("push = %v, want UnsatisfiedError", err)
+	}
+	if want := "push: contract not satisfied: material rootfs: the contract says kind ARTIFACT, the attestation records EVIDENCE"; err.Error() != want {
+		t.Errorf("message = %q\nwant      %q", err, want)
+	}
+	if signer.n != 0 {
+		t.Errorf("the refused statement was signed")
+	}
+	if !reflect.DeepEqual(stateBytes(t, dir), b) {
+		t.Error("a refused push changed the state")
+	}
+}

@@ -51,30 +51,3 @@ func statusOf(st *State) *Status {
 	}
 	return s
 }
-
-// unsatisfied lists what push still needs: required materials and annotation values.
-func unsatisfied(st *State, pushAnnotations map[string]string) *UnsatisfiedError {
-	e := &UnsatisfiedError{Op: "push"}
-	for _, ms := range statusOf(st).Materials {
-		if ms.Required && !ms.Set {
-			e.Materials = append(e.Materials, ms.Name)
-		}
-		if ms.Material == nil {
-			continue
-		}
-		for _, k := range sortedKeys(ms.Material.Annotations) {
-			if ms.Material.Annotations[k] == "" {
-				e.Annotations = append(e.Annotations, ms.Name+"/"+k)
-			}
-		}
-	}
-	for _, a := range st.Contract.Spec.Annotations {
-		if a.Value == "" && pushAnnotations[a.Name] == "" {
-			e.Annotations = append(e.Annotations, a.Name)
-		}
-	}
-	if len(e.Materials) == 0 && len(e.Annotations) == 0 {
-		return nil
-	}
-	return e
-}

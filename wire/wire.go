@@ -34,6 +34,10 @@ const (
 	CodeUnsupportedMedia   = "unsupported_media_type"
 	CodeMethodNotAllowed   = "method_not_allowed"
 	CodeServiceUnavailable = "unavailable"
+
+	// CodeMaterialNotClaimable: a pushed attestation says it uploaded a blob that no credential
+	// allowed to give it to the run's workflow uploaded (docs/api.md, "Blobs and claims").
+	CodeMaterialNotClaimable = "material_not_claimable"
 )
 
 // Project is a project.

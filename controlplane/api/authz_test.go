@@ -126,7 +126,9 @@ type fixture struct {
 	run     wire.InitializedRun
 	// attestation is alpha/build's; rootfs is its own artifact; dockerfile is in both projects'.
 	attestation, rootfs, dockerfile string
-	n                               int
+	// betaBlob was uploaded by beta/build's token and claimed by no attestation.
+	betaBlob string
+	n        int
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -174,6 +176,19 @@ func newFixture(t *testing.T) *fixture {
 		}
 	}
 	f.rootfs, f.dockerfile = digestOf([]byte("alpha rootfs")), digestOf([]byte("FROM scratch"))
+	// beta/build's pipeline names alpha's rootfs in an attestation of its own: a mention, which opens
+	// nothing to beta; and uploads a blob of its own, which alpha's runs may not claim.
+	beta := f.srv.Client(t, f.secrets["beta/build"])
+	mention := f.newRun(t, "beta")
+	bundle := statement{Run: mention.Run, Materials: []attestation.Material{rootfs(f.rootfs, false), buildRef}}.sign(t, signer)
+	if _, err := beta.Push(ctx, mention.Run.ID, bundle); err != nil {
+		t.Fatal(err)
+	}
+	up, err := beta.UploadBlob(ctx, func() (io.Reader, error) { return strings.NewReader("beta's own"), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.betaBlob = string(up.Digest)
 	f.run = f.newRun(t, "alpha")
 	if _, err := f.admin.PutState(ctx, f.run.Run.ID, "", []byte(`{"materials":[]}`)); err != nil {
 		t.Fatal(err)
@@ -305,6 +320,19 @@ var matrix = []route{
 		return call{method: http.MethodPost, path: "/v1/runs/" + run.Run.ID + "/attestation", body: bundle,
 			header: http.Header{"Content-Type": {attestation.BundleMediaType}}}
 	}},
+
+	{pattern: "POST /v1/runs/{id}/attestation", note: "claiming another project's upload", who: workflow, status: 422,
+		build: func(t *testing.T, f *fixture) call {
+			run := f.newRun(t, "alpha")
+			bundle := statement{Run: run.Run, Materials: []attestation.Material{rootfs(f.betaBlob, true), buildRef}}.sign(t, f.signer)
+			return call{method: http.MethodPost, path: "/v1/runs/" + run.Run.ID + "/attestation", body: bundle,
+				header: http.Header{"Content-Type": {attestation.BundleMediaType}}}
+		},
+		visible: func(t *testing.T, _ *fixture, _ scope, a answer) {
+			if a.problem.Code != wire.CodeMaterialNotClaimable {
+				t.Errorf("claiming beta's upload: %s, want %s", a, wire.CodeMaterialNotClaimable)
+			}
+		}},
 
 	{pattern: "GET /v1/attestations", who: workflow, status: 200, build: get("/v1/attestations?project=alpha&workflow=build")},
 	{pattern: "GET /v1/attestations", note: "by material digest", who: anyone, status: 200, visible: visibleAttestations,

@@ -335,7 +335,7 @@ func TestPushRefusals(t *testing.T) {
 			wire.CodeUnverifiable, "not verified by any key"},
 		{"about another run", craft{Run: other.Run, Contract: other.Contract, Signer: trusted, Adds: buildAdds(t, "rootfs")}.bundle(t),
 			wire.CodeUnverifiable, "not about run " + f.run.Run.ID},
-		{"missing a required material", missing, wire.CodeContractUnmet, "required materials missing: rootfs"},
+		{"missing a required material", missing, wire.CodeContractUnmet, "required materials not set: rootfs"},
 		// Its signature verifies, but stored it would be served as the bundle: refused.
 		{"the bundle's bare DSSE envelope", bareEnvelope, wire.CodeUnverifiable, "bare DSSE envelope"},
 	}

@@ -8,12 +8,15 @@ import (
 
 	"github.com/custody-dev/custody/cas"
 	"github.com/custody-dev/custody/controlplane/auth"
+	"github.com/custody-dev/custody/controlplane/store"
 	"github.com/custody-dev/custody/wire"
 )
 
 // PutBlob streams a blob into the CAS. claimed returns the digest the client claims, read once the
 // body is received (a header, or a trailer for a client that hashes while it uploads); a mismatch
-// stores nothing. Any token of the org may upload: blobs are addressed by content, not owned.
+// stores nothing. Any token of the org may upload: the CAS keeps one copy of each content, and the
+// store records the scope of every credential that uploaded it, which decides what attestations of
+// which workflows may claim it (see Push).
 func (a *App) PutBlob(ctx context.Context, p auth.Principal, r io.Reader, claimed func() string) (*wire.Blob, error) {
 	h, err := a.cas.Put(ctx, r, func(got cas.Hashed) error {
 		want := claimed()
@@ -32,13 +35,18 @@ func (a *App) PutBlob(ctx context.Context, p auth.Principal, r io.Reader, claime
 	if err != nil {
 		return nil, err
 	}
+	up := &store.BlobUpload{Digest: string(h.Digest), OrgID: p.Token.OrgID, ProjectID: p.Token.ProjectID,
+		WorkflowID: p.Token.WorkflowID, CreatedAt: a.now().UTC()}
+	if err := a.store.AddBlobUpload(ctx, up); err != nil {
+		return nil, fmt.Errorf("record the upload of %s: %w", h.Digest, err)
+	}
 	return &wire.Blob{Digest: string(h.Digest), Size: h.Size}, nil
 }
 
 // OpenBlob opens a blob of the CAS. An org-wide token reads any blob; a project or workflow token
-// reads the blobs that an attestation it may read mentions, so a digest alone does not open another
-// project's artifacts. It is checked before the CAS is asked, so a refusal does not tell whether the
-// blob exists.
+// reads the blobs that an attestation it may read claims (see Push), so neither a digest alone nor
+// an attestation that merely names it opens another project's artifacts. It is checked before the
+// CAS is asked, so a refusal does not tell whether the blob exists.
 func (a *App) OpenBlob(ctx context.Context, p auth.Principal, digest string) (io.ReadCloser, int64, error) {
 	d, err := cas.ParseDigest(digest)
 	if err != nil {
@@ -57,8 +65,8 @@ func (a *App) OpenBlob(ctx context.Context, p auth.Principal, digest string) (io
 	return rc, size, nil
 }
 
-// mayReadBlob allows an org-wide token, or a scoped one when an attestation of its scope mentions
-// the digest.
+// mayReadBlob allows an org-wide token, or a scoped one when an attestation of its scope claims the
+// digest.
 func (a *App) mayReadBlob(ctx context.Context, p auth.Principal, digest string) error {
 	workflowIDs, err := a.searchScope(ctx, p, "", "")
 	if err != nil {
@@ -67,14 +75,12 @@ func (a *App) mayReadBlob(ctx context.Context, p auth.Principal, digest string) 
 	if workflowIDs == nil {
 		return nil // org-wide
 	}
-	for _, id := range workflowIDs {
-		atts, err := a.store.ListAttestations(ctx, id, digest, 1)
-		if err != nil {
-			return fmt.Errorf("open blob: %w", err)
-		}
-		if len(atts) > 0 {
-			return nil
-		}
+	claimed, err := a.store.BlobClaimed(ctx, digest, workflowIDs)
+	if err != nil {
+		return fmt.Errorf("open blob: %w", err)
 	}
-	return forbidden("this token may read only the blobs its attestations mention, and none mentions %s", digest)
+	if claimed {
+		return nil
+	}
+	return forbidden("this token may read only the blobs its attestations claim, and none claims %s", digest)
 }

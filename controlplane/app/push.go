@@ -8,14 +8,15 @@ import (
 	"strings"
 
 	"github.com/custody-dev/custody/attestation"
-	"github.com/custody-dev/custody/contract"
+	"github.com/custody-dev/custody/attestation/satisfy"
 	"github.com/custody-dev/custody/controlplane/auth"
 	"github.com/custody-dev/custody/controlplane/store"
 	"github.com/custody-dev/custody/wire"
 )
 
 // Push stores a run's attestation, only once it is verified: signed by a key the workflow trusts,
-// about this run, and holding every material its contract revision requires. Pushing the same
+// about this run, satisfying its contract revision (the rule crafting applies before signing,
+// attestation/satisfy), and claiming only blobs the run may claim (materialRefs). Pushing the same
 // bundle again returns the same result.
 func (a *App) Push(ctx context.Context, p auth.Principal, runID string, bundle []byte) (*wire.Pushed, error) {
 	r, w, pr, err := a.run(ctx, p, runID)
@@ -49,16 +50,14 @@ func (a *App) Push(ctx context.Context, p auth.Principal, runID string, bundle [
 	if err != nil {
 		return nil, err
 	}
-	if missing := missingMaterials(c, pred); len(missing) > 0 {
-		return nil, unprocessable(wire.CodeContractUnmet, "contract revision %d not satisfied: required materials missing: %s",
-			r.ContractRevision, strings.Join(missing, ", "))
+	if err := satisfy.Check(c, r.ContractRevision, res.Subjects, pred); err != nil {
+		return nil, unprocessable(wire.CodeContractUnmet, "contract %s revision %d not satisfied: %v", c.Metadata.Name, r.ContractRevision, err)
 	}
-	att := &store.Attestation{Digest: digest, RunID: r.ID, WorkflowID: w.ID, Bundle: bundle, CreatedAt: a.now().UTC()}
-	for _, m := range pred.Materials {
-		if m.Digest != "" {
-			att.Materials = append(att.Materials, store.MaterialRef{Digest: m.Digest, Name: m.Name, Kind: string(m.Kind)})
-		}
+	refs, err := a.materialRefs(ctx, p, pr, w, pred)
+	if err != nil {
+		return nil, err
 	}
+	att := &store.Attestation{Digest: digest, RunID: r.ID, WorkflowID: w.ID, Bundle: bundle, CreatedAt: a.now().UTC(), Materials: refs}
 	created, err := a.store.PutAttestation(ctx, att)
 	if errors.Is(err, store.ErrStale) {
 		return nil, conflict(wire.CodeRunFinished, "run %s finished while the attestation was pushed", r.ID)
@@ -98,20 +97,78 @@ func (a *App) verify(ctx context.Context, w *store.Workflow, doc *attestation.Do
 	return nil, unprocessable(wire.CodeUnverifiable, "signature not verified by any key of workflow %s: %s", w.Name, strings.Join(reasons, "; "))
 }
 
-// missingMaterials names the contract's required materials the predicate does not hold.
-func missingMaterials(c *contract.Contract, p *attestation.Predicate) []string {
-	have := map[string]bool{}
-	for _, m := range p.Materials {
-		have[m.Name] = true
-	}
-	var missing []string
-	for _, m := range c.Spec.Materials {
-		if !m.Optional && !have[m.Name] {
-			missing = append(missing, m.Name)
+// materialRefs indexes the materials of a satisfied predicate by digest. A file material that says
+// it was uploaded claims its blob, which opens the blob to whoever may read the attestation: the
+// claim must be the run's to make (mayClaim), or the push is refused. Other digests (images, files
+// kept out of the CAS) are indexed for search and open nothing, whatever the CAS holds now or later.
+func (a *App) materialRefs(ctx context.Context, p auth.Principal, pr *store.Project, w *store.Workflow, pred *attestation.Predicate) ([]store.MaterialRef, error) {
+	var claims []string
+	for _, m := range pred.Materials {
+		if claimsBlob(m) {
+			claims = append(claims, m.Digest)
 		}
 	}
-	sort.Strings(missing)
-	return missing
+	uploads, err := a.store.ListBlobUploads(ctx, pr.OrgID, claims)
+	if err != nil {
+		return nil, fmt.Errorf("push: %w", err)
+	}
+	claimable := map[string]bool{}
+	for _, u := range uploads {
+		if mayClaim(p, pr, w, u) {
+			claimable[u.Digest] = true
+		}
+	}
+	var refs []store.MaterialRef
+	var refused []string
+	for _, m := range pred.Materials {
+		if m.Digest == "" {
+			continue
+		}
+		claimed := claimsBlob(m)
+		if claimed && !claimable[m.Digest] {
+			refused = append(refused, fmt.Sprintf("%s (%s)", m.Name, m.Digest))
+		}
+		refs = append(refs, store.MaterialRef{Digest: m.Digest, Name: m.Name, Kind: string(m.Kind), Claimed: claimed})
+	}
+	if len(refused) > 0 {
+		who := fmt.Sprintf("workflow %s/%s or of project %s", pr.Name, w.Name, pr.Name)
+		if p.OrgWide() {
+			who = fmt.Sprintf("workflow %s/%s, of project %s or of the org", pr.Name, w.Name, pr.Name)
+		}
+		if len(refused) > maxListed {
+			refused = append(refused[:maxListed], fmt.Sprintf("and %d more", len(refused)-maxListed))
+		}
+		return nil, unprocessable(wire.CodeMaterialNotClaimable,
+			"the attestation says it uploaded the files of %s, but no credential of %s uploaded them: "+
+				"upload them with such a credential (custody attestation add does) and push again", strings.Join(refused, ", "), who)
+	}
+	return refs, nil
+}
+
+// mayClaim reports whether a push by p to a run of workflow w (in project pr) may claim a blob that
+// u records an upload of: an upload by a credential scoped to the workflow or to its project, which
+// gave the blob to them; or an upload by an org-wide credential when the pusher is org-wide too (an
+// admin's run, as in the quickstart: it reads every blob already). Another workflow's or project's
+// upload is never the run's to give to the workflow's readers, nor is an org-wide credential's to a
+// scoped pusher: the blob may be any project's.
+func mayClaim(p auth.Principal, pr *store.Project, w *store.Workflow, u store.BlobUpload) bool {
+	switch {
+	case u.OrgID != pr.OrgID:
+		return false
+	case u.WorkflowID != "":
+		return u.WorkflowID == w.ID
+	case u.ProjectID != "":
+		return u.ProjectID == pr.ID
+	}
+	return p.OrgWide()
+}
+
+// maxListed bounds the materials a refusal names.
+const maxListed = 10
+
+// claimsBlob reports whether a material claims the blob of its digest: a file it says it uploaded.
+func claimsBlob(m attestation.Material) bool {
+	return m.File != nil && m.File.Uploaded && m.Digest != ""
 }
 
 // GetAttestation returns an attestation and its bundle, exactly as pushed.

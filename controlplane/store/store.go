@@ -127,6 +127,20 @@ type MaterialRef struct {
 	Digest string // "sha256:<hex>"
 	Name   string
 	Kind   string
+	// Claimed: the attestation claims the blob of this digest (a file uploaded for it, by a
+	// credential allowed to give it to the attestation's readers), so whoever may read the
+	// attestation may read the blob. A mention that is not claimed opens nothing.
+	Claimed bool
+}
+
+// BlobUpload records that a credential of a scope uploaded a blob. The CAS keeps one copy of the
+// content; the store keeps one upload per digest and uploader scope.
+type BlobUpload struct {
+	Digest     string // "sha256:<hex>"
+	OrgID      string
+	ProjectID  string    // "" for an org-wide credential
+	WorkflowID string    // "" unless the credential is scoped to one workflow
+	CreatedAt  time.Time // the first upload by this scope
 }
 
 // RunFilter selects runs; empty fields do not filter.
@@ -195,6 +209,16 @@ type Store interface {
 	// ListAttestations lists attestations of a workflow (workflowID != "") or mentioning a material digest,
 	// newest first, with bundles and materials; both filters apply together, none lists all; limit 0: 50.
 	ListAttestations(ctx context.Context, workflowID, materialDigest string, limit int) ([]Attestation, error)
+	// BlobClaimed reports whether an attestation of one of the workflows claims the blob (a
+	// MaterialRef with Claimed).
+	BlobClaimed(ctx context.Context, digest string, workflowIDs []string) (bool, error)
+
+	// AddBlobUpload records an upload. The same digest and scope again changes nothing: the first
+	// time is kept. ErrNotFound if the org does not exist.
+	AddBlobUpload(ctx context.Context, u *BlobUpload) error
+	// ListBlobUploads lists the org's recorded uploads of the digests, by digest, then project, then
+	// workflow.
+	ListBlobUploads(ctx context.Context, orgID string, digests []string) ([]BlobUpload, error)
 
 	Ping(ctx context.Context) error
 	Close() error

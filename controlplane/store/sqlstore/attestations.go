@@ -89,18 +89,18 @@ func (s *DB) runNotOpen(ctx context.Context, tx *sql.Tx, a *store.Attestation) e
 }
 
 func (s *DB) insertMaterials(ctx context.Context, tx *sql.Tx, a *store.Attestation) error {
-	const batch = 100 // rows per statement: 400 parameters, under every driver's limit
+	const batch = 100 // rows per statement: 500 parameters, under every driver's limit
 	for start := 0; start < len(a.Materials); start += batch {
 		ms := a.Materials[start:min(start+batch, len(a.Materials))]
 		var b strings.Builder
-		b.WriteString(`INSERT INTO attestation_materials (attestation_digest, digest, name, kind) VALUES `)
-		args := make([]any, 0, 4*len(ms))
+		b.WriteString(`INSERT INTO attestation_materials (attestation_digest, digest, name, kind, claimed) VALUES `)
+		args := make([]any, 0, 5*len(ms))
 		for i, m := range ms {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString("(?, ?, ?, ?)")
-			args = append(args, a.Digest, m.Digest, m.Name, m.Kind)
+			b.WriteString("(?, ?, ?, ?, ?)")
+			args = append(args, a.Digest, m.Digest, m.Name, m.Kind, m.Claimed)
 		}
 		b.WriteString(` ON CONFLICT (attestation_digest, digest, name) DO NOTHING`)
 		if _, err := tx.ExecContext(ctx, s.d.Rebind(b.String()), args...); err != nil {
@@ -171,20 +171,18 @@ func (s *DB) ListAttestations(ctx context.Context, workflowID, materialDigest st
 // loadMaterials fills the Materials of as, sorted by name then digest, a few hundred attestations per
 // query (PostgreSQL takes at most 65535 parameters).
 func (s *DB) loadMaterials(ctx context.Context, as []store.Attestation) error {
-	const batch = 500
 	index := make(map[string]int, len(as))
 	for i := range as {
 		index[as[i].Digest] = i
 		as[i].Materials = []store.MaterialRef{}
 	}
-	for start := 0; start < len(as); start += batch {
-		part := as[start:min(start+batch, len(as))]
+	for start := 0; start < len(as); start += inBatch {
+		part := as[start:min(start+inBatch, len(as))]
 		args := make([]any, len(part))
 		for i := range part {
 			args[i] = part[i].Digest
 		}
-		query := `SELECT attestation_digest, digest, name, kind FROM attestation_materials WHERE attestation_digest IN (?` +
-			strings.Repeat(", ?", len(part)-1) + `)`
+		query := `SELECT attestation_digest, digest, name, kind, claimed FROM attestation_materials WHERE attestation_digest IN ` + inList(len(part))
 		if err := s.scanMaterials(ctx, s.d.Rebind(query), args, as, index); err != nil {
 			return err
 		}
@@ -210,7 +208,7 @@ func (s *DB) scanMaterials(ctx context.Context, query string, args []any, as []s
 	for rows.Next() {
 		var owner string
 		var m store.MaterialRef
-		if err := rows.Scan(&owner, &m.Digest, &m.Name, &m.Kind); err != nil {
+		if err := rows.Scan(&owner, &m.Digest, &m.Name, &m.Kind, &m.Claimed); err != nil {
 			return s.fail(err, "load materials")
 		}
 		i := index[owner]
