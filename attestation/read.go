@@ -72,6 +72,20 @@ func ReadFrom(r io.Reader) (*Document, error) {
 // that is neither gives an error wrapping ErrNotAttestation; a bundle or envelope that is broken (bad
 // payload type, payload, statement, no subjects...) gives an error naming the reason.
 func Read(data []byte) (*Document, error) {
+	doc, err := ReadEnvelope(data)
+	if err != nil {
+		return nil, err
+	}
+	if doc.Statement, err = decodeStatement(doc.Envelope); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// ReadEnvelope is Read without decoding the statement (Statement is nil): what a verifier needs to
+// check the signature first, so unsigned or foreign input costs no statement parsing. The payload
+// type must be an in-toto statement's.
+func ReadEnvelope(data []byte) (*Document, error) {
 	if len(data) > MaxSize {
 		return nil, fmt.Errorf("%w: larger than %d MiB", ErrNotAttestation, MaxSize>>20)
 	}
@@ -96,10 +110,27 @@ func Read(data []byte) (*Document, error) {
 	if err := checkSignatures(doc.Envelope.Signatures); err != nil {
 		return nil, err
 	}
-	if doc.Statement, err = decodeStatement(doc.Envelope); err != nil {
-		return nil, err
+	if doc.Envelope.PayloadType != PayloadType {
+		return nil, fmt.Errorf("DSSE payloadType %q, want %s", doc.Envelope.PayloadType, PayloadType)
 	}
 	return doc, nil
+}
+
+// TooLargeError is an input past one of custody's bounds.
+type TooLargeError struct {
+	What        string
+	Size, Limit int64
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("the %s is %s, larger than the %s custody takes", e.What, sizeOf(e.Size), sizeOf(e.Limit))
+}
+
+func sizeOf(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // bundleMediaType reports whether top has a string mediaType naming a Sigstore bundle.

@@ -148,3 +148,26 @@ func ParsePredicate(st *intoto.Statement) (*Predicate, error) {
 	}
 	return &p, nil
 }
+
+// predicateOf decodes the custody predicate of a statement's JSON (a verified DSSE payload) with
+// encoding/json, as sigstore-go reads the statement's type and subjects from it.
+func predicateOf(statement []byte) (*Predicate, error) {
+	var st struct {
+		PredicateType string          `json:"predicateType"`
+		Predicate     json.RawMessage `json:"predicate"`
+	}
+	if err := json.Unmarshal(statement, &st); err != nil {
+		return nil, fmt.Errorf("predicate: decode: %w", err)
+	}
+	if st.PredicateType != PredicateType {
+		return nil, fmt.Errorf("predicate type %q, want %q", st.PredicateType, PredicateType)
+	}
+	if len(st.Predicate) == 0 || string(st.Predicate) == "null" {
+		return nil, errors.New("predicate: statement has no predicate")
+	}
+	var p Predicate
+	if err := json.Unmarshal(st.Predicate, &p); err != nil {
+		return nil, fmt.Errorf("predicate: decode: %w", err)
+	}
+	return &p, nil
+}

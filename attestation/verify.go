@@ -94,7 +94,9 @@ func NewVerifier(opts VerifyOptions) (*Verifier, error) {
 		return nil, errors.New("verify: no public key: give the signer's public key (keyless verification is not supported yet)")
 	}
 	// Key-signed bundles from custody carry no timestamps; the key has no validity window.
-	sv, err := verify.NewVerifier(v.tm, verify.WithNoObserverTimestamps())
+	// The predicate is decoded from the verified payload (predicateOf) in one pass: sigstore-go's
+	// statement, with it, would be decoded into protobuf Structs, then re-encoded to be read.
+	sv, err := verify.NewVerifier(v.tm, verify.WithNoObserverTimestamps(), verify.WithoutStatementPredicate())
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
@@ -185,7 +187,8 @@ func (v *Verifier) Verify(ctx context.Context, bundleBytes []byte, artifactSHA25
 }
 
 // VerifyDocument is Verify of an attestation already read (a caller that read it to learn its digest
-// does not parse it again, once per key it tries).
+// does not parse it again, once per key it tries). The document may come from ReadEnvelope: the
+// statement is decoded only once the signature verified.
 func (v *Verifier) VerifyDocument(ctx context.Context, doc *Document, artifactSHA256 string) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -212,14 +215,14 @@ func (v *Verifier) VerifyDocument(ctx context.Context, doc *Document, artifactSH
 	}
 	vr, err := v.sv.Verify(b, verify.NewPolicy(artifactPolicy, verify.WithKey()))
 	if err != nil {
-		return nil, v.explain(b, doc.Statement, artifactSHA256, err)
+		return nil, v.explain(b, doc, artifactSHA256, err)
 	}
 	res.Statement = vr.Statement
 	res.Subjects = StatementSubjects(vr.Statement)
 	if got := vr.Statement.GetPredicateType(); got != PredicateType {
 		return nil, &reasonError{kind: ErrPredicateType, msg: fmt.Sprintf("verify: predicate type %q, want %q", got, PredicateType)}
 	}
-	if res.Predicate, err = ParsePredicate(vr.Statement); err != nil {
+	if res.Predicate, err = predicateOf(doc.Envelope.Payload); err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
 	return res, nil
@@ -227,11 +230,11 @@ func (v *Verifier) VerifyDocument(ctx context.Context, doc *Document, artifactSH
 
 // explain turns a failed sigstore-go verification into the reason a user can act on: when the
 // signature alone verifies, the artifact is what is wrong.
-func (v *Verifier) explain(b *bundle.Bundle, unverified *intoto.Statement, artifactSHA256 string, err error) error {
+func (v *Verifier) explain(b *bundle.Bundle, doc *Document, artifactSHA256 string, err error) error {
 	if artifactSHA256 != "" {
-		_, sigErr := v.sv.Verify(b, verify.NewPolicy(verify.WithoutArtifactUnsafe(), verify.WithKey()))
+		vr, sigErr := v.sv.Verify(b, verify.NewPolicy(verify.WithoutArtifactUnsafe(), verify.WithKey()))
 		if sigErr == nil {
-			return notSubjectError(artifactSHA256, StatementSubjects(unverified))
+			return notSubjectError(artifactSHA256, StatementSubjects(vr.Statement))
 		}
 		err = sigErr
 	}

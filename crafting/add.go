@@ -90,6 +90,9 @@ func (c *Crafter) Add(ctx context.Context, opts AddOptions) (*attestation.Materi
 			}
 			return &ConflictError{Name: m.Name, Current: describe(cur)}
 		}
+		if len(st.Materials) >= attestation.MaxMaterials {
+			return inputErrorf("add %s: the run already holds %d materials, the most an attestation may record", m.Name, len(st.Materials))
+		}
 		st.Materials = append(st.Materials, *m)
 		return nil
 	})

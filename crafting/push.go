@@ -64,6 +64,10 @@ func (c *Crafter) Push(ctx context.Context, opts PushOptions) (*Pushed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("push: %w", err)
 	}
+	if n := len(payload); n > attestation.MaxStatementSize {
+		return nil, &InputError{Err: fmt.Errorf("push: %w: record fewer or shorter materials, annotations or environment values",
+			&attestation.TooLargeError{What: "in-toto statement", Size: int64(n), Limit: attestation.MaxStatementSize})}
+	}
 	bundle, err := opts.Signer.Sign(ctx, payload)
 	if err != nil {
 		return nil, fmt.Errorf("push: sign: %w", err)

@@ -3,6 +3,7 @@ package crafting
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/custody-dev/custody/attestation"
+	"github.com/custody-dev/custody/contract"
 	"github.com/custody-dev/custody/signing"
 )
 
@@ -176,4 +178,78 @@ func TestPushAppliesTheContractRule(t *testing.T) {
 	if !reflect.DeepEqual(stateBytes(t, dir), b) {
 		t.Error("a refused push changed the state")
 	}
+}
+
+// TestBounds: a run holds at most attestation.MaxMaterials materials (the next add is refused and
+// changes nothing), and a statement past attestation.MaxStatementSize is refused before it is signed:
+// the control plane would refuse to store either.
+func TestBounds(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	t.Run("materials", func(t *testing.T) {
+		t.Parallel()
+		c, dir := newTestCrafter(t)
+		initRun(t, c)
+		st, err := decodeState(stateBytes(t, dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := len(st.Materials); i < attestation.MaxMaterials; i++ {
+			st.Materials = append(st.Materials, attestation.Material{Name: fmt.Sprintf("extra-%d", i), Kind: contract.KindString, Value: "x"})
+		}
+		b, _, err := encodeState(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, DefaultStateFile), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Add(ctx, AddOptions{Name: "one-more", Value: "x", Kind: contract.KindString})
+		var in *InputError
+		if !errors.As(err, &in) || !strings.Contains(err.Error(), fmt.Sprintf("already holds %d materials, the most an attestation may record", attestation.MaxMaterials)) {
+			t.Fatalf("add of material %d = %v", attestation.MaxMaterials+1, err)
+		}
+		if !reflect.DeepEqual(stateBytes(t, dir), b) {
+			t.Error("a refused add changed the state")
+		}
+	})
+	t.Run("statement", func(t *testing.T) {
+		t.Parallel()
+		c, dir := newTestCrafter(t)
+		initRun(t, c)
+		if _, err := c.Add(ctx, AddOptions{Name: "rootfs", Value: writeFile(t, dir, "rootfs.tar.gz", "rootfs!")}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Add(ctx, AddOptions{Name: "build-ref", Value: "abc", Annotations: map[string]string{"source": "git"}}); err != nil {
+			t.Fatal(err)
+		}
+		// Strings of 4000 bytes (a STRING holds at most 4096), enough of them to pass 1 MiB.
+		st, err := decodeState(stateBytes(t, dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i*4000 <= attestation.MaxStatementSize; i++ {
+			st.Materials = append(st.Materials, attestation.Material{Name: fmt.Sprintf("note-%d", i), Kind: contract.KindString, Value: strings.Repeat("a", 4000)})
+		}
+		before, _, err := encodeState(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, DefaultStateFile), before, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		key, _ := testSigner(t)
+		signer := &countingSigner{Signer: key}
+		_, err = c.Push(ctx, PushOptions{Signer: signer, Destination: &memoryDestination{}, Annotations: map[string]string{"release": "1"}})
+		var in *InputError
+		if !errors.As(err, &in) || !strings.Contains(err.Error(), "larger than the 1 MiB custody takes") {
+			t.Fatalf("push of an oversized statement = %.300v", err)
+		}
+		if signer.n != 0 {
+			t.Error("the oversized statement was signed")
+		}
+		if !reflect.DeepEqual(stateBytes(t, dir), before) {
+			t.Error("a refused push changed the state")
+		}
+	})
 }

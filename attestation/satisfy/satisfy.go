@@ -66,6 +66,10 @@ func Check(c *contract.Contract, revision int, subjects []attestation.Subject, p
 		e.problem("the statement has no custody predicate")
 		return e
 	}
+	if n := len(p.Materials); n > attestation.MaxMaterials {
+		e.problem("the statement records %d materials, more than the %d an attestation may record", n, attestation.MaxMaterials)
+		return e
+	}
 	if p.Workflow.ContractName != c.Metadata.Name || p.Workflow.ContractRevision != revision {
 		e.problem("the attestation is about contract %q revision %d, the run's is %q revision %d",
 			clip(p.Workflow.ContractName), p.Workflow.ContractRevision, c.Metadata.Name, revision)

@@ -204,16 +204,36 @@ func TestCheck(t *testing.T) {
 func TestCheckBoundsProblems(t *testing.T) {
 	t.Parallel()
 	s := good()
-	for i := range 5000 {
+	bad := attestation.MaxMaterials - len(s.p.Materials)
+	for i := range bad {
 		s.p.Materials = append(s.p.Materials, attestation.Material{Name: fmt.Sprintf("m-%d", i), Kind: "NOPE"})
 	}
 	err := satisfy.Check(parse(t), 3, s.subjects, s.p)
 	var u *satisfy.Unsatisfied
-	if !errors.As(err, &u) || len(u.Problems) != satisfy.MaxProblems || u.More != 5000-satisfy.MaxProblems {
+	if !errors.As(err, &u) || len(u.Problems) != satisfy.MaxProblems || u.More != bad-satisfy.MaxProblems {
 		t.Fatalf("Check = %v", err)
 	}
-	if !strings.HasSuffix(err.Error(), fmt.Sprintf("; and %d more problems", 5000-satisfy.MaxProblems)) || len(err.Error()) > 4096 {
+	if !strings.HasSuffix(err.Error(), fmt.Sprintf("; and %d more problems", bad-satisfy.MaxProblems)) || len(err.Error()) > 4096 {
 		t.Errorf("message of %d bytes: %.300s...", len(err.Error()), err)
+	}
+}
+
+// TestCheckBoundsMaterials: past attestation.MaxMaterials the statement is refused at once, with
+// the one reason, whatever else it holds.
+func TestCheckBoundsMaterials(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{attestation.MaxMaterials, attestation.MaxMaterials + 1} {
+		s := good()
+		for i := len(s.p.Materials); i < n; i++ {
+			s.p.Materials = append(s.p.Materials, attestation.Material{Name: fmt.Sprintf("m-%d", i), Kind: contract.KindString, Value: "x"})
+		}
+		err := satisfy.Check(parse(t), 3, s.subjects, s.p)
+		switch want := fmt.Sprintf("the statement records %d materials, more than the %d an attestation may record", n, attestation.MaxMaterials); {
+		case n <= attestation.MaxMaterials && err != nil:
+			t.Errorf("%d materials: %v", n, err)
+		case n > attestation.MaxMaterials && (err == nil || err.Error() != want):
+			t.Errorf("%d materials: %v, want %q", n, err, want)
+		}
 	}
 }
 
@@ -275,11 +295,11 @@ func FuzzCheck(f *testing.F) {
 	})
 }
 
-// BenchmarkCheckLarge: the rule over a statement of 150,000 materials (the largest push load tests).
+// BenchmarkCheckLarge: the rule over a statement of the most materials it may record.
 func BenchmarkCheckLarge(b *testing.B) {
 	c := parse(b)
 	s := good()
-	for i := range 150000 {
+	for i := len(s.p.Materials); i < attestation.MaxMaterials; i++ {
 		s.p.Materials = append(s.p.Materials, attestation.Material{Name: fmt.Sprintf("m-%d", i), Kind: contract.KindString, Value: "x"})
 	}
 	b.ResetTimer()

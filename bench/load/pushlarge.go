@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -17,10 +19,10 @@ import (
 	"github.com/custody-dev/custody/wire"
 )
 
-// The largest statement the control plane accepts; set to the limits once they exist.
+// The largest statement the control plane accepts.
 const (
-	defaultLargeMaterials = 150000
-	defaultLargeStatement = 23 << 20
+	defaultLargeMaterials = attestation.MaxMaterials
+	defaultLargeStatement = attestation.MaxStatementSize
 )
 
 // largePush is the -push-large measurement: rounds of c concurrent pushes of the largest bundle the
@@ -174,8 +176,9 @@ func initLoop(ctx context.Context, cp *client.Client, done <-chan struct{}, n in
 	return lat, nil
 }
 
-// bundle signs a statement for run with lp.materials STRING materials whose values fill the
-// statement up to about lp.statementSize bytes.
+// bundle signs a statement for run with lp.materials materials whose values fill the statement up to
+// about lp.statementSize bytes. Each is a file kept out of the CAS (an ARTIFACT with a digest, not
+// uploaded): the control plane indexes every one, the most work a push can give its store.
 func (lp largePush) bundle(ctx context.Context, fx *fixture, run *wire.InitializedRun) ([]byte, error) {
 	ct, err := contract.Parse([]byte(run.Contract))
 	if err != nil {
@@ -196,7 +199,9 @@ func (lp largePush) bundle(ctx context.Context, fx *fixture, run *wire.Initializ
 		ms := pred.Materials[:2]
 		for i := len(ms); i < lp.materials; i++ {
 			v := fmt.Sprintf("%d-", i) + strings.Repeat("x", valueSize)
-			ms = append(ms, attestation.Material{Name: fmt.Sprintf("m-%d", i), Kind: contract.KindString, Value: v, AddedAt: now})
+			sum := sha256.Sum256([]byte(run.Run.ID + v))
+			ms = append(ms, attestation.Material{Name: fmt.Sprintf("m-%d", i), Kind: contract.KindArtifact, Value: v,
+				Digest: "sha256:" + hex.EncodeToString(sum[:]), File: &attestation.File{Name: "f", Size: 1}, AddedAt: now})
 		}
 		p := *pred
 		p.Materials = ms

@@ -26,6 +26,7 @@ type config struct {
 	LogLevel        string        `env:"CUSTODY_LOG_LEVEL" envDefault:"info"`
 	ShutdownTimeout time.Duration `env:"CUSTODY_SHUTDOWN_TIMEOUT" envDefault:"30s"`
 	ExpireEvery     time.Duration `env:"CUSTODY_EXPIRE_EVERY" envDefault:"1m"`
+	MaxPushes       int           `env:"CUSTODY_MAX_CONCURRENT_PUSHES"`
 }
 
 // loadConfig reads the environment through environ, then the flags in args.
@@ -49,6 +50,7 @@ func loadConfig(args []string, environ map[string]string, stderr io.Writer) (con
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (CUSTODY_LOG_LEVEL)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long in-flight requests may finish on shutdown (CUSTODY_SHUTDOWN_TIMEOUT)")
 	fs.DurationVar(&c.ExpireEvery, "expire-every", c.ExpireEvery, "how often overdue runs are marked expired (CUSTODY_EXPIRE_EVERY)")
+	fs.IntVar(&c.MaxPushes, "max-concurrent-pushes", c.MaxPushes, "pushes verified at once, others wait their turn; 0: the number of CPUs (CUSTODY_MAX_CONCURRENT_PUSHES)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -63,6 +65,9 @@ func loadConfig(args []string, environ map[string]string, stderr io.Writer) (con
 	}
 	if c.MaxBlobSize <= 0 {
 		return c, fmt.Errorf("--max-blob-size %d: want a positive number of bytes", c.MaxBlobSize)
+	}
+	if c.MaxPushes < 0 {
+		return c, fmt.Errorf("--max-concurrent-pushes %d: want 0 (the number of CPUs) or more", c.MaxPushes)
 	}
 	if c.RunTTL <= 0 || c.ExpireEvery <= 0 || c.ShutdownTimeout <= 0 {
 		return c, fmt.Errorf("--run-ttl, --expire-every and --shutdown-timeout must be positive")

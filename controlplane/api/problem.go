@@ -1,8 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"mime"
 	"net/http"
 
@@ -21,7 +23,7 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 		p.Title = http.StatusText(e.Status)
 	} else if errors.As(err, &tooBig) {
 		p.Status, p.Code, p.Title = http.StatusRequestEntityTooLarge, wire.CodeTooLarge, http.StatusText(http.StatusRequestEntityTooLarge)
-		p.Detail = "the request body is larger than this control plane accepts"
+		p.Detail = fmt.Sprintf("the request body is larger than the %s %s %s accepts", bytesLimit(tooBig.Limit), r.Method, r.URL.Path)
 	} else if errors.Is(err, r.Context().Err()) && r.Context().Err() != nil {
 		return // the client went away
 	} else {
@@ -47,6 +49,30 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 }
 
 // decode reads a JSON body strictly into v.
+// bytesLimit says a size limit as people write it: 8 MiB, 1024 bytes.
+func bytesLimit(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	if n >= 1<<20 {
+		return fmt.Sprintf("%.1f MiB (%d bytes)", float64(n)/(1<<20), n)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// readAll reads a body of at most limit bytes (413 past it) into one buffer, sized by the
+// Content-Length when there is one, so a large body is not copied while it is read.
+func readAll(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	var buf bytes.Buffer
+	if n := r.ContentLength; n > 0 && n <= limit {
+		buf.Grow(int(n) + bytes.MinRead) // room for the read that sees the end, without growing
+	}
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		// Parameters (charset=utf-8) are fine; another media type is not.

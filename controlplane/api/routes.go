@@ -141,7 +141,7 @@ func (s *Server) routesV1() {
 		return ok(w)(s.app.PutState(r.Context(), p, r.PathValue("id"), req))
 	})
 	s.authed("POST /v1/runs/{id}/attestation", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-		bundle, err := io.ReadAll(http.MaxBytesReader(w, r.Body, attestation.MaxSize))
+		bundle, err := readAll(w, r, attestation.MaxBundleSize)
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"time"
 
@@ -33,6 +34,9 @@ type Config struct {
 	// BaseURL is the control plane's external URL, for links (run URLs).
 	BaseURL string
 	Logger  *slog.Logger
+	// MaxConcurrentPushes bounds the pushes verified and stored at once; others wait their turn (a
+	// push is CPU work: more at once than cores only adds memory). 0 means GOMAXPROCS.
+	MaxConcurrentPushes int
 }
 
 // App is the control plane's use cases.
@@ -46,6 +50,7 @@ type App struct {
 	// contracts caches parsed contract revisions by digest, verifiers trusted keys by id.
 	contracts cache[*contract.Contract]
 	verifiers cache[*attestation.Verifier]
+	pushSlots slots
 }
 
 // New returns an App.
@@ -64,6 +69,11 @@ func New(cfg Config) (*App, error) {
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
+	pushes := cfg.MaxConcurrentPushes
+	if pushes <= 0 {
+		pushes = runtime.GOMAXPROCS(0)
+	}
+	a.pushSlots = make(slots, pushes)
 	return a, nil
 }
 

@@ -18,14 +18,26 @@ import (
 // about this run, satisfying its contract revision (the rule crafting applies before signing,
 // attestation/satisfy), and claiming only blobs the run may claim (materialRefs). Pushing the same
 // bundle again returns the same result.
+//
+// A push is bounded work: the bundle is at most attestation.MaxBundleSize (the API's bound), its
+// statement at most attestation.MaxStatementSize and its materials at most attestation.MaxMaterials;
+// the signature is checked before the statement is decoded; at most MaxConcurrentPushes run at once.
 func (a *App) Push(ctx context.Context, p auth.Principal, runID string, bundle []byte) (*wire.Pushed, error) {
 	r, w, pr, err := a.run(ctx, p, runID)
 	if err != nil {
 		return nil, err
 	}
-	doc, err := attestation.Read(bundle)
+	if err := a.pushSlots.acquire(ctx); err != nil {
+		return nil, fmt.Errorf("push: waiting for a turn: %w", err)
+	}
+	defer a.pushSlots.release()
+	doc, err := attestation.ReadEnvelope(bundle)
 	if err != nil {
 		return nil, unprocessable(wire.CodeUnverifiable, "not a readable attestation: %v", err)
+	}
+	if n := len(doc.Envelope.Payload); n > attestation.MaxStatementSize {
+		return nil, &Error{Status: 413, Code: wire.CodeTooLarge,
+			Msg: (&attestation.TooLargeError{What: "in-toto statement", Size: int64(n), Limit: attestation.MaxStatementSize}).Error()}
 	}
 	if doc.Bundle == nil {
 		// Its envelope digest is the bundle's: stored, it would be served as the bundle.

@@ -42,6 +42,8 @@ func TestStore(t *testing.T) {
 
 func BenchmarkPutAttestation(b *testing.B) { storetest.BenchPutAttestation(b, backend()) }
 
+func BenchmarkPutLargestAttestation(b *testing.B) { storetest.BenchPutLargestAttestation(b, backend()) }
+
 func BenchmarkCreateRun(b *testing.B) { storetest.BenchCreateRun(b, backend()) }
 
 // TestOpenErrorsHidePassword: a URL that does not parse, or a server that does not answer, gives an

@@ -39,6 +39,8 @@ func TestStore(t *testing.T) {
 
 func BenchmarkPutAttestation(b *testing.B) { storetest.BenchPutAttestation(b, backend()) }
 
+func BenchmarkPutLargestAttestation(b *testing.B) { storetest.BenchPutLargestAttestation(b, backend()) }
+
 func BenchmarkCreateRun(b *testing.B) { storetest.BenchCreateRun(b, backend()) }
 
 func TestOpenRefusesNonFiles(t *testing.T) {

@@ -3,10 +3,13 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sync/atomic"
 	"testing"
 
+	custody "github.com/custody-dev/custody/attestation"
 	"github.com/custody-dev/custody/controlplane/store"
 )
 
@@ -36,6 +39,31 @@ func BenchPutAttestation(b *testing.B, be Backend) {
 			b.ResetTimer()
 			runBench(b, mode, put)
 		})
+	}
+}
+
+// BenchPutLargestAttestation measures PutAttestation of the largest attestation the control plane
+// stores: a bundle of attestation.MaxBundleSize bytes indexing attestation.MaxMaterials digests. It is
+// the longest a push holds the store's writer (SQLite has one: every other write waits for it).
+func BenchPutLargestAttestation(b *testing.B, be Backend) {
+	ctx := context.Background()
+	s := be.open(b)
+	f := newFixture(b, s, "acme")
+	bundle := bytes.Repeat([]byte("x"), custody.MaxBundleSize)
+	for i := range b.N {
+		f.run(b, s, fmt.Sprintf("r%d", i), 10)
+	}
+	b.SetBytes(int64(len(bundle)))
+	b.ResetTimer()
+	for i := range b.N {
+		a := &store.Attestation{Digest: fmt.Sprintf("sha256:%064d", i), RunID: fmt.Sprintf("r%d", i), Bundle: bundle, CreatedAt: at(20)}
+		for m := range custody.MaxMaterials {
+			sum := sha256.Sum256(fmt.Appendf(nil, "%d-%d", i, m))
+			a.Materials = append(a.Materials, store.MaterialRef{Digest: "sha256:" + hex.EncodeToString(sum[:]), Name: fmt.Sprintf("material-%d", m), Kind: "ARTIFACT"})
+		}
+		if _, err := s.PutAttestation(ctx, a); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
