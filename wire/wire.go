@@ -28,6 +28,7 @@ const (
 	CodeRunFinished        = "run_finished"
 	CodeDigestMismatch     = "digest_mismatch"
 	CodeTooLarge           = "too_large"
+	CodeRequestTimeout     = "request_timeout"
 	CodeUnverifiable       = "unverifiable_attestation"
 	CodeContractUnmet      = "contract_not_satisfied"
 	CodeInternal           = "internal"

@@ -27,6 +27,14 @@ type config struct {
 	ShutdownTimeout time.Duration `env:"CUSTODY_SHUTDOWN_TIMEOUT" envDefault:"30s"`
 	ExpireEvery     time.Duration `env:"CUSTODY_EXPIRE_EVERY" envDefault:"1m"`
 	MaxPushes       int           `env:"CUSTODY_MAX_CONCURRENT_PUSHES"`
+
+	ReadHeaderTimeout time.Duration `env:"CUSTODY_READ_HEADER_TIMEOUT" envDefault:"10s"`
+	BodyTimeout       time.Duration `env:"CUSTODY_BODY_TIMEOUT" envDefault:"30s"`
+	BodyMinRate       int64         `env:"CUSTODY_BODY_MIN_RATE" envDefault:"1024"`
+	WriteTimeout      time.Duration `env:"CUSTODY_WRITE_TIMEOUT" envDefault:"30s"`
+	IdleTimeout       time.Duration `env:"CUSTODY_IDLE_TIMEOUT" envDefault:"30s"`
+	MaxConnections    int           `env:"CUSTODY_MAX_CONNECTIONS" envDefault:"1024"`
+	MaxUploads        int           `env:"CUSTODY_MAX_UPLOADS" envDefault:"64"`
 }
 
 // loadConfig reads the environment through environ, then the flags in args.
@@ -51,6 +59,13 @@ func loadConfig(args []string, environ map[string]string, stderr io.Writer) (con
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long in-flight requests may finish on shutdown (CUSTODY_SHUTDOWN_TIMEOUT)")
 	fs.DurationVar(&c.ExpireEvery, "expire-every", c.ExpireEvery, "how often overdue runs are marked expired (CUSTODY_EXPIRE_EVERY)")
 	fs.IntVar(&c.MaxPushes, "max-concurrent-pushes", c.MaxPushes, "pushes verified at once, others wait their turn; 0: the number of CPUs (CUSTODY_MAX_CONCURRENT_PUSHES)")
+	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "how long a connection may take to send a request's headers (CUSTODY_READ_HEADER_TIMEOUT)")
+	fs.DurationVar(&c.BodyTimeout, "body-timeout", c.BodyTimeout, "a request body must bring --body-min-rate bytes/s over every window this long, or it is cut with 408 (CUSTODY_BODY_TIMEOUT)")
+	fs.Int64Var(&c.BodyMinRate, "body-min-rate", c.BodyMinRate, "slowest request body accepted, in bytes per second averaged over --body-timeout; 0: only a silent one is cut (CUSTODY_BODY_MIN_RATE)")
+	fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "how long each 64 KiB of an answer may take to leave (CUSTODY_WRITE_TIMEOUT)")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "how long a keep-alive connection may wait for its next request (CUSTODY_IDLE_TIMEOUT)")
+	fs.IntVar(&c.MaxConnections, "max-connections", c.MaxConnections, "connections served at once; more are answered 503 (CUSTODY_MAX_CONNECTIONS)")
+	fs.IntVar(&c.MaxUploads, "max-uploads", c.MaxUploads, "blob uploads received at once; more are answered 503 (CUSTODY_MAX_UPLOADS)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -71,6 +86,23 @@ func loadConfig(args []string, environ map[string]string, stderr io.Writer) (con
 	}
 	if c.RunTTL <= 0 || c.ExpireEvery <= 0 || c.ShutdownTimeout <= 0 {
 		return c, fmt.Errorf("--run-ttl, --expire-every and --shutdown-timeout must be positive")
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"read-header-timeout", c.ReadHeaderTimeout}, {"body-timeout", c.BodyTimeout}, {"write-timeout", c.WriteTimeout}, {"idle-timeout", c.IdleTimeout}} {
+		if d.v <= 0 {
+			return c, fmt.Errorf("--%s %s: want a positive duration", d.flag, d.v)
+		}
+	}
+	if c.BodyMinRate < 0 {
+		return c, fmt.Errorf("--body-min-rate %d: want a number of bytes per second, 0 or more", c.BodyMinRate)
+	}
+	if c.MaxConnections <= 0 {
+		return c, fmt.Errorf("--max-connections %d: want a positive number", c.MaxConnections)
+	}
+	if c.MaxUploads <= 0 {
+		return c, fmt.Errorf("--max-uploads %d: want a positive number", c.MaxUploads)
 	}
 	return c, nil
 }

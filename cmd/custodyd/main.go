@@ -97,10 +97,8 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.Handle("/", api.New(api.Config{App: a, Log: log, MaxBlobSize: cfg.MaxBlobSize, Registerer: reg}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	apiHandler := api.New(api.Config{App: a, Log: log, MaxBlobSize: cfg.MaxBlobSize, MaxUploads: cfg.MaxUploads, Registerer: reg})
+	srv := newServer(cfg, newHandler(apiHandler, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), cfg), log)
 
 	go expireLoop(ctx, a, cfg.ExpireEvery, log)
 	log.Info("custodyd serving", "addr", ln.Addr().String(), "store", storeName(cfg), "cas", blobs.Location(), "external_url", external)
@@ -108,7 +106,7 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 		ready <- ln.Addr().String()
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(newLimitListener(ln, cfg.MaxConnections)) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

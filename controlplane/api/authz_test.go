@@ -26,8 +26,10 @@ import (
 )
 
 // The authorization matrix: every route the server serves × every kind of credential. A denied call
-// gets 401 (no usable token) or 403 (a token of the wrong scope) and changes nothing in the store or
-// the CAS; the right credentials succeed. A route added without a row here fails the test.
+// gets 401 (no usable token), 404 (a token that may not see the project or workflow the route names:
+// answered as if it did not exist, so a scoped token learns nothing of the others) or 403 (a token
+// that sees it but may not do this), and changes nothing in the store or the CAS; the right
+// credentials succeed. A route added without a row here fails the test.
 
 // rule says who may call a route.
 type rule int
@@ -57,6 +59,19 @@ func (s scope) mayRun(project, workflow string) bool {
 // mayProject reports whether the scope may act on the whole project.
 func (s scope) mayProject(project string) bool {
 	return s.orgWide() || s.project == project && s.workflow == ""
+}
+
+// sees reports whether the scope may know that in (a project "p", a workflow "p/w", or "" for
+// nothing in particular) exists.
+func (s scope) sees(in string) bool {
+	project, workflow, _ := strings.Cut(in, "/")
+	switch {
+	case in == "":
+		return s.authn
+	case workflow == "":
+		return s.orgWide() || s.project == project
+	}
+	return s.mayRun(project, workflow)
 }
 
 func (s scope) may(r rule) bool {
@@ -226,6 +241,9 @@ type route struct {
 	pattern string // as api.Server.Routes lists it
 	note    string
 	who     rule
+	// in is what the request names: a project, a workflow (project/workflow) or "" (nothing a scope
+	// hides: a denied call is 403).
+	in      string
 	status  int
 	build   func(t *testing.T, f *fixture) call
 	visible func(t *testing.T, f *fixture, s scope, a answer)
@@ -254,20 +272,20 @@ var matrix = []route{
 	{pattern: "POST /v1/projects", who: admin, status: 201,
 		build: jsonBody("POST", "/v1/projects", func(_ *testing.T, f *fixture) any { return wire.CreateProject{Name: f.unique("p")} })},
 	{pattern: "GET /v1/projects", who: anyone, status: 200, build: get("/v1/projects"), visible: visibleProjects},
-	{pattern: "POST /v1/projects/{project}/workflows", who: admin, status: 201,
+	{pattern: "POST /v1/projects/{project}/workflows", who: admin, in: "alpha", status: 201,
 		build: jsonBody("POST", "/v1/projects/alpha/workflows", func(_ *testing.T, f *fixture) any { return wire.CreateWorkflow{Name: f.unique("w")} })},
-	{pattern: "GET /v1/projects/{project}/workflows", who: project, status: 200, build: get("/v1/projects/alpha/workflows")},
-	{pattern: "GET /v1/projects/{project}/workflows/{workflow}", who: workflow, status: 200, build: get(alphaBuild)},
-	{pattern: "GET /v1/projects/{project}/workflows/{workflow}/contract", who: workflow, status: 200, build: get(alphaBuild + "/contract?revision=1")},
-	{pattern: "POST /v1/projects/{project}/workflows/{workflow}/contract", who: admin, status: 201,
+	{pattern: "GET /v1/projects/{project}/workflows", who: project, in: "alpha", status: 200, build: get("/v1/projects/alpha/workflows")},
+	{pattern: "GET /v1/projects/{project}/workflows/{workflow}", who: workflow, in: "alpha/build", status: 200, build: get(alphaBuild)},
+	{pattern: "GET /v1/projects/{project}/workflows/{workflow}/contract", who: workflow, in: "alpha/build", status: 200, build: get(alphaBuild + "/contract?revision=1")},
+	{pattern: "POST /v1/projects/{project}/workflows/{workflow}/contract", who: admin, in: "alpha/build", status: 201,
 		build: jsonBody("POST", alphaBuild+"/contract", func(*testing.T, *fixture) any { return wire.UpdateContract{Contract: authzContract} })},
-	{pattern: "GET /v1/projects/{project}/workflows/{workflow}/keys", who: workflow, status: 200, build: get(alphaBuild + "/keys")},
-	{pattern: "POST /v1/projects/{project}/workflows/{workflow}/keys", who: admin, status: 201,
+	{pattern: "GET /v1/projects/{project}/workflows/{workflow}/keys", who: workflow, in: "alpha/build", status: 200, build: get(alphaBuild + "/keys")},
+	{pattern: "POST /v1/projects/{project}/workflows/{workflow}/keys", who: admin, in: "alpha/build", status: 201,
 		build: jsonBody("POST", alphaBuild+"/keys", func(t *testing.T, _ *fixture) any {
 			_, pub := newSigner(t)
 			return wire.AddPublicKey{PEM: string(pub)}
 		})},
-	{pattern: "DELETE /v1/projects/{project}/workflows/{workflow}/keys/{id}", who: admin, status: 204, build: func(t *testing.T, f *fixture) call {
+	{pattern: "DELETE /v1/projects/{project}/workflows/{workflow}/keys/{id}", who: admin, in: "alpha/build", status: 204, build: func(t *testing.T, f *fixture) call {
 		_, pub := newSigner(t)
 		k, err := f.admin.AddKey(t.Context(), "alpha", "build", string(pub))
 		if err != nil {
@@ -275,9 +293,9 @@ var matrix = []route{
 		}
 		return call{method: http.MethodDelete, path: alphaBuild + "/keys/" + k.ID}
 	}},
-	{pattern: "GET /v1/projects/{project}/workflows/{workflow}/runs", who: workflow, status: 200, build: get(alphaBuild + "/runs")},
+	{pattern: "GET /v1/projects/{project}/workflows/{workflow}/runs", who: workflow, in: "alpha/build", status: 200, build: get(alphaBuild + "/runs")},
 
-	{pattern: "POST /v1/tokens", who: admin, status: 201,
+	{pattern: "POST /v1/tokens", who: admin, in: "alpha/build", status: 201,
 		build: jsonBody("POST", "/v1/tokens", func(*testing.T, *fixture) any { return wire.CreateToken{Project: "alpha", Workflow: "build"} })},
 	{pattern: "GET /v1/tokens", who: admin, status: 200, build: get("/v1/tokens")},
 	{pattern: "DELETE /v1/tokens/{id}", who: admin, status: 204, build: func(t *testing.T, f *fixture) call {
@@ -288,40 +306,40 @@ var matrix = []route{
 		return call{method: http.MethodDelete, path: "/v1/tokens/" + tok.ID}
 	}},
 
-	{pattern: "POST /v1/runs", who: workflow, status: 201,
+	{pattern: "POST /v1/runs", who: workflow, in: "alpha/build", status: 201,
 		build: jsonBody("POST", "/v1/runs", func(*testing.T, *fixture) any { return wire.InitRun{Project: "alpha", Workflow: "build"} })},
-	{pattern: "POST /v1/runs", note: "dry run", who: workflow, status: 201,
+	{pattern: "POST /v1/runs", note: "dry run", who: workflow, in: "alpha/build", status: 201,
 		build: jsonBody("POST", "/v1/runs", func(*testing.T, *fixture) any {
 			return wire.InitRun{Project: "alpha", Workflow: "build", DryRun: true}
 		})},
-	{pattern: "POST /v1/runs", note: "creating its workflow", who: project, status: 201,
+	{pattern: "POST /v1/runs", note: "creating its workflow", who: project, in: "alpha", status: 201,
 		build: jsonBody("POST", "/v1/runs", func(_ *testing.T, f *fixture) any {
 			return wire.InitRun{Project: "alpha", Workflow: f.unique("new"), Contract: authzContract}
 		})},
-	{pattern: "GET /v1/runs/{id}", who: workflow, status: 200, build: func(_ *testing.T, f *fixture) call {
+	{pattern: "GET /v1/runs/{id}", who: workflow, in: "alpha/build", status: 200, build: func(_ *testing.T, f *fixture) call {
 		return call{method: http.MethodGet, path: "/v1/runs/" + f.run.Run.ID}
 	}},
-	{pattern: "POST /v1/runs/{id}/reset", who: workflow, status: 200, build: func(t *testing.T, f *fixture) call {
+	{pattern: "POST /v1/runs/{id}/reset", who: workflow, in: "alpha/build", status: 200, build: func(t *testing.T, f *fixture) call {
 		return jsonBody("POST", "/v1/runs/"+f.newRun(t, "alpha").Run.ID+"/reset", func(*testing.T, *fixture) any {
 			return wire.FinishRun{Reason: "tests failed"}
 		})(t, f)
 	}},
-	{pattern: "GET /v1/runs/{id}/state", who: workflow, status: 200, build: func(_ *testing.T, f *fixture) call {
+	{pattern: "GET /v1/runs/{id}/state", who: workflow, in: "alpha/build", status: 200, build: func(_ *testing.T, f *fixture) call {
 		return call{method: http.MethodGet, path: "/v1/runs/" + f.run.Run.ID + "/state"}
 	}},
-	{pattern: "PUT /v1/runs/{id}/state", who: workflow, status: 200, build: func(t *testing.T, f *fixture) call {
+	{pattern: "PUT /v1/runs/{id}/state", who: workflow, in: "alpha/build", status: 200, build: func(t *testing.T, f *fixture) call {
 		return jsonBody("PUT", "/v1/runs/"+f.newRun(t, "alpha").Run.ID+"/state", func(*testing.T, *fixture) any {
 			return wire.PutRemoteState{State: []byte(`{"materials":[]}`)}
 		})(t, f)
 	}},
-	{pattern: "POST /v1/runs/{id}/attestation", who: workflow, status: 201, build: func(t *testing.T, f *fixture) call {
+	{pattern: "POST /v1/runs/{id}/attestation", who: workflow, in: "alpha/build", status: 201, build: func(t *testing.T, f *fixture) call {
 		run := f.newRun(t, "alpha")
 		bundle := craft{Run: run.Run, Contract: run.Contract, Signer: f.signer, Adds: buildAdds(t, "rootfs")}.bundle(t)
 		return call{method: http.MethodPost, path: "/v1/runs/" + run.Run.ID + "/attestation", body: bundle,
 			header: http.Header{"Content-Type": {attestation.BundleMediaType}}}
 	}},
 
-	{pattern: "POST /v1/runs/{id}/attestation", note: "claiming another project's upload", who: workflow, status: 422,
+	{pattern: "POST /v1/runs/{id}/attestation", note: "claiming another project's upload", who: workflow, in: "alpha/build", status: 422,
 		build: func(t *testing.T, f *fixture) call {
 			run := f.newRun(t, "alpha")
 			bundle := statement{Run: run.Run, Materials: []attestation.Material{rootfs(f.betaBlob, true), buildRef}}.sign(t, f.signer)
@@ -334,15 +352,15 @@ var matrix = []route{
 			}
 		}},
 
-	{pattern: "GET /v1/attestations", who: workflow, status: 200, build: get("/v1/attestations?project=alpha&workflow=build")},
+	{pattern: "GET /v1/attestations", who: workflow, in: "alpha/build", status: 200, build: get("/v1/attestations?project=alpha&workflow=build")},
 	{pattern: "GET /v1/attestations", note: "by material digest", who: anyone, status: 200, visible: visibleAttestations,
 		build: func(_ *testing.T, f *fixture) call {
 			return call{method: http.MethodGet, path: "/v1/attestations?digest=" + url.QueryEscape(f.dockerfile)}
 		}},
-	{pattern: "GET /v1/attestations/{digest}", who: workflow, status: 200, build: func(_ *testing.T, f *fixture) call {
+	{pattern: "GET /v1/attestations/{digest}", who: workflow, in: "alpha/build", status: 200, build: func(_ *testing.T, f *fixture) call {
 		return call{method: http.MethodGet, path: "/v1/attestations/" + f.attestation}
 	}},
-	{pattern: "GET /v1/attestations/{digest}/bundle", who: workflow, status: 200, build: func(_ *testing.T, f *fixture) call {
+	{pattern: "GET /v1/attestations/{digest}/bundle", who: workflow, in: "alpha/build", status: 200, build: func(_ *testing.T, f *fixture) call {
 		return call{method: http.MethodGet, path: "/v1/attestations/" + f.attestation + "/bundle"}
 	}},
 
@@ -351,6 +369,7 @@ var matrix = []route{
 		return call{method: http.MethodPost, path: "/v1/blobs", body: body, header: http.Header{
 			"Content-Type": {"application/octet-stream"}, wire.DigestHeader: {digestOf(body)}}}
 	}},
+	// A blob is addressed by content, not in a project: refused alike whether stored or not (403).
 	{pattern: "GET /v1/blobs/{digest}", note: "attested artifact", who: workflow, status: 200, build: func(_ *testing.T, f *fixture) call {
 		return call{method: http.MethodGet, path: "/v1/blobs/" + f.rootfs}
 	}},
@@ -442,6 +461,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 					if !strings.HasPrefix(a.header.Get("WWW-Authenticate"), "Bearer") {
 						t.Errorf("401 without WWW-Authenticate: Bearer")
 					}
+				case !cred.scope.sees(r.in):
+					mustProblem(t, a, http.StatusNotFound, wire.CodeNotFound)
 				default:
 					mustProblem(t, a, http.StatusForbidden, wire.CodeForbidden)
 				}
@@ -452,6 +473,48 @@ func TestAuthorizationMatrix(t *testing.T) {
 					t.Errorf("the answer holds the admin token")
 				}
 			})
+		}
+	}
+}
+
+// TestHiddenLooksAbsent: for a scoped token, what it may not see answers exactly like what does not
+// exist (status, code and detail, names aside), so probing tells it nothing.
+func TestHiddenLooksAbsent(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	absentRun, absentDigest := "00000000-0000-4000-8000-000000000000", digestOf([]byte("no such attestation"))
+	initCall := func(workflow, contract string) call {
+		return jsonCall(http.MethodPost, "/v1/runs", "", wire.InitRun{Project: "alpha", Workflow: workflow, Contract: contract})
+	}
+	for _, tc := range []struct {
+		token          string
+		hidden, absent call
+		// names maps the hidden call's names to the absent one's, to compare the details.
+		names []string
+	}{
+		{"beta", get("/v1/projects/alpha/workflows")(t, f), get("/v1/projects/gamma/workflows")(t, f), []string{"alpha", "gamma"}},
+		{"beta/build", get(alphaBuild)(t, f), get("/v1/projects/gamma/workflows/build")(t, f), []string{"alpha", "gamma"}},
+		{"alpha/other", get(alphaBuild+"/contract")(t, f), get("/v1/projects/alpha/workflows/nope/contract")(t, f), []string{"build", "nope"}},
+		{"alpha/other", initCall("build", ""), initCall("nope", ""), []string{"build", "nope"}},
+		{"alpha/other", initCall("build", authzContract), initCall("nope", authzContract), []string{"build", "nope"}},
+		{"beta", get("/v1/runs/"+f.run.Run.ID)(t, f), get("/v1/runs/"+absentRun)(t, f), []string{f.run.Run.ID, absentRun}},
+		{"alpha/other", get("/v1/attestations/"+f.attestation+"/bundle")(t, f), get("/v1/attestations/"+absentDigest+"/bundle")(t, f),
+			[]string{f.attestation, absentDigest}},
+		{"beta", get("/v1/attestations?project=alpha&workflow=build")(t, f), get("/v1/attestations?project=gamma&workflow=build")(t, f),
+			[]string{"alpha", "gamma"}},
+	} {
+		authorize := func(c call) call {
+			if c.header == nil {
+				c.header = http.Header{}
+			}
+			c.header.Set("Authorization", "Bearer "+f.secrets[tc.token])
+			return c
+		}
+		hidden, absent := send(t, f.srv, authorize(tc.hidden)), send(t, f.srv, authorize(tc.absent))
+		detail := strings.ReplaceAll(hidden.problem.Detail, tc.names[0], tc.names[1])
+		if hidden.status != absent.status || hidden.problem.Code != absent.problem.Code || detail != absent.problem.Detail || hidden.status < 400 {
+			t.Errorf("%s: %s %s answers %s, but absent %s %s answers %s", tc.token, tc.hidden.method, tc.hidden.path, hidden,
+				tc.absent.method, tc.absent.path, absent)
 		}
 	}
 }

@@ -2,17 +2,23 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/custody-dev/custody/attestation"
 	"github.com/custody-dev/custody/controlplane/api"
+	"github.com/custody-dev/custody/controlplane/store/postgres"
 	"github.com/custody-dev/custody/crafting"
 	"github.com/custody-dev/custody/internal/cptest"
+	"github.com/custody-dev/custody/internal/pgtest"
 	"github.com/custody-dev/custody/signing"
 	"github.com/custody-dev/custody/wire"
 )
@@ -129,6 +135,9 @@ func TestBadInput(t *testing.T) {
 			return raw(http.MethodPost, "/v1/runs", f.token, ctJSON, []byte(`{"project":"alpha","workflow":"build","revision":9}`))
 		}, 404, wire.CodeNotFound, []string{"revision 9"}},
 		{"negative revision", getAs("/v1/projects/alpha/workflows/build/contract?revision=-1"), 400, wire.CodeBadRequest, []string{"revision"}},
+		{"init at revision -1", func(f *badFixture) call {
+			return raw(http.MethodPost, "/v1/runs", f.token, ctJSON, []byte(`{"project":"alpha","workflow":"build","revision":-1}`))
+		}, 400, wire.CodeBadRequest, []string{"revision -1"}},
 		{"revision not a number", getAs("/v1/projects/alpha/workflows/build/contract?revision=latest"), 400, wire.CodeBadRequest, []string{"revision"}},
 		{"limit not a number", getAs("/v1/projects/alpha/workflows/build/runs?limit=many"), 400, wire.CodeBadRequest, []string{"limit"}},
 
@@ -164,6 +173,13 @@ func TestBadInput(t *testing.T) {
 		{"unknown project", getAs("/v1/projects/gamma/workflows"), 404, wire.CodeNotFound, []string{"gamma"}},
 		{"unknown run", getAs("/v1/runs/00000000-0000-4000-8000-000000000000"), 404, wire.CodeNotFound, nil},
 		{"run id ..%2F..", getAs("/v1/runs/..%2F..%2Fv1%2Ftokens"), 400, wire.CodeBadRequest, nil},
+		{"run id with a NUL", getAs("/v1/runs/a%00b"), 400, wire.CodeBadRequest, []string{"run id"}},
+		{"run id not a UUID", getAs("/v1/runs/latest"), 400, wire.CodeBadRequest, []string{"run id", "UUID"}},
+		{"uppercase run id", func(f *badFixture) call {
+			return raw(http.MethodGet, "/v1/runs/"+strings.ToUpper(f.run.Run.ID), f.token, "", nil)
+		}, 400, wire.CodeBadRequest, []string{"run id"}},
+		{"reset of a run id with a NUL", post("/v1/runs/a%00b/reset", `{}`), 400, wire.CodeBadRequest, []string{"run id"}},
+		{"state of a run id with a NUL", getAs("/v1/runs/a%00b/state"), 400, wire.CodeBadRequest, []string{"run id"}},
 		{"token id ..%2F", func(f *badFixture) call { return raw(http.MethodDelete, "/v1/tokens/..%2F", f.admin, "", nil) }, 400, wire.CodeBadRequest, nil},
 		{"unknown token id", func(f *badFixture) call { return raw(http.MethodDelete, "/v1/tokens/nope", f.admin, "", nil) }, 404, wire.CodeNotFound, nil},
 
@@ -173,7 +189,11 @@ func TestBadInput(t *testing.T) {
 		{"blob uppercase hex", getAs("/v1/blobs/sha256:" + strings.Repeat("A", 64)), 400, wire.CodeBadRequest, nil},
 		{"blob ..%2F..%2Fcustody.db", getAs("/v1/blobs/..%2F..%2Fcustody.db"), 400, wire.CodeBadRequest, nil},
 		{"blob absent", getAs("/v1/blobs/" + digestOf([]byte("absent"))), 404, wire.CodeNotFound, nil},
-		{"attestation md5", getAs("/v1/attestations/md5:d41d8cd98f00b204e9800998ecf8427e"), 404, wire.CodeNotFound, nil},
+		{"attestation md5", getAs("/v1/attestations/md5:d41d8cd98f00b204e9800998ecf8427e"), 400, wire.CodeBadRequest, []string{"attestation digest"}},
+		{"attestation digest with a NUL", getAs("/v1/attestations/sha256:a%00b"), 400, wire.CodeBadRequest, []string{"attestation digest"}},
+		{"attestation bundle of md5", getAs("/v1/attestations/md5:d41d8cd98f00b204e9800998ecf8427e/bundle"), 400, wire.CodeBadRequest, nil},
+		{"attestations of a digest with a NUL", getAs("/v1/attestations?digest=sha256:a%00b"), 400, wire.CodeBadRequest, []string{"digest"}},
+		{"attestations of digest md5", getAs("/v1/attestations?digest=md5:d41d8cd98f00b204e9800998ecf8427e"), 400, wire.CodeBadRequest, []string{"digest"}},
 		{"attestation ..%2F..%2Fcustody.db", getAs("/v1/attestations/..%2F..%2Fcustody.db/bundle"), 400, wire.CodeBadRequest, nil},
 		{"attestations of nothing", getAs("/v1/attestations"), 400, wire.CodeBadRequest, nil},
 		{"upload claiming md5", func(f *badFixture) call {
@@ -189,6 +209,24 @@ func TestBadInput(t *testing.T) {
 		{"upload over the size limit", func(f *badFixture) call {
 			return raw(http.MethodPost, "/v1/blobs", f.token, "application/octet-stream", bytes.Repeat([]byte("x"), maxBlob+1))
 		}, 413, wire.CodeTooLarge, []string{"1024"}},
+
+		// Headers.
+		{"two Authorization headers", func(f *badFixture) call {
+			c := raw(http.MethodGet, "/v1/whoami", f.token, "", nil)
+			c.header.Add("Authorization", "Bearer "+f.admin)
+			return c
+		}, 400, wire.CodeBadRequest, []string{"2 Authorization headers"}},
+		{"the same Authorization header twice", func(f *badFixture) call {
+			c := raw(http.MethodPost, "/v1/projects", f.admin, ctJSON, []byte(`{"name":"twice"}`))
+			c.header.Add("Authorization", "Bearer "+f.admin)
+			return c
+		}, 400, wire.CodeBadRequest, []string{"Authorization"}},
+		{"upload with two Custody-Digest headers", func(f *badFixture) call {
+			c := raw(http.MethodPost, "/v1/blobs", f.token, "application/octet-stream", []byte("x"))
+			c.header.Add(wire.DigestHeader, digestOf([]byte("x")))
+			c.header.Add(wire.DigestHeader, digestOf([]byte("y")))
+			return c
+		}, 400, wire.CodeBadRequest, []string{wire.DigestHeader}},
 
 		// Routes.
 		{"unknown route", getAs("/v1/nothing"), 404, wire.CodeNotFound, nil},
@@ -224,6 +262,97 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFreeText: the free text a client stores (a token's name, a description, a runner, a reason)
+// is refused alike on SQLite and PostgreSQL when it holds a NUL byte or passes its bound (400 naming
+// the field, nothing stored), and kept byte for byte up to the bound.
+func TestFreeText(t *testing.T) {
+	t.Parallel()
+	for _, storeName := range []string{"sqlite", "postgres"} {
+		t.Run(storeName, func(t *testing.T) {
+			t.Parallel()
+			opts := cptest.Options{}
+			if storeName == "postgres" {
+				st, err := postgres.Open(t.Context(), pgtest.New(t))
+				if err != nil {
+					t.Fatal(err)
+				}
+				opts.Store = st
+			}
+			srv := cptest.New(t, opts)
+			token := srv.Workflow(t, "alpha", "build", buildContract, nil)
+			n := 0
+			newRun := func() string {
+				run, err := srv.Client(t, token).InitRun(t.Context(), wire.InitRun{Project: "alpha", Workflow: "build"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return run.Run.ID
+			}
+			for _, tc := range []struct {
+				field string
+				max   int
+				call  func(v string) call
+				ok    int
+			}{
+				{"name", 256, func(v string) call {
+					return jsonCall(http.MethodPost, "/v1/tokens", srv.AdminToken, wire.CreateToken{Name: v})
+				}, 201},
+				{"description", 4096, func(v string) call {
+					n++
+					return jsonCall(http.MethodPost, "/v1/projects/alpha/workflows", srv.AdminToken, wire.CreateWorkflow{Name: fmt.Sprintf("w-%d", n), Description: v})
+				}, 201},
+				{"runner.type", 256, func(v string) call {
+					return jsonCall(http.MethodPost, "/v1/runs", token, wire.InitRun{Project: "alpha", Workflow: "build", Runner: wire.Runner{Type: v}})
+				}, 201},
+				{"runner.url", 4096, func(v string) call {
+					return jsonCall(http.MethodPost, "/v1/runs", token, wire.InitRun{Project: "alpha", Workflow: "build", Runner: wire.Runner{Type: "GITHUB_ACTION", URL: v}})
+				}, 201},
+				{"reason", 64 << 10, func(v string) call {
+					return jsonCall(http.MethodPost, "/v1/runs/"+newRun()+"/reset", token, wire.FinishRun{Reason: v})
+				}, 200},
+			} {
+				atMax := strings.Repeat("é", tc.max/2) + strings.Repeat("x", tc.max%2)
+				for _, v := range []struct {
+					what, value string
+					status      int
+				}{
+					{"a NUL byte", "a\x00b", 400},
+					{"a NUL byte at the end", "ab\x00", 400},
+					{"one byte past the bound", atMax + "x", 400},
+					{"the bound, in UTF-8", atMax, tc.ok},
+					{"tab, newline and an escape", "a\tb\nc\x1b[0m", tc.ok},
+				} {
+					c := tc.call(v.value)
+					before := snapshot(t, srv)
+					a := send(t, srv, c)
+					if v.status != 400 {
+						if a.status != v.status || !strings.Contains(string(a.body), strings.TrimSuffix(string(mustJSON(t, v.value)), `"`)[1:]) {
+							t.Errorf("%s with %s: %s, want %d and the value back", tc.field, v.what, a, v.status)
+						}
+						continue
+					}
+					mustProblem(t, a, 400, wire.CodeBadRequest)
+					if !strings.HasPrefix(a.problem.Detail, tc.field+" ") && !strings.HasPrefix(a.problem.Detail, tc.field+":") {
+						t.Errorf("%s with %s: detail %q does not start with the field", tc.field, v.what, a.problem.Detail)
+					}
+					if tc.field != "reason" && snapshot(t, srv) != before { // reason's call inits the run it resets
+						t.Errorf("%s with %s: refused, yet the store changed", tc.field, v.what)
+					}
+				}
+			}
+		})
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // TestContentTypeParameters: application/json with a charset is JSON.
@@ -262,6 +391,21 @@ func TestBlobRefusals(t *testing.T) {
 		}(), 400, wire.CodeDigestMismatch, digestOf(content)},
 		{"digest trailer mismatch", chunked(content, wrong), 400, wire.CodeDigestMismatch, digestOf(content)},
 		{"digest trailer not a digest", chunked(content, "sha256:nope"), 400, wire.CodeBadRequest, digestOf(content)},
+		{"right header, wrong trailer", func() call {
+			c := chunked(content, wrong)
+			c.header.Set(wire.DigestHeader, digestOf(content))
+			return c
+		}(), 400, wire.CodeBadRequest, digestOf(content)},
+		{"wrong header, right trailer", func() call {
+			c := chunked(content, digestOf(content))
+			c.header.Set(wire.DigestHeader, wrong)
+			return c
+		}(), 400, wire.CodeBadRequest, digestOf(content)},
+		{"right header, malformed trailer", func() call {
+			c := chunked(content, "md5:9dd4e461268c8034f5c8564e155c67a6")
+			c.header.Set(wire.DigestHeader, digestOf(content))
+			return c
+		}(), 400, wire.CodeBadRequest, digestOf(content)},
 		{"chunked past the limit", chunked(bytes.Repeat([]byte("y"), 4*maxBlob), digestOf(bytes.Repeat([]byte("y"), 4*maxBlob))),
 			413, wire.CodeTooLarge, digestOf(bytes.Repeat([]byte("y"), 4*maxBlob))},
 	}
@@ -287,6 +431,35 @@ func TestBlobRefusals(t *testing.T) {
 	}
 	if n := len(casFiles(t, f.srv)); n != 1 {
 		t.Errorf("%d files in the CAS after two uploads of one blob: %v", n, casFiles(t, f.srv))
+	}
+}
+
+// TestDigestHeaderRefusedBeforeBody: a malformed Custody-Digest header is refused at once, while the
+// body is still being sent: the server does not receive a blob it will refuse.
+func TestDigestHeaderRefusedBeforeBody(t *testing.T) {
+	t.Parallel()
+	f := newBadFixture(t)
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.Close() })
+	go func() { _, _ = pw.Write([]byte("the start of a body that does not end")) }()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	context.AfterFunc(ctx, func() { pw.CloseWithError(ctx.Err()) }) // the client gives up, and tells
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.srv.URL+"/v1/blobs", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+f.token)
+	req.Header.Set(wire.DigestHeader, "sha256:short")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("no answer while the body is open: %v", err)
+	}
+	defer resp.Body.Close()
+	var p wire.Problem
+	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil || resp.StatusCode != 400 || p.Code != wire.CodeBadRequest ||
+		!strings.Contains(p.Detail, wire.DigestHeader+" header") {
+		t.Fatalf("answer %s %+v (%v), want 400 bad_request naming the %s header", resp.Status, p, err, wire.DigestHeader)
 	}
 }
 
@@ -429,6 +602,9 @@ func FuzzRequest(f *testing.F) {
 		{"PUT", "/v1/runs/x/state", `{"base":"","state":"e30="}`},
 		{"POST", "/v1/runs/x/attestation", `{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}`},
 		{"DELETE", "/v1/tokens/%00", ""},
+		{"GET", "/v1/runs/a%00b/state", ""},
+		{"GET", "/v1/attestations?digest=sha256:%00", ""},
+		{"POST", "/v1/runs", `{"project":"alpha","workflow":"build","runner":{"type":"\u0000"}}`},
 		{"PATCH", "/v1/whoami", ""},
 		{"GET", "//v1//whoami", ""},
 	} {
@@ -460,6 +636,38 @@ func FuzzRequest(f *testing.F) {
 			if rec.Header().Get("Content-Type") != "application/problem+json" || json.Unmarshal(rec.Body.Bytes(), &p) != nil || p.Code == "" || p.Status != rec.Code {
 				t.Fatalf("%s %q: %d %q is not a problem document", method, target, rec.Code, rec.Body)
 			}
+		}
+	})
+}
+
+// FuzzBlobClaims uploads a blob with any Custody-Digest header and trailer: the answer is 201 only
+// when every claim given is the blob's digest, else a 400 that stores nothing; never a server error.
+func FuzzBlobClaims(f *testing.F) {
+	content := []byte("fuzzed blob")
+	right := digestOf(content)
+	for _, seed := range [][2]string{{right, ""}, {"", right}, {right, right}, {right, digestOf(nil)}, {"sha256:short", right}, {"", "md5:x"}, {"", ""}} {
+		f.Add(seed[0], seed[1])
+	}
+	srv := cptest.New(f, cptest.Options{MaxBlobSize: maxBlob})
+	h := api.New(api.Config{App: srv.App, MaxBlobSize: maxBlob})
+	f.Fuzz(func(t *testing.T, header, trailer string) {
+		req := httptest.NewRequest(http.MethodPost, "/v1/blobs", io.NopCloser(bytes.NewReader(content)))
+		req.ContentLength = -1
+		req.Header.Set("Authorization", "Bearer "+srv.AdminToken)
+		if header != "" {
+			req.Header[wire.DigestHeader] = []string{header}
+		}
+		if trailer != "" {
+			req.Trailer = http.Header{wire.DigestHeader: {trailer}}
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		agree := (header != "" || trailer != "") && (header == "" || header == right) && (trailer == "" || trailer == right)
+		switch {
+		case rec.Code == http.StatusCreated && (agree || header == "" && trailer == ""):
+		case rec.Code == http.StatusBadRequest && !agree && (header != "" || trailer != ""):
+		default:
+			t.Fatalf("header %q, trailer %q: %d %s", header, trailer, rec.Code, rec.Body)
 		}
 	})
 }

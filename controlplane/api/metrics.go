@@ -56,15 +56,21 @@ func (s *statusRecorder) Flush() {
 	}
 }
 
+// wrap counts a request when its handler ends; one aborted (its client went away: the handler
+// panics with http.ErrAbortHandler) is counted with the code "aborted".
 func (m *metrics) wrap(route string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
+		code := "aborted"
+		defer func() {
+			m.requests.WithLabelValues(route, code).Inc()
+			m.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		}()
 		h.ServeHTTP(rec, r)
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
-		m.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
-		m.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		code = strconv.Itoa(rec.status)
 	})
 }

@@ -24,12 +24,19 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	} else if errors.As(err, &tooBig) {
 		p.Status, p.Code, p.Title = http.StatusRequestEntityTooLarge, wire.CodeTooLarge, http.StatusText(http.StatusRequestEntityTooLarge)
 		p.Detail = fmt.Sprintf("the request body is larger than the %s %s %s accepts", bytesLimit(tooBig.Limit), r.Method, r.URL.Path)
-	} else if errors.Is(err, r.Context().Err()) && r.Context().Err() != nil {
-		return // the client went away
+	} else if r.Context().Err() != nil {
+		// The client went away, or half-closed its connection, and the request was cancelled: what
+		// it asked may not have happened. Answer nothing rather than net/http's implicit 200.
+		panic(http.ErrAbortHandler)
 	} else {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	p.Type = wire.ProblemType + p.Code
+	if unread(r) {
+		// Refused before its body was read: close the connection after the answer rather than read
+		// (net/http would, up to 256 KiB, before answering) a body that is not wanted, or not coming.
+		w.Header().Set("Connection", "close")
+	}
 	if p.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="custody"`)
 	}
@@ -85,7 +92,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		if _, ok := app.AsError(err); ok || errors.As(err, &tooBig) {
 			return err
 		}
 		return &app.Error{Status: http.StatusBadRequest, Code: wire.CodeBadRequest, Msg: "invalid JSON body: " + err.Error()}

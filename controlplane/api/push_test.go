@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 
@@ -21,8 +20,6 @@ import (
 
 // What a push may store and which blobs it opens, on both stores: the statements here are signed by
 // a key the workflow trusts, as anyone holding that key (a pipeline of the workflow) could sign them.
-
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 // onStores runs fn against a control plane on each store: SQLite, and PostgreSQL (pgtest).
 func onStores(t *testing.T, fn func(t *testing.T, opts cptest.Options)) {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/custody-dev/custody/attestation"
+	"github.com/custody-dev/custody/cas"
 	"github.com/custody-dev/custody/controlplane/app"
 	"github.com/custody-dev/custody/controlplane/auth"
 	"github.com/custody-dev/custody/wire"
@@ -162,13 +163,24 @@ func (s *Server) routesV1() {
 			return err
 		}
 		q := r.URL.Query()
+		if d := q.Get("digest"); d != "" {
+			if err := digestParam("digest", d); err != nil {
+				return err
+			}
+		}
 		return ok(w)(s.app.ListAttestations(r.Context(), p, q.Get("project"), q.Get("workflow"), q.Get("digest"), limit))
 	})
 	s.authed("GET /v1/attestations/{digest}", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		if err := digestParam("attestation digest", r.PathValue("digest")); err != nil {
+			return err
+		}
 		att, _, err := s.app.GetAttestation(r.Context(), p, r.PathValue("digest"))
 		return ok(w)(att, err)
 	})
 	s.authed("GET /v1/attestations/{digest}/bundle", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		if err := digestParam("attestation digest", r.PathValue("digest")); err != nil {
+			return err
+		}
 		_, bundle, err := s.app.GetAttestation(r.Context(), p, r.PathValue("digest"))
 		if err != nil {
 			return err
@@ -208,25 +220,83 @@ func intParam(r *http.Request, name string) (int, error) {
 	return n, nil
 }
 
+// digestParam checks a digest a request names (every digest custody keeps is sha256:<hex>).
+func digestParam(what, v string) error {
+	if _, err := cas.ParseDigest(v); err != nil {
+		return &app.Error{Status: http.StatusBadRequest, Code: wire.CodeBadRequest, Msg: fmt.Sprintf("%s: %v", what, err)}
+	}
+	return nil
+}
+
 // putBlob streams the body into the CAS. The digest comes in the Custody-Digest header, or in a
-// trailer of that name from a client that hashes while it uploads.
+// trailer of that name from a client that hashes while it uploads. A malformed header is refused
+// before the body is read; a malformed trailer, or one that disagrees with the header, when the body
+// ends, before anything is stored.
 func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if r.ContentLength > s.maxBlob {
 		return &app.Error{Status: http.StatusRequestEntityTooLarge, Code: wire.CodeTooLarge,
 			Msg: fmt.Sprintf("blob of %d bytes: this control plane accepts at most %d", r.ContentLength, s.maxBlob)}
 	}
-	body := http.MaxBytesReader(w, r.Body, s.maxBlob)
-	claimed := func() string {
-		if d := r.Header.Get(wire.DigestHeader); d != "" {
-			return d
-		}
-		return r.Trailer.Get(wire.DigestHeader)
+	header, err := digestField(r.Header, "header")
+	if err != nil {
+		return err
 	}
-	blob, err := s.app.PutBlob(r.Context(), p, body, claimed)
+	select {
+	case s.uploads <- struct{}{}:
+		defer func() { <-s.uploads }()
+	default:
+		w.Header().Set("Retry-After", "1")
+		return &app.Error{Status: http.StatusServiceUnavailable, Code: wire.CodeServiceUnavailable,
+			Msg: fmt.Sprintf("this control plane receives at most %d uploads at once: retry later", cap(s.uploads))}
+	}
+	body := &claimedBody{r: http.MaxBytesReader(w, r.Body, s.maxBlob), req: r, claim: header}
+	blob, err := s.app.PutBlob(r.Context(), p, body, func() string { return body.claim })
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, blob)
+}
+
+// digestField reads the Custody-Digest header or trailer: "" when absent, else a well-formed digest.
+func digestField(h http.Header, what string) (string, error) {
+	vs := h.Values(wire.DigestHeader)
+	switch {
+	case len(vs) == 0 || len(vs) == 1 && vs[0] == "":
+		return "", nil
+	case len(vs) > 1:
+		return "", &app.Error{Status: http.StatusBadRequest, Code: wire.CodeBadRequest,
+			Msg: fmt.Sprintf("%d %s %ss: send one", len(vs), wire.DigestHeader, what)}
+	}
+	if err := digestParam(wire.DigestHeader+" "+what, vs[0]); err != nil {
+		return "", err
+	}
+	return vs[0], nil
+}
+
+// claimedBody is an upload's body that, at its end, takes the Custody-Digest trailer as the claim
+// (or checks it against the header's): a read error then keeps the blob from being stored.
+type claimedBody struct {
+	r     io.Reader
+	req   *http.Request
+	claim string
+}
+
+func (b *claimedBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != io.EOF {
+		return n, err
+	}
+	trailer, terr := digestField(b.req.Trailer, "trailer")
+	switch {
+	case terr != nil:
+		return n, terr
+	case trailer != "" && b.claim != "" && trailer != b.claim:
+		return n, &app.Error{Status: http.StatusBadRequest, Code: wire.CodeBadRequest,
+			Msg: fmt.Sprintf("the %s header says %s, the trailer %s: send one digest; nothing was stored", wire.DigestHeader, b.claim, trailer)}
+	case trailer != "":
+		b.claim = trailer
+	}
+	return n, err
 }
 
 func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

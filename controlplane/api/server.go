@@ -4,9 +4,12 @@ package api
 
 import (
 	_ "embed"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path"
 	"strings"
 
@@ -28,6 +31,8 @@ type Config struct {
 	Log *slog.Logger
 	// MaxBlobSize bounds a CAS upload (413 past it); 0 means 1 GiB.
 	MaxBlobSize int64
+	// MaxUploads bounds the blob uploads received at once (503 with Retry-After past it); 0 means 64.
+	MaxUploads int
 	// Registerer receives the metrics; nil means none are registered.
 	Registerer prometheus.Registerer
 }
@@ -37,6 +42,7 @@ type Server struct {
 	app     *app.App
 	log     *slog.Logger
 	maxBlob int64
+	uploads chan struct{} // a slot per upload being received
 	mux     *http.ServeMux
 	metrics *metrics
 	// routes lists "METHOD /path" of every route, for the OpenAPI test.
@@ -55,6 +61,10 @@ func New(cfg Config) *Server {
 	if s.maxBlob == 0 {
 		s.maxBlob = 1 << 30
 	}
+	if cfg.MaxUploads == 0 {
+		cfg.MaxUploads = 64
+	}
+	s.uploads = make(chan struct{}, cfg.MaxUploads)
 	s.routesV1()
 	return s
 }
@@ -67,6 +77,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, &app.Error{Status: http.StatusBadRequest, Code: wire.CodeBadRequest,
 			Msg: fmt.Sprintf("path %q is not canonical: no segment may be empty, '.' or '..' (escaped or not)", r.URL.Path)})
 		return
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = &clientBody{ReadCloser: r.Body}
 	}
 	if _, pattern := s.mux.Handler(r); pattern != "" {
 		s.mux.ServeHTTP(w, r)
@@ -147,8 +160,13 @@ func (s *Server) authed(pattern string, h handlerFunc) {
 
 // bearer reads the Authorization: Bearer token ("" when there is no Authorization header). The
 // scheme is case-insensitive (RFC 9110); any other scheme, or a token without one, is refused rather
-// than taken for no token.
+// than taken for no token. Two Authorization headers are refused: which one a proxy or a server
+// takes is not defined, so none is.
 func bearer(r *http.Request) (string, error) {
+	if vs := r.Header.Values("Authorization"); len(vs) > 1 {
+		return "", &app.Error{Status: http.StatusBadRequest, Code: wire.CodeBadRequest,
+			Msg: fmt.Sprintf("%d Authorization headers: send one", len(vs))}
+	}
 	v := r.Header.Get("Authorization")
 	if v == "" {
 		return "", nil
@@ -159,4 +177,34 @@ func bearer(r *http.Request) (string, error) {
 			Msg: "Authorization header: want \"Bearer <token>\""}
 	}
 	return strings.TrimSpace(token), nil
+}
+
+// clientBody turns a failure to read the request body into the client's error: a body cut short
+// (the connection closed before Content-Length or the last chunk) or malformed is a 400, one that
+// arrived too slowly (custodyd cuts a body below its minimum rate) a 408. Neither is the server's
+// failure, so neither is logged as one. It also tells whether the body was read to its end.
+type clientBody struct {
+	io.ReadCloser
+	eof bool
+}
+
+// unread reports whether r has a body the handler did not read to its end.
+func unread(r *http.Request) bool {
+	b, ok := r.Body.(*clientBody)
+	return ok && !b.eof
+}
+
+func (b *clientBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.eof = b.eof || err == io.EOF
+	switch {
+	case err == nil || err == io.EOF:
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		err = &app.Error{Status: http.StatusRequestTimeout, Code: wire.CodeRequestTimeout,
+			Msg: "the request body arrived too slowly: this control plane cuts a body that stalls or trickles below its minimum rate; nothing was stored"}
+	default:
+		err = &app.Error{Status: http.StatusBadRequest, Code: wire.CodeBadRequest,
+			Msg: fmt.Sprintf("reading the request body: %v: it was cut short or malformed; nothing was stored", err)}
+	}
+	return n, err
 }

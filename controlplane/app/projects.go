@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/custody-dev/custody/attestation"
 	"github.com/custody-dev/custody/contract"
@@ -28,6 +30,30 @@ func checkName(what, name string) error {
 	}
 	return nil
 }
+
+// checkText checks free text a client gives (a token's name, a description, a reason): valid UTF-8,
+// no NUL (PostgreSQL's text cannot hold one, SQLite's can: refused on both alike) and at most max
+// bytes.
+func checkText(field, s string, max int) error {
+	switch {
+	case len(s) > max:
+		return badRequest("%s: %d bytes, at most %d", field, len(s), max)
+	case !utf8.ValidString(s):
+		return badRequest("%s: not valid UTF-8", field)
+	case strings.IndexByte(s, 0) >= 0:
+		return badRequest("%s %q: holds a NUL byte", field, s)
+	}
+	return nil
+}
+
+// Bounds of the free text fields.
+const (
+	maxTokenName   = 256
+	maxDescription = 4096
+	maxRunnerType  = 256
+	maxRunnerURL   = 4096
+	maxReason      = 64 << 10
+)
 
 // CreateProject creates a project in the principal's org.
 func (a *App) CreateProject(ctx context.Context, p auth.Principal, req wire.CreateProject) (*wire.Project, error) {
@@ -62,13 +88,17 @@ func (a *App) ListProjects(ctx context.Context, p auth.Principal) ([]wire.Projec
 	return out, nil
 }
 
-// project finds a project of the principal's org by name.
+// Visibility. What a token may not see is answered exactly like what does not exist (404): a scoped
+// token learns nothing of other projects and workflows. 403 is for what it sees but may not do: a
+// workflow token listing its project's workflows, a non-admin token managing.
+
+// project finds a project of the principal's org, by name, that the principal sees.
 func (a *App) project(ctx context.Context, p auth.Principal, name string) (*store.Project, error) {
 	if err := checkName("project", name); err != nil {
 		return nil, err
 	}
 	pr, err := a.store.GetProject(ctx, p.Token.OrgID, name)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || err == nil && !p.SeesProject(pr.OrgID, pr.ID) {
 		return nil, notFound("project %s not found", name)
 	}
 	if err != nil {
@@ -77,7 +107,8 @@ func (a *App) project(ctx context.Context, p auth.Principal, name string) (*stor
 	return pr, nil
 }
 
-// workflow finds a workflow by project and name.
+// workflow finds a workflow the principal may see (and run), by project and name. When the project
+// is seen but the workflow is not found, the project is returned with the error.
 func (a *App) workflow(ctx context.Context, p auth.Principal, project, name string) (*store.Project, *store.Workflow, error) {
 	pr, err := a.project(ctx, p, project)
 	if err != nil {
@@ -87,7 +118,7 @@ func (a *App) workflow(ctx context.Context, p auth.Principal, project, name stri
 		return nil, nil, err
 	}
 	w, err := a.store.GetWorkflow(ctx, pr.ID, name)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || err == nil && !p.Workflow(pr.OrgID, pr.ID, w.ID) {
 		return pr, nil, notFound("workflow %s not found in project %s", name, project)
 	}
 	if err != nil {
@@ -112,11 +143,11 @@ func (a *App) newRevision(body []byte) *store.ContractRevision {
 
 // CreateWorkflow creates a workflow with its first contract revision (the default contract if none).
 func (a *App) CreateWorkflow(ctx context.Context, p auth.Principal, project string, req wire.CreateWorkflow) (*wire.Workflow, error) {
-	if err := requireAdmin(p); err != nil {
-		return nil, err
-	}
 	pr, err := a.project(ctx, p, project)
 	if err != nil {
+		return nil, err
+	}
+	if err := requireAdmin(p); err != nil {
 		return nil, err
 	}
 	return a.createWorkflow(ctx, pr, req)
@@ -124,6 +155,9 @@ func (a *App) CreateWorkflow(ctx context.Context, p auth.Principal, project stri
 
 func (a *App) createWorkflow(ctx context.Context, pr *store.Project, req wire.CreateWorkflow) (*wire.Workflow, error) {
 	if err := checkName("workflow", req.Name); err != nil {
+		return nil, err
+	}
+	if err := checkText("description", req.Description, maxDescription); err != nil {
 		return nil, err
 	}
 	body := []byte(req.Contract)
@@ -164,9 +198,6 @@ func (a *App) GetWorkflow(ctx context.Context, p auth.Principal, project, name s
 	if err != nil {
 		return nil, err
 	}
-	if !p.Workflow(pr.OrgID, pr.ID, w.ID) {
-		return nil, forbidden("this token may not read workflow %s/%s", project, name)
-	}
 	rev, c, err := a.revision(ctx, w, 0)
 	if err != nil {
 		return nil, err
@@ -200,6 +231,9 @@ func (a *App) ListWorkflows(ctx context.Context, p auth.Principal, project strin
 
 // revision loads and parses revision n (0: latest) of a workflow's contract.
 func (a *App) revision(ctx context.Context, w *store.Workflow, n int) (*store.ContractRevision, *contract.Contract, error) {
+	if n < 0 {
+		return nil, nil, badRequest("revision %d: want a revision number, or 0 for the latest", n)
+	}
 	rev, err := a.store.GetContractRevision(ctx, w.ID, n)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil, notFound("workflow %s has no contract revision %d", w.Name, n)
@@ -216,11 +250,11 @@ func (a *App) revision(ctx context.Context, w *store.Workflow, n int) (*store.Co
 
 // UpdateContract stores the next revision of a workflow's contract; earlier revisions are kept.
 func (a *App) UpdateContract(ctx context.Context, p auth.Principal, project, name string, req wire.UpdateContract) (*wire.ContractRevision, error) {
-	if err := requireAdmin(p); err != nil {
-		return nil, err
-	}
 	_, w, err := a.workflow(ctx, p, project, name)
 	if err != nil {
+		return nil, err
+	}
+	if err := requireAdmin(p); err != nil {
 		return nil, err
 	}
 	body := []byte(req.Contract)
@@ -237,12 +271,9 @@ func (a *App) UpdateContract(ctx context.Context, p auth.Principal, project, nam
 
 // GetContract returns revision n (0: latest) of a workflow's contract.
 func (a *App) GetContract(ctx context.Context, p auth.Principal, project, name string, n int) (*wire.ContractRevision, error) {
-	pr, w, err := a.workflow(ctx, p, project, name)
+	_, w, err := a.workflow(ctx, p, project, name)
 	if err != nil {
 		return nil, err
-	}
-	if !p.Workflow(pr.OrgID, pr.ID, w.ID) {
-		return nil, forbidden("this token may not read workflow %s/%s", project, name)
 	}
 	rev, _, err := a.revision(ctx, w, n)
 	if err != nil {
@@ -253,11 +284,11 @@ func (a *App) GetContract(ctx context.Context, p auth.Principal, project, name s
 
 // AddKey trusts a public key for key-signed pushes of a workflow.
 func (a *App) AddKey(ctx context.Context, p auth.Principal, project, name string, req wire.AddPublicKey) (*wire.PublicKey, error) {
-	if err := requireAdmin(p); err != nil {
-		return nil, err
-	}
 	_, w, err := a.workflow(ctx, p, project, name)
 	if err != nil {
+		return nil, err
+	}
+	if err := requireAdmin(p); err != nil {
 		return nil, err
 	}
 	pub, err := cryptoutils.UnmarshalPEMToPublicKey([]byte(req.PEM))
@@ -281,11 +312,11 @@ func (a *App) AddKey(ctx context.Context, p auth.Principal, project, name string
 // RemoveKey stops trusting a workflow's key, named by its ID: pushes signed with it are refused from
 // now on. Attestations it verified stay stored with the verdict they had when pushed.
 func (a *App) RemoveKey(ctx context.Context, p auth.Principal, project, name, id string) (*wire.PublicKey, error) {
-	if err := requireAdmin(p); err != nil {
-		return nil, err
-	}
 	_, w, err := a.workflow(ctx, p, project, name)
 	if err != nil {
+		return nil, err
+	}
+	if err := requireAdmin(p); err != nil {
 		return nil, err
 	}
 	k, err := a.store.RemovePublicKey(ctx, w.ID, id)
@@ -301,12 +332,9 @@ func (a *App) RemoveKey(ctx context.Context, p auth.Principal, project, name, id
 
 // ListKeys lists the keys trusted for a workflow.
 func (a *App) ListKeys(ctx context.Context, p auth.Principal, project, name string) ([]wire.PublicKey, error) {
-	pr, w, err := a.workflow(ctx, p, project, name)
+	_, w, err := a.workflow(ctx, p, project, name)
 	if err != nil {
 		return nil, err
-	}
-	if !p.Workflow(pr.OrgID, pr.ID, w.ID) {
-		return nil, forbidden("this token may not read workflow %s/%s", project, name)
 	}
 	ks, err := a.store.ListPublicKeys(ctx, w.ID)
 	if err != nil {

@@ -197,7 +197,7 @@ func (a *App) GetAttestation(ctx context.Context, p auth.Principal, digest strin
 		return nil, nil, err
 	}
 	if !p.Workflow(pr.OrgID, pr.ID, w.ID) {
-		return nil, nil, forbidden("this token may not read attestations of %s/%s", pr.Name, w.Name)
+		return nil, nil, notFound("attestation %s not found", digest) // as if it did not exist
 	}
 	return toAttestation(att, pr, w), att.Bundle, nil
 }
@@ -258,12 +258,9 @@ const defaultListLimit = 50
 func (a *App) searchScope(ctx context.Context, p auth.Principal, project, workflow string) ([]string, error) {
 	switch {
 	case workflow != "":
-		pr, w, err := a.workflow(ctx, p, project, workflow)
+		_, w, err := a.workflow(ctx, p, project, workflow) // only a workflow it may read
 		if err != nil {
 			return nil, err
-		}
-		if !p.Workflow(pr.OrgID, pr.ID, w.ID) {
-			return nil, forbidden("this token may not read workflow %s/%s", project, workflow)
 		}
 		return []string{w.ID}, nil
 	case project != "":

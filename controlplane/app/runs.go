@@ -16,13 +16,20 @@ import (
 // a workflow that does not exist is created (by a token allowed to act on the project). A dry run
 // checks everything and stores nothing.
 func (a *App) InitRun(ctx context.Context, p auth.Principal, req wire.InitRun) (*wire.InitializedRun, error) {
+	if err := checkText("runner.type", req.Runner.Type, maxRunnerType); err != nil {
+		return nil, err
+	}
+	if err := checkText("runner.url", req.Runner.URL, maxRunnerURL); err != nil {
+		return nil, err
+	}
 	pr, w, err := a.workflow(ctx, p, req.Project, req.Workflow)
 	var e *Error
 	switch {
 	case err == nil:
 	case errors.As(err, &e) && e.Code == wire.CodeNotFound && pr != nil && req.Contract != "":
+		// Whether the workflow does not exist or is another one's, the answer is the same.
 		if !p.Project(pr.OrgID, pr.ID) {
-			return nil, forbidden("workflow %s does not exist and this token may not create workflows in project %s", req.Workflow, req.Project)
+			return nil, forbidden("this token may run only its own workflow: it may not create workflow %s in project %s", req.Workflow, req.Project)
 		}
 		if req.DryRun {
 			return a.dryRunNewWorkflow(pr, req)
@@ -36,9 +43,6 @@ func (a *App) InitRun(ctx context.Context, p auth.Principal, req wire.InitRun) (
 		}
 	default:
 		return nil, err
-	}
-	if !p.Workflow(pr.OrgID, pr.ID, w.ID) {
-		return nil, forbidden("this token may not run workflow %s/%s", req.Project, req.Workflow)
 	}
 	rev, _, err := a.revision(ctx, w, req.Revision)
 	if err != nil {
@@ -82,8 +86,12 @@ func isCode(err error, code string) bool {
 	return ok && e.Code == code
 }
 
-// run loads a run the principal may act on, with its workflow and project.
+// run loads a run the principal may act on, with its workflow and project; another workflow's run
+// is not found, like one that does not exist.
 func (a *App) run(ctx context.Context, p auth.Principal, id string) (*store.Run, *store.Workflow, *store.Project, error) {
+	if !isID(id) {
+		return nil, nil, nil, badRequest("run id %q: want a UUID such as %s", id, "0b5e6c4e-8f0a-4c1e-9d7b-2a3c4d5e6f70")
+	}
 	r, err := a.store.GetRun(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil, nil, notFound("run %s not found", id)
@@ -100,7 +108,7 @@ func (a *App) run(ctx context.Context, p auth.Principal, id string) (*store.Run,
 		return nil, nil, nil, fmt.Errorf("get run %s: project: %w", id, err)
 	}
 	if !p.Workflow(pr.OrgID, pr.ID, w.ID) {
-		return nil, nil, nil, forbidden("this token may not act on runs of workflow %s/%s", pr.Name, w.Name)
+		return nil, nil, nil, notFound("run %s not found", id)
 	}
 	if r.State == store.RunInitialized && !a.now().Before(r.ExpiresAt) {
 		r.State = store.RunExpired // the expiry sweep will record it
@@ -124,9 +132,6 @@ func (a *App) ListRuns(ctx context.Context, p auth.Principal, project, workflow 
 	if err != nil {
 		return nil, err
 	}
-	if !p.Workflow(pr.OrgID, pr.ID, w.ID) {
-		return nil, forbidden("this token may not read workflow %s/%s", project, workflow)
-	}
 	rs, err := a.store.ListRuns(ctx, store.RunFilter{WorkflowID: w.ID, Limit: limit})
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
@@ -147,6 +152,9 @@ func (a *App) ResetRun(ctx context.Context, p auth.Principal, id string, req wir
 	case store.RunFailed, store.RunCancelled:
 	default:
 		return nil, badRequest("state %q: want failed or cancelled", req.State)
+	}
+	if err := checkText("reason", req.Reason, maxReason); err != nil {
+		return nil, err
 	}
 	r, w, pr, err := a.run(ctx, p, id)
 	if err != nil {
@@ -199,6 +207,26 @@ func (a *App) PutState(ctx context.Context, p auth.Principal, id string, req wir
 		return nil, fmt.Errorf("put state: %w", err)
 	}
 	return &wire.RemoteState{Digest: digest}, nil
+}
+
+// isID reports whether s has the form newID gives: a lowercase UUID.
+func isID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range []byte(s) {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func (a *App) runURL(id string) string { return a.baseURL + "/v1/runs/" + id }

@@ -12,23 +12,11 @@ import (
 )
 
 // CreateToken issues a token scoped to the org, a project or a workflow. Its secret is returned once.
+// The scope is looked up first: a project or workflow the caller may not see is not found.
 func (a *App) CreateToken(ctx context.Context, p auth.Principal, req wire.CreateToken) (*wire.CreatedToken, error) {
-	if err := requireAdmin(p); err != nil {
-		return nil, err
-	}
 	t := &store.Token{ID: newID(), Name: req.Name, OrgID: p.Token.OrgID, Admin: req.Admin, CreatedAt: a.now().UTC()}
-	if req.Admin && (req.Project != "" || req.Workflow != "") {
-		return nil, badRequest("an admin token is org-wide: drop --project and --workflow, or --admin")
-	}
 	if req.Workflow != "" && req.Project == "" {
 		return nil, badRequest("a workflow token needs its project")
-	}
-	if req.ExpiresIn != "" {
-		d, err := time.ParseDuration(req.ExpiresIn)
-		if err != nil || d <= 0 {
-			return nil, badRequest("expiry %q: want a positive duration such as 720h", req.ExpiresIn)
-		}
-		t.ExpiresAt = t.CreatedAt.Add(d)
 	}
 	if req.Project != "" {
 		pr, err := a.project(ctx, p, req.Project)
@@ -43,6 +31,22 @@ func (a *App) CreateToken(ctx context.Context, p auth.Principal, req wire.Create
 			}
 			t.WorkflowID = w.ID
 		}
+	}
+	if err := requireAdmin(p); err != nil {
+		return nil, err
+	}
+	if req.Admin && (req.Project != "" || req.Workflow != "") {
+		return nil, badRequest("an admin token is org-wide: drop --project and --workflow, or --admin")
+	}
+	if err := checkText("name", req.Name, maxTokenName); err != nil {
+		return nil, err
+	}
+	if req.ExpiresIn != "" {
+		d, err := time.ParseDuration(req.ExpiresIn)
+		if err != nil || d <= 0 {
+			return nil, badRequest("expiry %q: want a positive duration such as 720h", req.ExpiresIn)
+		}
+		t.ExpiresAt = t.CreatedAt.Add(d)
 	}
 	secret, hash, err := auth.NewToken()
 	if err != nil {

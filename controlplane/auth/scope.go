@@ -37,7 +37,14 @@ func (p Principal) Project(orgID, projectID string) bool {
 	return p.Org(orgID) && p.Token.WorkflowID == "" && (p.Token.ProjectID == "" || p.Token.ProjectID == projectID)
 }
 
-// Workflow reports whether the principal may run (init, add, push, reset) a workflow.
+// SeesProject reports whether the principal may know a project exists: an org-wide token sees every
+// project of its org, a project or workflow token its own. What a principal may not see is answered
+// like what does not exist.
+func (p Principal) SeesProject(orgID, projectID string) bool {
+	return p.Org(orgID) && (p.Token.ProjectID == "" || p.Token.ProjectID == projectID)
+}
+
+// Workflow reports whether the principal may run (init, add, push, reset) a workflow, and so see it.
 func (p Principal) Workflow(orgID, projectID, workflowID string) bool {
 	if !p.Org(orgID) {
 		return false

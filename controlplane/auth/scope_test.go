@@ -16,20 +16,24 @@ func TestPrincipalScopes(t *testing.T) {
 		// what it may do, on: the org, project p1, project p2, workflow p1/w1, p1/w2, p2/w1, and in org o2
 		admin, orgWide                          bool
 		p1, p2, p1w1, p1w2, p2w1, otherOrgScope bool
+		// whether it sees projects p1 and p2
+		seesP1, seesP2 bool
 	}{
-		{"admin", store.Token{OrgID: org, Admin: true}, true, true, true, true, true, true, true, false},
-		{"org token", store.Token{OrgID: org}, false, true, true, true, true, true, true, false},
-		{"project token", store.Token{OrgID: org, ProjectID: proj}, false, false, true, false, true, true, false, false},
-		{"workflow token", store.Token{OrgID: org, ProjectID: proj, WorkflowID: wf}, false, false, false, false, true, false, false, false},
-		{"workflow token without its project", store.Token{OrgID: org, WorkflowID: wf}, false, false, false, false, true, false, true, false},
-		{"no org", store.Token{Admin: true}, true, true, false, false, false, false, false, false},
+		{"admin", store.Token{OrgID: org, Admin: true}, true, true, true, true, true, true, true, false, true, true},
+		{"org token", store.Token{OrgID: org}, false, true, true, true, true, true, true, false, true, true},
+		{"project token", store.Token{OrgID: org, ProjectID: proj}, false, false, true, false, true, true, false, false, true, false},
+		{"workflow token", store.Token{OrgID: org, ProjectID: proj, WorkflowID: wf}, false, false, false, false, true, false, false, false, true, false},
+		{"workflow token without its project", store.Token{OrgID: org, WorkflowID: wf}, false, false, false, false, true, false, true, false, true, true},
+		{"no org", store.Token{Admin: true}, true, true, false, false, false, false, false, false, false, false},
 	}
 	for _, tc := range tests {
 		p := Principal{Token: tc.token}
 		got := []bool{p.Admin(), p.OrgWide(), p.Project(org, proj), p.Project(org, otherProj), p.Workflow(org, proj, wf),
-			p.Workflow(org, proj, otherWf), p.Workflow(org, otherProj, wf), p.Workflow(otherOrg, proj, wf) || p.Project(otherOrg, proj)}
-		want := []bool{tc.admin, tc.orgWide, tc.p1, tc.p2, tc.p1w1, tc.p1w2, tc.p2w1, tc.otherOrgScope}
-		names := []string{"Admin", "OrgWide", "Project(p1)", "Project(p2)", "Workflow(p1/w1)", "Workflow(p1/w2)", "Workflow(p2/w1)", "other org"}
+			p.Workflow(org, proj, otherWf), p.Workflow(org, otherProj, wf), p.Workflow(otherOrg, proj, wf) || p.Project(otherOrg, proj) || p.SeesProject(otherOrg, proj),
+			p.SeesProject(org, proj), p.SeesProject(org, otherProj)}
+		want := []bool{tc.admin, tc.orgWide, tc.p1, tc.p2, tc.p1w1, tc.p1w2, tc.p2w1, tc.otherOrgScope, tc.seesP1, tc.seesP2}
+		names := []string{"Admin", "OrgWide", "Project(p1)", "Project(p2)", "Workflow(p1/w1)", "Workflow(p1/w2)", "Workflow(p2/w1)", "other org",
+			"SeesProject(p1)", "SeesProject(p2)"}
 		for i := range got {
 			if got[i] != want[i] {
 				t.Errorf("%s: %s = %v, want %v", tc.name, names[i], got[i], want[i])

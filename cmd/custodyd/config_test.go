@@ -1,0 +1,50 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestConfigLimits: the connection limits have their documented defaults, come from the environment,
+// are overridden by flags, and a value that would disable a limit is refused with the flag's name.
+func TestConfigLimits(t *testing.T) {
+	t.Parallel()
+	c, err := loadConfig(nil, map[string]string{}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := config{ReadHeaderTimeout: 10 * time.Second, BodyTimeout: 30 * time.Second, BodyMinRate: 1024, WriteTimeout: 30 * time.Second,
+		IdleTimeout: 30 * time.Second, MaxConnections: 1024, MaxUploads: 64}
+	if got := limitsOf(c); got != want {
+		t.Errorf("defaults %+v, want %+v", got, want)
+	}
+
+	env := map[string]string{"CUSTODY_READ_HEADER_TIMEOUT": "1s", "CUSTODY_BODY_TIMEOUT": "2s", "CUSTODY_BODY_MIN_RATE": "0",
+		"CUSTODY_WRITE_TIMEOUT": "3s", "CUSTODY_IDLE_TIMEOUT": "4s", "CUSTODY_MAX_CONNECTIONS": "5", "CUSTODY_MAX_UPLOADS": "6"}
+	c, err = loadConfig([]string{"--idle-timeout", "40s", "--max-uploads", "60"}, env, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = config{ReadHeaderTimeout: time.Second, BodyTimeout: 2 * time.Second, BodyMinRate: 0, WriteTimeout: 3 * time.Second,
+		IdleTimeout: 40 * time.Second, MaxConnections: 5, MaxUploads: 60}
+	if got := limitsOf(c); got != want {
+		t.Errorf("from the environment and flags %+v, want %+v", got, want)
+	}
+
+	for _, tc := range []struct{ flag, value string }{
+		{"read-header-timeout", "0s"}, {"body-timeout", "0s"}, {"write-timeout", "-1s"}, {"idle-timeout", "0s"},
+		{"body-min-rate", "-1"}, {"max-connections", "0"}, {"max-uploads", "-3"},
+	} {
+		_, err := loadConfig([]string{"--" + tc.flag, tc.value}, map[string]string{}, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "--"+tc.flag) {
+			t.Errorf("--%s %s: %v, want an error naming the flag", tc.flag, tc.value, err)
+		}
+	}
+}
+
+func limitsOf(c config) config {
+	return config{ReadHeaderTimeout: c.ReadHeaderTimeout, BodyTimeout: c.BodyTimeout, BodyMinRate: c.BodyMinRate, WriteTimeout: c.WriteTimeout,
+		IdleTimeout: c.IdleTimeout, MaxConnections: c.MaxConnections, MaxUploads: c.MaxUploads}
+}
