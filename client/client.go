@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -167,7 +168,11 @@ func (c *Client) do(ctx context.Context, req request) (*http.Response, error) {
 	for attempt := 1; ; attempt++ {
 		resp, err := c.once(ctx, req)
 		transient := err != nil && isTransient(err) || err == nil && retryableStatus(resp.StatusCode)
-		if !transient || c.retry.Deadline == 0 || c.clock.Now().Sub(start)+backoff > c.retry.Deadline {
+		wait := backoff
+		if transient && resp != nil {
+			wait = max(wait, retryAfter(resp.Header.Get("Retry-After"), c.clock.Now()))
+		}
+		if !transient || c.retry.Deadline == 0 || c.clock.Now().Sub(start)+wait > c.retry.Deadline {
 			if err != nil {
 				if isTransient(err) || unreachable(err) {
 					return nil, &UnavailableError{Err: fmt.Errorf("%s %s after %d attempts: %w", req.method, req.path, attempt, err)}
@@ -183,10 +188,10 @@ func (c *Client) do(ctx context.Context, req request) (*http.Response, error) {
 			resp.Body.Close()
 		}
 		if c.notify != nil {
-			c.notify(Retrying{Method: req.method, Path: req.path, Attempt: attempt, Err: failure, Wait: backoff,
+			c.notify(Retrying{Method: req.method, Path: req.path, Attempt: attempt, Err: failure, Wait: wait,
 				Deadline: start.Add(c.retry.Deadline)})
 		}
-		if err := c.clock.Sleep(ctx, backoff); err != nil {
+		if err := c.clock.Sleep(ctx, wait); err != nil {
 			return nil, err
 		}
 		if backoff *= 2; c.retry.Max > 0 {
@@ -247,8 +252,31 @@ func unreachable(err error) bool {
 	return errors.As(err, &dns)
 }
 
+// retryableStatus reports an answer worth retrying: the control plane or a proxy in front of it is
+// unavailable or overloaded (502, 503, 504), or the request's body arrived too slowly (408): the same
+// request again may pass. Every call the client retries is safe to repeat.
 func retryableStatus(code int) bool {
-	return code == http.StatusBadGateway || code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout
+	return code == http.StatusBadGateway || code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout ||
+		code == http.StatusRequestTimeout
+}
+
+// maxRetryAfter bounds the wait a Retry-After header may ask for: a broken or hostile server does not
+// park the client for a day (the retry deadline bounds it anyway).
+const maxRetryAfter = time.Minute
+
+// retryAfter reads a Retry-After header (RFC 9110: seconds, or an HTTP date) as a wait from now;
+// 0 when there is none or it cannot be read.
+func retryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.Atoi(v); err == nil {
+		d = time.Duration(secs) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return min(max(d, 0), maxRetryAfter)
 }
 
 // call sends req and decodes a 2xx JSON answer into out (when not nil), or returns the problem.

@@ -334,3 +334,46 @@ func TestUnresolvableHost(t *testing.T) {
 		t.Errorf("a host that does not exist was retried %d times", retried)
 	}
 }
+
+// TestRetryAfter: a 503 or 408 that says when to come back is retried then, not sooner (bounded by a
+// minute and by the deadline); one without the header backs off as usual.
+func TestRetryAfter(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1e9, 0)
+	tests := []struct {
+		name       string
+		status     int
+		retryAfter string
+		want       time.Duration
+	}{
+		{"seconds", http.StatusServiceUnavailable, "3", 3 * time.Second},
+		{"an HTTP date", http.StatusServiceUnavailable, now.Add(7 * time.Second).UTC().Format(http.TimeFormat), 7 * time.Second},
+		{"shorter than the backoff", http.StatusServiceUnavailable, "0", 10 * time.Millisecond},
+		{"a day, capped", http.StatusServiceUnavailable, "86400", time.Minute},
+		{"unreadable", http.StatusServiceUnavailable, "soon", 10 * time.Millisecond},
+		{"a body that came too slowly", http.StatusRequestTimeout, "", 10 * time.Millisecond},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := &flaky{failures: 1, status: tc.status, ok: whoami}
+			url := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tc.retryAfter != "" && f.attempts.Load() == 0 {
+					w.Header().Set("Retry-After", tc.retryAfter)
+				}
+				f.ServeHTTP(w, r)
+			}))
+			clk := &stepClock{now: now}
+			c, err := client.New(url, "cst_test", client.WithRetry(client.Retry{Deadline: 2 * time.Minute, Min: 10 * time.Millisecond}), client.WithClock(clk))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.WhoAmI(context.Background()); err != nil {
+				t.Fatalf("whoami after one %d: %v", tc.status, err)
+			}
+			if !slices.Equal(clk.slept, []time.Duration{tc.want}) {
+				t.Errorf("waits = %v, want [%v]", clk.slept, tc.want)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"net/http"
 
 	"github.com/custody-dev/custody/cli"
 	"github.com/custody-dev/custody/client"
@@ -54,9 +55,11 @@ var exitCodes = []exitCode{
 	{6, "no-attestation", "no attestation is in progress: run `custody attestation init` first", is(crafting.ErrNoState)},
 	{7, "verification-failed", "at least one bundle failed verification; each verdict is printed", as[*cli.VerificationError]()},
 	{8, "auth", "the control plane refused the token: missing, malformed, unknown, expired or revoked (401), or not allowed to do this (403)", status(401, 403)},
-	{9, "not-found", "the control plane has no such project, workflow, contract revision, run, attestation or artifact", status(404)},
-	{10, "unavailable", "the control plane could not be reached, or failed, until the retry deadline passed",
-		func(err error) bool { return as[*client.UnavailableError]()(err) || client.Status(err) >= 500 }},
+	{9, "not-found", "the control plane has no such project, workflow, contract revision, run, attestation or artifact, or the token may not see it", status(404)},
+	{10, "unavailable", "the control plane could not be reached, failed, or timed the request out (408), until the retry deadline passed",
+		func(err error) bool {
+			return as[*client.UnavailableError]()(err) || client.Status(err) >= 500 || client.Status(err) == http.StatusRequestTimeout
+		}},
 	{codeInterrupted, "interrupted", "SIGINT or SIGTERM stopped the command before it finished; a second signal kills it at once", nil},
 }
 
