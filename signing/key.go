@@ -7,7 +7,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/sigstore/cosign/v2/pkg/cosign"
 	"github.com/sigstore/sigstore/pkg/signature"
 )
 
@@ -76,10 +75,10 @@ func decodeCosignKey(ref string, raw []byte, password PasswordFunc) (signature.S
 		return nil, fmt.Errorf("key %s: not a PEM file: want a cosign private key (cosign generate-key-pair)", ref)
 	}
 	switch block.Type {
-	case cosign.SigstorePrivateKeyPemType, cosign.CosignPrivateKeyPemType:
+	case sigstorePrivateKeyPEMType, cosignPrivateKeyPEMType:
 	case "PUBLIC KEY":
 		return nil, fmt.Errorf("key %s: a public key cannot sign: give the private key (cosign.key)", ref)
-	case cosign.PrivateKeyPemType, cosign.ECPrivateKeyPemType, cosign.RSAPrivateKeyPemType:
+	case "PRIVATE KEY", "EC PRIVATE KEY", "RSA PRIVATE KEY":
 		return nil, fmt.Errorf("key %s: a plain %q PEM, not a cosign key: convert it with `cosign import-key-pair --key %s`", ref, block.Type, ref)
 	default:
 		return nil, fmt.Errorf("key %s: PEM block %q is not a cosign private key", ref, block.Type)
@@ -88,12 +87,11 @@ func decodeCosignKey(ref string, raw []byte, password PasswordFunc) (signature.S
 	if err != nil {
 		return nil, fmt.Errorf("key %s: password: %w", ref, err)
 	}
-	// An empty, non-nil option list: ed25519 keys sign pure Ed25519, which DSSE verifiers expect.
-	sv, err := cosign.LoadPrivateKey(raw, pass, &[]signature.LoadOption{})
+	sv, err := decodeCosignPrivateKey(block, pass)
+	if errors.Is(err, errWrongPassword) {
+		return nil, fmt.Errorf("key %s: wrong password? (set %s): %w", ref, PasswordEnv, err)
+	}
 	if err != nil {
-		if strings.Contains(err.Error(), "decrypt") {
-			return nil, fmt.Errorf("key %s: wrong password? (set %s): %w", ref, PasswordEnv, err)
-		}
 		return nil, fmt.Errorf("key %s: %w", ref, err)
 	}
 	return sv, nil

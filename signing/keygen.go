@@ -6,8 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-
-	"github.com/sigstore/cosign/v2/pkg/cosign"
 )
 
 // Key pair file names, as cosign writes them.
@@ -39,7 +37,7 @@ func GenerateKeyPair(dir string, password PasswordFunc, force bool) (KeyPair, er
 			}
 		}
 	}
-	keys, err := cosign.GenerateKeyPair(func(bool) ([]byte, error) { return password() })
+	keys, err := generateCosignKeys(password)
 	if err != nil {
 		return KeyPair{}, fmt.Errorf("generate key pair: %w", err)
 	}
