@@ -8,6 +8,7 @@ import (
 
 	"github.com/custody-dev/custody/attestation"
 	"github.com/custody-dev/custody/cas"
+	"github.com/custody-dev/custody/signing"
 )
 
 // verdict is the outcome of one bundle.
@@ -41,7 +42,7 @@ verdict; the exit code is non-zero if any fails.`,
 			if len(bundles) == 0 {
 				return usageErrorf("no bundle to verify: give bundle files as arguments or with --bundle")
 			}
-			pub, err := os.ReadFile(key)
+			pub, err := signing.ReadPublicKeyFile(key)
 			if err != nil {
 				return usageErrorf("--key: %v", err)
 			}

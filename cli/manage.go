@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/custody-dev/custody/contract"
+	"github.com/custody-dev/custody/signing"
 	"github.com/custody-dev/custody/wire"
 )
 
@@ -144,7 +145,7 @@ func newKeyCmd(g *globals) *cobra.Command {
 			if project == "" || pubFile == "" {
 				return usageErrorf("--project and --public-key are required")
 			}
-			pem, err := os.ReadFile(pubFile)
+			pem, err := signing.ReadPublicKeyFile(pubFile)
 			if err != nil {
 				return usageErrorf("--public-key: %v", err)
 			}

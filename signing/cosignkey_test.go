@@ -1,9 +1,11 @@
 package signing
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -53,5 +55,58 @@ func TestLoadKeyBadEnvelope(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "key env://K: not a cosign encrypted key") || strings.Contains(err.Error(), "password") {
 			t.Errorf("LoadKey(%q) = %v, want \"not a cosign encrypted key\"", body, err)
 		}
+	}
+}
+
+// Key files are read up to MaxKeyFileSize: a larger file, an endless device or an oversized env://
+// value is refused with the name and the limit, without reading it all.
+func TestKeyReadsAreBounded(t *testing.T) {
+	dir := t.TempDir()
+	key, err := os.ReadFile("testdata/cosign.key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A key padded to exactly the limit still loads (pem.Decode ignores what follows the block).
+	atLimit := filepath.Join(dir, "at-limit.key")
+	if err := os.WriteFile(atLimit, append(key, bytes.Repeat([]byte("\n"), MaxKeyFileSize-len(key))...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	overLimit := filepath.Join(dir, "over-limit.key")
+	if err := os.WriteFile(overLimit, append(key, bytes.Repeat([]byte("\n"), MaxKeyFileSize+1-len(key))...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big.pub")
+	if err := os.WriteFile(big, bytes.Repeat([]byte("A"), 8<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	limit := "is larger than " + strconv.Itoa(MaxKeyFileSize) + " bytes (1 MiB), the limit of a key file"
+	opts := KeyOptions{Password: password("custody-test")}
+
+	if _, err := LoadKey(atLimit, opts); err != nil {
+		t.Errorf("LoadKey(a key of exactly %d bytes) = %v", MaxKeyFileSize, err)
+	}
+	for _, ref := range []string{overLimit, "/dev/zero"} {
+		if _, err := LoadKey(ref, opts); err == nil || err.Error() != "key: "+ref+" "+limit+": not a key" {
+			t.Errorf("LoadKey(%s) = %v, want %q", ref, err, ref+" "+limit)
+		}
+	}
+	huge := strings.Repeat("A", MaxKeyFileSize+1)
+	if _, err := LoadKey("env://K", KeyOptions{Getenv: env(map[string]string{"K": huge})}); err == nil ||
+		!strings.Contains(err.Error(), "key env://K: environment variable K holds more than 1048576 bytes (1 MiB)") {
+		t.Errorf("LoadKey(env:// of 1 MiB + 1) = %v", err)
+	}
+
+	for _, path := range []string{big, "/dev/zero"} {
+		if _, err := ReadPublicKeyFile(path); err == nil || err.Error() != "public key: "+path+" "+limit+": not a key" {
+			t.Errorf("ReadPublicKeyFile(%s) = %v, want %q", path, err, limit)
+		}
+	}
+	got, err := ReadPublicKeyFile("testdata/cosign.pub")
+	want, _ := os.ReadFile("testdata/cosign.pub")
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("ReadPublicKeyFile(cosign.pub) = %q, %v", got, err)
+	}
+	if _, err := ReadPublicKeyFile(filepath.Join(dir, "missing.pub")); err == nil || !strings.Contains(err.Error(), "public key: open ") {
+		t.Errorf("ReadPublicKeyFile(missing) = %v", err)
 	}
 }

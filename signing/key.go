@@ -4,7 +4,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -24,7 +23,8 @@ const envScheme = "env://"
 
 // LoadKey loads a cosign key reference: the path of a cosign encrypted private key (cosign.key, PEM
 // "ENCRYPTED SIGSTORE PRIVATE KEY" or "ENCRYPTED COSIGN PRIVATE KEY"), or env://VAR naming an
-// environment variable holding that PEM. The password is opts.Password, else COSIGN_PASSWORD.
+// environment variable holding that PEM; either holds at most MaxKeyFileSize bytes. The password is
+// opts.Password, else COSIGN_PASSWORD.
 func LoadKey(ref string, opts KeyOptions) (*KeySigner, error) {
 	getenv := opts.Getenv
 	if getenv == nil {
@@ -57,12 +57,15 @@ func readKeyRef(ref string, getenv func(string) string) ([]byte, error) {
 		if v == "" {
 			return nil, fmt.Errorf("key %s: environment variable %s is empty or unset", ref, name)
 		}
+		if len(v) > MaxKeyFileSize {
+			return nil, fmt.Errorf("key %s: environment variable %s holds more than %d bytes (1 MiB), the limit of a key: not a key", ref, name, MaxKeyFileSize)
+		}
 		return []byte(v), nil
 	}
 	if scheme, _, ok := strings.Cut(ref, "://"); ok {
 		return nil, fmt.Errorf("key %s: %s:// keys are not supported: give a cosign key file or env://VAR", ref, scheme)
 	}
-	raw, err := os.ReadFile(ref)
+	raw, err := readBounded(ref)
 	if err != nil {
 		return nil, fmt.Errorf("key: %w", err)
 	}
