@@ -18,8 +18,8 @@ import (
 )
 
 // cosign's key format, read and written here with sigstore/sigstore and go-securesystemslib rather
-// than by linking cosign (whose package brings Rekor's REST client, go-openapi, gRPC and tens of
-// milliseconds of package initialisation into every custody command): a PKCS #8 private key,
+// than by linking cosign, whose package brings 111 more packages (Rekor's REST client, go-chi, zap, a
+// LevelDB) into every custody command's start-up (docs/benchmarks.md): a PKCS #8 private key,
 // encrypted by go-securesystemslib's encrypted package (scrypt + NaCl secretbox, JSON envelope),
 // in a PEM block of one of these types.
 const (
@@ -27,8 +27,8 @@ const (
 	cosignPrivateKeyPEMType   = "ENCRYPTED COSIGN PRIVATE KEY"   // what older cosign releases wrote
 )
 
-// MaxKeyFileSize bounds a key file or env:// key read by custody: a cosign key or public key is well
-// under 1 KiB, so a larger input is a wrong file (or a device that never ends), not a key.
+// MaxKeyFileSize bounds a key file or env:// key read by custody: a cosign key or public key takes a
+// few KiB at most (RSA-4096), so a larger input is a wrong file (or a device that never ends).
 const MaxKeyFileSize = 1 << 20
 
 // ReadPublicKeyFile reads a PEM public key file (a cosign.pub), at most MaxKeyFileSize bytes.
