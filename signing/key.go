@@ -4,10 +4,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
-	"github.com/sigstore/cosign/v2/pkg/cosign"
 	"github.com/sigstore/sigstore/pkg/signature"
 )
 
@@ -25,7 +23,8 @@ const envScheme = "env://"
 
 // LoadKey loads a cosign key reference: the path of a cosign encrypted private key (cosign.key, PEM
 // "ENCRYPTED SIGSTORE PRIVATE KEY" or "ENCRYPTED COSIGN PRIVATE KEY"), or env://VAR naming an
-// environment variable holding that PEM. The password is opts.Password, else COSIGN_PASSWORD.
+// environment variable holding that PEM; either holds at most MaxKeyFileSize bytes. The password is
+// opts.Password, else COSIGN_PASSWORD.
 func LoadKey(ref string, opts KeyOptions) (*KeySigner, error) {
 	getenv := opts.Getenv
 	if getenv == nil {
@@ -58,12 +57,15 @@ func readKeyRef(ref string, getenv func(string) string) ([]byte, error) {
 		if v == "" {
 			return nil, fmt.Errorf("key %s: environment variable %s is empty or unset", ref, name)
 		}
+		if len(v) > MaxKeyFileSize {
+			return nil, fmt.Errorf("key %s: environment variable %s holds more than %d bytes (1 MiB), the limit of a key: not a key", ref, name, MaxKeyFileSize)
+		}
 		return []byte(v), nil
 	}
 	if scheme, _, ok := strings.Cut(ref, "://"); ok {
 		return nil, fmt.Errorf("key %s: %s:// keys are not supported: give a cosign key file or env://VAR", ref, scheme)
 	}
-	raw, err := os.ReadFile(ref)
+	raw, err := readBounded(ref)
 	if err != nil {
 		return nil, fmt.Errorf("key: %w", err)
 	}
@@ -76,10 +78,10 @@ func decodeCosignKey(ref string, raw []byte, password PasswordFunc) (signature.S
 		return nil, fmt.Errorf("key %s: not a PEM file: want a cosign private key (cosign generate-key-pair)", ref)
 	}
 	switch block.Type {
-	case cosign.SigstorePrivateKeyPemType, cosign.CosignPrivateKeyPemType:
+	case sigstorePrivateKeyPEMType, cosignPrivateKeyPEMType:
 	case "PUBLIC KEY":
 		return nil, fmt.Errorf("key %s: a public key cannot sign: give the private key (cosign.key)", ref)
-	case cosign.PrivateKeyPemType, cosign.ECPrivateKeyPemType, cosign.RSAPrivateKeyPemType:
+	case "PRIVATE KEY", "EC PRIVATE KEY", "RSA PRIVATE KEY":
 		return nil, fmt.Errorf("key %s: a plain %q PEM, not a cosign key: convert it with `cosign import-key-pair --key %s`", ref, block.Type, ref)
 	default:
 		return nil, fmt.Errorf("key %s: PEM block %q is not a cosign private key", ref, block.Type)
@@ -88,12 +90,11 @@ func decodeCosignKey(ref string, raw []byte, password PasswordFunc) (signature.S
 	if err != nil {
 		return nil, fmt.Errorf("key %s: password: %w", ref, err)
 	}
-	// An empty, non-nil option list: ed25519 keys sign pure Ed25519, which DSSE verifiers expect.
-	sv, err := cosign.LoadPrivateKey(raw, pass, &[]signature.LoadOption{})
+	sv, err := decodeCosignPrivateKey(block, pass)
+	if errors.Is(err, errWrongPassword) {
+		return nil, fmt.Errorf("key %s: wrong password? (set %s): %w", ref, PasswordEnv, err)
+	}
 	if err != nil {
-		if strings.Contains(err.Error(), "decrypt") {
-			return nil, fmt.Errorf("key %s: wrong password? (set %s): %w", ref, PasswordEnv, err)
-		}
 		return nil, fmt.Errorf("key %s: %w", ref, err)
 	}
 	return sv, nil

@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/sigstore/cosign/v2/pkg/cosign"
-
 	"github.com/custody-dev/custody/internal/atomicfile"
 )
 
@@ -41,7 +39,7 @@ func GenerateKeyPair(dir string, password PasswordFunc, force bool) (KeyPair, er
 			}
 		}
 	}
-	keys, err := cosign.GenerateKeyPair(func(bool) ([]byte, error) { return password() })
+	keys, err := generateCosignKeys(password)
 	if err != nil {
 		return KeyPair{}, fmt.Errorf("generate key pair: %w", err)
 	}

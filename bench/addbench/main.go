@@ -1,5 +1,5 @@
 // Command addbench measures `custody attestation add` of a large ARTIFACT against the hashing floor
-// (bench/hashfloor) and coreutils' sha256sum, in the same run, and `custody version` start-up. It
+// (bench/hashfloor) and coreutils' sha256sum, in the same run. (Start-up is bench/startup's.) It
 // prints a markdown table of medians and ratios for docs/benchmarks.md:
 //
 //	go run ./bench/addbench [-size 1GiB] [-runs 5]
@@ -64,14 +64,13 @@ func run(sizeMiB int64, runs int) error {
 	}
 
 	results := map[string][]sample{}
-	order := []string{"floor (crypto/sha256, 1 MiB buffer)", "sha256sum", "custody attestation add", "custody version"}
+	order := []string{"floor (crypto/sha256, 1 MiB buffer)", "sha256sum", "custody attestation add"}
 	for i := range runs {
 		// Interleave the contenders so drift on a shared machine hits them alike.
 		cmds := map[string][]string{
 			order[0]: {floor, artifactPath},
 			order[1]: {"sha256sum", artifactPath},
 			order[2]: {custody, "--state-file", state, "attestation", "add", "--name", fmt.Sprintf("artifact-%d", i), "--kind", "ARTIFACT", "--value", artifactPath},
-			order[3]: {custody, "version"},
 		}
 		for _, name := range order {
 			s, err := measure(dir, cmds[name][0], cmds[name][1:]...)
@@ -93,13 +92,8 @@ func run(sizeMiB int64, runs int) error {
 		for _, s := range results[name] {
 			all = append(all, s.wall.Round(time.Millisecond).String())
 		}
-		ratioFloor, ratioSha := "", ""
-		if name != order[3] {
-			ratioFloor = fmt.Sprintf("%.2fx", m.wall.Seconds()/floorMed.Seconds())
-			ratioSha = fmt.Sprintf("%.2fx", m.wall.Seconds()/shaMed.Seconds())
-		}
-		fmt.Printf("| %s | %s | %.1f MiB | %s | %s | %s |\n", name, m.wall.Round(time.Millisecond), float64(m.maxRSS)/1024,
-			ratioFloor, ratioSha, strings.Join(all, " "))
+		fmt.Printf("| %s | %s | %.1f MiB | %.2fx | %.2fx | %s |\n", name, m.wall.Round(time.Millisecond), float64(m.maxRSS)/1024,
+			m.wall.Seconds()/floorMed.Seconds(), m.wall.Seconds()/shaMed.Seconds(), strings.Join(all, " "))
 	}
 	return nil
 }
