@@ -26,7 +26,7 @@ type config struct {
 	LogLevel        string        `env:"CUSTODY_LOG_LEVEL" envDefault:"info"`
 	ShutdownTimeout time.Duration `env:"CUSTODY_SHUTDOWN_TIMEOUT" envDefault:"30s"`
 	ExpireEvery     time.Duration `env:"CUSTODY_EXPIRE_EVERY" envDefault:"1m"`
-	MaxPushes       int           `env:"CUSTODY_MAX_CONCURRENT_PUSHES"`
+	PushBudget      int64         `env:"CUSTODY_PUSH_BUDGET"`
 
 	ReadHeaderTimeout time.Duration `env:"CUSTODY_READ_HEADER_TIMEOUT" envDefault:"10s"`
 	BodyTimeout       time.Duration `env:"CUSTODY_BODY_TIMEOUT" envDefault:"30s"`
@@ -58,7 +58,7 @@ func loadConfig(args []string, environ map[string]string, stderr io.Writer) (con
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (CUSTODY_LOG_LEVEL)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long in-flight requests may finish on shutdown (CUSTODY_SHUTDOWN_TIMEOUT)")
 	fs.DurationVar(&c.ExpireEvery, "expire-every", c.ExpireEvery, "how often overdue runs are marked expired (CUSTODY_EXPIRE_EVERY)")
-	fs.IntVar(&c.MaxPushes, "max-concurrent-pushes", c.MaxPushes, "pushes verified at once, others wait their turn; 0: the number of CPUs (CUSTODY_MAX_CONCURRENT_PUSHES)")
+	fs.Int64Var(&c.PushBudget, "push-budget", c.PushBudget, "bundle bytes verified at once, others wait their turn; 0: the largest bundle (1.6 MiB) times the CPUs but one (CUSTODY_PUSH_BUDGET)")
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "how long a connection may take to send a request's headers (CUSTODY_READ_HEADER_TIMEOUT)")
 	fs.DurationVar(&c.BodyTimeout, "body-timeout", c.BodyTimeout, "a request body must bring --body-min-rate bytes/s over every window this long, or it is cut with 408 (CUSTODY_BODY_TIMEOUT)")
 	fs.Int64Var(&c.BodyMinRate, "body-min-rate", c.BodyMinRate, "slowest request body accepted, in bytes per second averaged over --body-timeout; 0: only a silent one is cut (CUSTODY_BODY_MIN_RATE)")
@@ -81,8 +81,8 @@ func loadConfig(args []string, environ map[string]string, stderr io.Writer) (con
 	if c.MaxBlobSize <= 0 {
 		return c, fmt.Errorf("--max-blob-size %d: want a positive number of bytes", c.MaxBlobSize)
 	}
-	if c.MaxPushes < 0 {
-		return c, fmt.Errorf("--max-concurrent-pushes %d: want 0 (the number of CPUs) or more", c.MaxPushes)
+	if c.PushBudget < 0 {
+		return c, fmt.Errorf("--push-budget %d: want 0 (the default) or a number of bytes", c.PushBudget)
 	}
 	if c.RunTTL <= 0 || c.ExpireEvery <= 0 || c.ShutdownTimeout <= 0 {
 		return c, fmt.Errorf("--run-ttl, --expire-every and --shutdown-timeout must be positive")

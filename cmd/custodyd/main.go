@@ -80,7 +80,7 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 	if external == "" {
 		external = "http://" + ln.Addr().String()
 	}
-	a, err := app.New(app.Config{Store: st, CAS: blobs, RunTTL: cfg.RunTTL, BaseURL: external, Logger: log, MaxConcurrentPushes: cfg.MaxPushes})
+	a, err := app.New(app.Config{Store: st, CAS: blobs, RunTTL: cfg.RunTTL, BaseURL: external, Logger: log, PushBudget: cfg.PushBudget})
 	if err != nil {
 		ln.Close()
 		return err

@@ -34,9 +34,9 @@ type Config struct {
 	// BaseURL is the control plane's external URL, for links (run URLs).
 	BaseURL string
 	Logger  *slog.Logger
-	// MaxConcurrentPushes bounds the pushes verified and stored at once; others wait their turn (a
-	// push is CPU work: more at once than cores only adds memory). 0 means GOMAXPROCS.
-	MaxConcurrentPushes int
+	// PushBudget bounds the bundle bytes verified and stored at once (see pushBudget); 0 means
+	// DefaultPushBudget().
+	PushBudget int64
 }
 
 // App is the control plane's use cases.
@@ -50,7 +50,14 @@ type App struct {
 	// contracts caches parsed contract revisions by digest, verifiers trusted keys by id.
 	contracts cache[*contract.Contract]
 	verifiers cache[*attestation.Verifier]
-	pushSlots slots
+	pushes *pushBudget
+}
+
+// DefaultPushBudget is as many of the largest bundles as there are CPUs but one (at least one): the
+// largest pushes leave a CPU to every other request (another project's init waits for no push), and
+// small pushes, holding 64 KiB each, run side by side.
+func DefaultPushBudget() int64 {
+	return int64(max(1, runtime.GOMAXPROCS(0)-1)) * attestation.MaxBundleSize
 }
 
 // New returns an App.
@@ -69,11 +76,11 @@ func New(cfg Config) (*App, error) {
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
-	pushes := cfg.MaxConcurrentPushes
-	if pushes <= 0 {
-		pushes = runtime.GOMAXPROCS(0)
+	budget := cfg.PushBudget
+	if budget <= 0 {
+		budget = DefaultPushBudget()
 	}
-	a.pushSlots = make(slots, pushes)
+	a.pushes = newPushBudget(budget)
 	return a, nil
 }
 

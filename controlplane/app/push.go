@@ -21,16 +21,17 @@ import (
 //
 // A push is bounded work: the bundle is at most attestation.MaxBundleSize (the API's bound), its
 // statement at most attestation.MaxStatementSize and its materials at most attestation.MaxMaterials;
-// the signature is checked before the statement is decoded; at most MaxConcurrentPushes run at once.
+// the signature is checked before the statement is decoded; pushes under way hold at most the push
+// budget (Config.PushBudget) of bundle bytes.
 func (a *App) Push(ctx context.Context, p auth.Principal, runID string, bundle []byte) (*wire.Pushed, error) {
 	r, w, pr, err := a.run(ctx, p, runID)
 	if err != nil {
 		return nil, err
 	}
-	if err := a.pushSlots.acquire(ctx); err != nil {
+	if err := a.pushes.acquire(ctx, len(bundle)); err != nil {
 		return nil, fmt.Errorf("push: waiting for a turn: %w", err)
 	}
-	defer a.pushSlots.release()
+	defer a.pushes.release(len(bundle))
 	doc, err := attestation.ReadEnvelope(bundle)
 	if err != nil {
 		return nil, unprocessable(wire.CodeUnverifiable, "not a readable attestation: %v", err)

@@ -1,19 +1,35 @@
 package app
 
-import "context"
+import (
+	"context"
 
-// slots bounds how many of an operation run at once: a token per one under way.
-type slots chan struct{}
+	"golang.org/x/sync/semaphore"
+)
 
-// acquire takes a slot, waiting for one until ctx ends.
-func (s slots) acquire(ctx context.Context) error {
-	select {
-	case s <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+// minPushWeight is what a push holds of the budget at least: the fixed memory of a push (the parsed
+// bundle, the verifier's buffers), so that many tiny pushes still count.
+const minPushWeight = 64 << 10
+
+// pushBudget bounds the bundle bytes verified and stored at once. A push holds its bundle's size
+// (at least minPushWeight, at most the whole budget): small pushes run side by side, the largest
+// take their turns, and the memory of pushes under way stays a small multiple of the budget.
+type pushBudget struct {
+	sem   *semaphore.Weighted
+	total int64
 }
 
-// release gives back a slot acquire took.
-func (s slots) release() { <-s }
+func newPushBudget(total int64) *pushBudget {
+	return &pushBudget{sem: semaphore.NewWeighted(total), total: total}
+}
+
+// weight is what a bundle of size bytes holds.
+func (b *pushBudget) weight(size int) int64 {
+	return min(max(int64(size), minPushWeight), b.total)
+}
+
+// acquire takes the weight of a bundle of size bytes, waiting until ctx ends; release gives it back.
+func (b *pushBudget) acquire(ctx context.Context, size int) error {
+	return b.sem.Acquire(ctx, b.weight(size))
+}
+
+func (b *pushBudget) release(size int) { b.sem.Release(b.weight(size)) }

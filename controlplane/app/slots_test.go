@@ -6,29 +6,43 @@ import (
 	"testing"
 )
 
-// TestSlots: at most cap(slots) holders at once; a waiter gives up when its context ends (a client
-// that went away), and a released slot is taken again.
-func TestSlots(t *testing.T) {
+// TestPushBudget: pushes hold their bundle's size of the budget (at least minPushWeight, at most all
+// of it). Small ones share it, a large one waits its turn, and a waiter gives up when its context
+// ends (a client that went away).
+func TestPushBudget(t *testing.T) {
 	t.Parallel()
-	s := make(slots, 2)
 	ctx := context.Background()
-	for i := range 2 {
-		if err := s.acquire(ctx); err != nil {
-			t.Fatalf("acquire %d of 2: %v", i+1, err)
-		}
-	}
+	b := newPushBudget(4 * minPushWeight)
 	gone, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := s.acquire(gone); !errors.Is(err, context.Canceled) {
-		t.Fatalf("third acquire with both slots held = %v, want context.Canceled", err)
+
+	// Four tiny pushes fit side by side (each counts minPushWeight); a fifth does not.
+	for i := range 4 {
+		if err := b.acquire(ctx, 10); err != nil {
+			t.Fatalf("tiny push %d of 4: %v", i+1, err)
+		}
+	}
+	if err := b.acquire(gone, 10); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a fifth tiny push with the budget spent = %v, want it to wait (and give up)", err)
+	}
+	for range 4 {
+		b.release(10)
+	}
+
+	// A push larger than the whole budget holds all of it: it runs alone, it never waits forever.
+	if err := b.acquire(ctx, 100*minPushWeight); err != nil {
+		t.Fatalf("a push larger than the budget: %v", err)
+	}
+	if err := b.acquire(gone, 10); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a tiny push beside one holding the whole budget = %v, want it to wait", err)
 	}
 	waiting := make(chan error, 1)
-	go func() { waiting <- s.acquire(ctx) }()
-	s.release()
+	go func() { waiting <- b.acquire(ctx, 3*minPushWeight) }()
+	b.release(100 * minPushWeight)
 	if err := <-waiting; err != nil {
-		t.Fatalf("acquire after a release = %v", err)
+		t.Fatalf("a push after the large one finished: %v", err)
 	}
-	if len(s) != 2 {
-		t.Fatalf("%d slots held, want 2", len(s))
+	if err := b.acquire(ctx, minPushWeight); err != nil {
+		t.Fatalf("the budget's last quarter: %v", err)
 	}
 }
