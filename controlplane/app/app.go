@@ -50,7 +50,7 @@ type App struct {
 	// contracts caches parsed contract revisions by digest, verifiers trusted keys by id.
 	contracts cache[*contract.Contract]
 	verifiers cache[*attestation.Verifier]
-	pushes *pushBudget
+	pushes    *pushBudget
 }
 
 // DefaultPushBudget is as many of the largest bundles as there are CPUs but one (at least one): the
