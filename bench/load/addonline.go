@@ -91,7 +91,7 @@ func addOnline(ctx context.Context, out io.Writer, root, dir string, sizeMiB int
 				return err
 			}
 			a, err := measure(tg.work, tg.env, custody,
-				"attestation", "add", "--name", fmt.Sprintf("artifact-%d", i), "--kind", "ARTIFACT", "--value", artifactPath)
+				"attestation", "add", "--name", fmt.Sprintf("large-upload-%d", i), "--kind", "ARTIFACT", "--value", artifactPath)
 			if err != nil {
 				return err
 			}

@@ -100,3 +100,21 @@ func TestWithParams(t *testing.T) {
 		t.Error("withParams accepted a malformed query")
 	}
 }
+
+// TestPushLargeSmoke runs the large-push measurement with small bundles: every push is stored, and
+// the table is printed.
+func TestPushLargeSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds custodyd")
+	}
+	var out bytes.Buffer
+	o := options{root: "../..", out: &out, pushLarge: largePush{concurrency: 2, rounds: 1, materials: 10, statementSize: 64 << 10}}
+	if err := run(context.Background(), o); err != nil {
+		t.Fatalf("push-large: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"| pushes stored / failed | 2 / 0 |", "during the pushes", "custodyd peak RSS"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
