@@ -48,6 +48,10 @@ func (c *Crafter) Init(ctx context.Context, opts InitOptions) (*State, error) {
 	env := map[string]string{}
 	for _, name := range opts.Contract.Spec.EnvAllowList {
 		if v, ok := lookup(c.getenv, name); ok {
+			if reason, secret := contract.SecretValue(v); secret {
+				return nil, inputErrorf("init: the contract's envAllowList names %s, which holds %s: custody never records "+
+					"credentials in an attestation; remove %s from envAllowList or keep the credential in another variable", name, reason, name)
+			}
 			env[name] = v
 		} else {
 			unsatisfied.Env = append(unsatisfied.Env, name)
