@@ -2,7 +2,6 @@ package contract
 
 import (
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 )
@@ -48,24 +47,3 @@ func secretEnvReason(name string) (reason string, ok bool) {
 	reason, ok = secretEnv[strings.ToUpper(name)]
 	return reason, ok
 }
-
-// SecretValue reports whether v, the value of an environment variable envAllowList names, holds one
-// of custody's own credentials, whatever the variable is called: a custody API token, or a private
-// key in PEM (a cosign key handed to push as env://VAR under any name). reason says which. The
-// crafting refuses to record such a value, as it refuses the names of SecretEnv.
-func SecretValue(v string) (reason string, ok bool) {
-	switch {
-	case custodyToken.MatchString(v):
-		return "a custody API token", true
-	case privateKeyPEM.MatchString(v):
-		return "a private key", true
-	}
-	return "", false
-}
-
-var (
-	// custodyToken is a token's form: cst_ and 32 bytes in unpadded base64url (controlplane/auth).
-	custodyToken = regexp.MustCompile(`cst_[A-Za-z0-9_-]{43}`)
-	// privateKeyPEM starts a PEM private key: PKCS #8, EC, RSA, OpenSSH, cosign's encrypted ones.
-	privateKeyPEM = regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----`)
-)
