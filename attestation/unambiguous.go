@@ -1,14 +1,14 @@
 package attestation
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // ErrAmbiguous is wrapped by the error of a statement whose JSON readers may read differently.
@@ -32,47 +32,146 @@ type statementFields struct {
 // a struct, a name that matches a field only when case is ignored ("Subject", "ſubject"):
 // encoding/json, and so custody and sigstore-go, take it for the field; readers that match names
 // exactly (jq, OPA, most languages) do not. custody never writes either.
+//
+// It scans the bytes (a statement is up to 1 MiB, and a push checks it once): values are skipped,
+// only names are decoded, and only when they hold an escape or a byte that is not UTF-8.
 func checkUnambiguous(payload []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	if err := walkUnambiguous(dec, reflect.TypeFor[statementFields](), "statement"); err != nil {
+	sc := &jsonScan{data: payload}
+	if err := sc.value(reflect.TypeFor[statementFields](), &jsonPath{name: "statement", index: -1}, 0); err != nil {
 		return err
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	if sc.space(); sc.pos != len(sc.data) {
 		return fmt.Errorf("%w: data after the statement", ErrAmbiguous)
 	}
 	return nil
 }
 
-// walkUnambiguous reads one JSON value from dec; t is the Go type custody decodes it into (nil
-// where custody ignores it), path where it is, for the error.
-func walkUnambiguous(dec *json.Decoder, t reflect.Type, path string) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+// maxDepth bounds the nesting checkUnambiguous follows, as encoding/json does.
+const maxDepth = 10000
+
+// jsonScan walks JSON bytes.
+type jsonScan struct {
+	data []byte
+	pos  int
+}
+
+func (s *jsonScan) space() {
+	for s.pos < len(s.data) {
+		switch s.data[s.pos] {
+		case ' ', '\t', '\r', '\n':
+			s.pos++
+		default:
+			return
+		}
+	}
+}
+
+// jsonPath is where a value is, spelled out only for an error: statement.subject[0].name.
+type jsonPath struct {
+	up    *jsonPath
+	name  string // a member's name (index -1), or
+	index int    // an element's index
+}
+
+func (p *jsonPath) String() string {
+	if p.up == nil {
+		return p.name
+	}
+	if p.index >= 0 {
+		return fmt.Sprintf("%s[%d]", p.up, p.index)
+	}
+	return p.up.String() + "." + p.name
+}
+
+func (s *jsonScan) malformed(path *jsonPath) error {
+	return fmt.Errorf("%w: %s: malformed JSON at byte %d", ErrAmbiguous, path, s.pos)
+}
+
+// value walks one JSON value; t is the Go type custody decodes it into (nil where custody ignores
+// it), path where it is, for the error.
+func (s *jsonScan) value(t reflect.Type, path *jsonPath, depth int) error {
+	if depth > maxDepth {
+		return fmt.Errorf("%w: %s: nested deeper than %d", ErrAmbiguous, path, maxDepth)
 	}
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	switch tok {
-	case json.Delim('{'):
-		return walkObject(dec, t, path)
-	case json.Delim('['):
+	if s.space(); s.pos >= len(s.data) {
+		return s.malformed(path)
+	}
+	switch s.data[s.pos] {
+	case '{':
+		return s.object(t, path, depth)
+	case '[':
 		var elem reflect.Type
 		if t != nil && t.Kind() == reflect.Slice {
 			elem = t.Elem()
 		}
-		for i := 0; dec.More(); i++ {
-			if err := walkUnambiguous(dec, elem, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+		s.pos++
+		for i := 0; ; i++ {
+			if s.space(); i == 0 && s.pos < len(s.data) && s.data[s.pos] == ']' {
+				s.pos++
+				return nil
+			}
+			if err := s.value(elem, &jsonPath{up: path, index: i}, depth+1); err != nil {
+				return err
+			}
+			if err := s.next(']', path); err != nil || s.data[s.pos-1] == ']' {
 				return err
 			}
 		}
-		_, err := dec.Token() // ]
+	case '"':
+		_, err := s.str(path, false)
 		return err
+	}
+	start := s.pos
+	for s.pos < len(s.data) && !strings.ContainsRune(",]} \t\r\n", rune(s.data[s.pos])) {
+		s.pos++ // a number, true, false or null
+	}
+	if s.pos == start {
+		return s.malformed(path)
 	}
 	return nil
 }
 
-func walkObject(dec *json.Decoder, t reflect.Type, path string) error {
+// seenNames are the names of an object read so far: a slice while they are few, a map past that,
+// so an object of many names costs linear time.
+type seenNames struct {
+	few  []string
+	many map[string]bool
+}
+
+// add records name and reports whether it is new.
+func (n *seenNames) add(name string) bool {
+	if n.many == nil {
+		if slices.Contains(n.few, name) {
+			return false
+		}
+		if n.few = append(n.few, name); len(n.few) > 16 {
+			n.many = make(map[string]bool, 2*len(n.few))
+			for _, f := range n.few {
+				n.many[f] = true
+			}
+		}
+		return true
+	}
+	if n.many[name] {
+		return false
+	}
+	n.many[name] = true
+	return true
+}
+
+// next reads the ',' between members or elements, or the closing byte.
+func (s *jsonScan) next(closing byte, path *jsonPath) error {
+	if s.space(); s.pos < len(s.data) && (s.data[s.pos] == ',' || s.data[s.pos] == closing) {
+		s.pos++
+		return nil
+	}
+	return s.malformed(path)
+}
+
+func (s *jsonScan) object(t reflect.Type, path *jsonPath, depth int) error {
 	var fields map[string]reflect.Type
 	var elem reflect.Type
 	switch {
@@ -82,17 +181,23 @@ func walkObject(dec *json.Decoder, t reflect.Type, path string) error {
 	case t.Kind() == reflect.Map:
 		elem = t.Elem()
 	}
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
+	s.pos++
+	if s.space(); s.pos < len(s.data) && s.data[s.pos] == '}' {
+		s.pos++
+		return nil
+	}
+	var names seenNames
+	for {
+		if s.space(); s.pos >= len(s.data) || s.data[s.pos] != '"' {
+			return s.malformed(path)
 		}
-		name := tok.(string) // an object's names are strings, or Token fails
-		if seen[name] {
+		name, err := s.str(path, true)
+		if err != nil {
+			return err
+		}
+		if !names.add(name) {
 			return fmt.Errorf("%w: %s has the name %q twice", ErrAmbiguous, path, name)
 		}
-		seen[name] = true
 		next := elem
 		if fields != nil {
 			var exact bool
@@ -104,12 +209,45 @@ func walkObject(dec *json.Decoder, t reflect.Type, path string) error {
 				}
 			}
 		}
-		if err := walkUnambiguous(dec, next, path+"."+name); err != nil {
+		if s.space(); s.pos >= len(s.data) || s.data[s.pos] != ':' {
+			return s.malformed(path)
+		}
+		s.pos++
+		if err := s.value(next, &jsonPath{up: path, name: name, index: -1}, depth+1); err != nil {
+			return err
+		}
+		if err := s.next('}', path); err != nil || s.data[s.pos-1] == '}' {
 			return err
 		}
 	}
-	_, err := dec.Token() // }
-	return err
+}
+
+// str reads a string at s.pos; decode returns its text as encoding/json reads it (escapes
+// resolved, bytes that are not UTF-8 replaced), else "".
+func (s *jsonScan) str(path *jsonPath, decode bool) (string, error) {
+	start, escaped := s.pos, false
+	for s.pos++; s.pos < len(s.data); s.pos++ {
+		switch s.data[s.pos] {
+		case '\\':
+			escaped = true
+			s.pos++
+		case '"':
+			s.pos++
+			raw := s.data[start:s.pos]
+			if !decode {
+				return "", nil
+			}
+			if !escaped && utf8.Valid(raw) {
+				return string(raw[1 : len(raw)-1]), nil
+			}
+			var text string
+			if err := json.Unmarshal(raw, &text); err != nil {
+				return "", s.malformed(path)
+			}
+			return text, nil
+		}
+	}
+	return "", s.malformed(path)
 }
 
 var fieldCache sync.Map // reflect.Type -> map[string]reflect.Type
