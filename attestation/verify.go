@@ -217,6 +217,9 @@ func (v *Verifier) VerifyDocument(ctx context.Context, doc *Document, artifactSH
 	if err != nil {
 		return nil, v.explain(b, doc, artifactSHA256, err)
 	}
+	if err := checkUnambiguous(doc.Envelope.Payload); err != nil {
+		return nil, fmt.Errorf("verify: in-toto statement: %w", err)
+	}
 	res.Statement = vr.Statement
 	res.Subjects = StatementSubjects(vr.Statement)
 	if got := vr.Statement.GetPredicateType(); got != PredicateType {

@@ -36,6 +36,17 @@ type fixture struct {
 
 func newKeySigner(t testing.TB) (*signing.KeySigner, []byte) {
 	t.Helper()
+	sv, pemKey := newSignerVerifier(t)
+	s, err := signing.NewKeySigner(sv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, pemKey
+}
+
+// newSignerVerifier returns a fresh ECDSA P-256 key and its public key in PEM.
+func newSignerVerifier(t testing.TB) (signature.SignerVerifier, []byte) {
+	t.Helper()
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -44,15 +55,11 @@ func newKeySigner(t testing.TB) (*signing.KeySigner, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := signing.NewKeySigner(sv)
-	if err != nil {
-		t.Fatal(err)
-	}
 	pemKey, err := cryptoutils.MarshalPublicKeyToPEM(priv.Public())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, pemKey
+	return sv, pemKey
 }
 
 func signedFixture(t testing.TB, predicateType string) fixture {

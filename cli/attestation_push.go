@@ -46,7 +46,7 @@ or, when that is unset, asked for on a terminal outside CI.`,
 			if ask := g.passwordPrompt(cmd.Context()); ask != nil {
 				keyOpts.Password = func() ([]byte, error) { return ask(promptPassword) }
 			}
-			signer, err := signing.LoadKey(key, keyOpts)
+			signer, err := signing.LoadKey(cmd.Context(), key, keyOpts)
 			if err != nil {
 				return &crafting.InputError{Err: fmt.Errorf("push: %w", err)}
 			}

@@ -61,7 +61,7 @@ func TestPasswordPrompts(t *testing.T) {
 		if want := []string{promptPassword, promptPasswordAgain}; strings.Join(tty.prompts, "|") != strings.Join(want, "|") {
 			t.Errorf("prompts = %q, want %q", tty.prompts, want)
 		}
-		if _, err := signing.LoadKey(filepath.Join(dir, "cosign.key"), signing.KeyOptions{Password: func() ([]byte, error) { return []byte("s3cret"), nil }}); err != nil {
+		if _, err := signing.LoadKey(context.Background(), filepath.Join(dir, "cosign.key"), signing.KeyOptions{Password: func() ([]byte, error) { return []byte("s3cret"), nil }}); err != nil {
 			t.Errorf("the key does not open with the password typed: %v", err)
 		}
 

@@ -3,7 +3,6 @@ package client
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,8 +25,8 @@ func (c *Client) Push(ctx context.Context, runID string, bundle []byte) (*wire.P
 		return nil, fmt.Errorf("push: %w", problemOf(resp))
 	}
 	var out wire.Pushed
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return nil, fmt.Errorf("push: decode answer: %w", err)
+	if err := decodeAnswer(resp, &out); err != nil {
+		return nil, fmt.Errorf("push: %w", err)
 	}
 	return &out, nil
 }

@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"hash"
 	"io"
@@ -42,8 +41,8 @@ func (c *Client) UploadBlob(ctx context.Context, body func() (io.Reader, error))
 		return cas.Hashed{}, fmt.Errorf("upload blob: %w", problemOf(resp))
 	}
 	var blob wire.Blob
-	if err := json.NewDecoder(resp.Body).Decode(&blob); err != nil {
-		return cas.Hashed{}, fmt.Errorf("upload blob: decode answer: %w", err)
+	if err := decodeAnswer(resp, &blob); err != nil {
+		return cas.Hashed{}, fmt.Errorf("upload blob: %w", err)
 	}
 	mine := hr.hashed()
 	if blob.Digest != string(mine.Digest) || blob.Size != mine.Size {

@@ -184,7 +184,8 @@ func (c *Client) do(ctx context.Context, req request) (*http.Response, error) {
 		failure := err
 		if resp != nil {
 			failure = fmt.Errorf("%s", resp.Status)
-			_, _ = io.Copy(io.Discard, resp.Body)
+			// Enough to reuse the connection after a short answer; one that goes on is cut.
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrained))
 			resp.Body.Close()
 		}
 		if c.notify != nil {
@@ -292,11 +293,22 @@ func (c *Client) call(ctx context.Context, req request, out any) error {
 	if out == nil {
 		return nil
 	}
-	if err := json.NewDecoder(&boundedBody{r: resp.Body, left: MaxAnswerSize}).Decode(out); err != nil {
-		return fmt.Errorf("%s %s: decode answer: %w", req.method, req.path, err)
+	if err := decodeAnswer(resp, out); err != nil {
+		return fmt.Errorf("%s %s: %w", req.method, req.path, err)
 	}
 	return nil
 }
+
+// decodeAnswer decodes a JSON answer of at most MaxAnswerSize bytes into out.
+func decodeAnswer(resp *http.Response, out any) error {
+	if err := json.NewDecoder(&boundedBody{r: resp.Body, left: MaxAnswerSize}).Decode(out); err != nil {
+		return fmt.Errorf("decode answer: %w", err)
+	}
+	return nil
+}
+
+// maxDrained bounds what the client reads of an answer it retries, to reuse the connection.
+const maxDrained = 64 << 10
 
 // MaxAnswerSize bounds a JSON answer the client decodes: 64 MiB, far above the largest the control
 // plane sends (a remote state, at most its 8 MiB request bound in base64).

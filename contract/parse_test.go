@@ -300,11 +300,13 @@ spec:
     - CUSTODY_TOKEN
     - COSIGN_PASSWORD
     - CI_JOB_TOKEN
+    - GH_TOKEN
 `,
 		want: []problem{
 			{"spec.envAllowList[1]", 8, `"CUSTODY_TOKEN" is a credential (custody's API token): custody never records credentials in an attestation; remove it from envAllowList`},
 			{"spec.envAllowList[2]", 9, `"COSIGN_PASSWORD" is a credential (the password of the signing key)`},
 			{"spec.envAllowList[3]", 10, `"CI_JOB_TOKEN" is a credential (the GitLab CI/CD job token)`},
+			{"spec.envAllowList[4]", 11, `"GH_TOKEN" is a credential (the GitHub CLI's token, set to the job token where workflows run gh)`},
 		},
 		schema: true,
 	},

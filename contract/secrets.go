@@ -23,6 +23,7 @@ var secretEnv = map[string]string{
 	"SIGSTORE_ID_TOKEN":  "an OIDC token for keyless signing",
 	// GitHub Actions
 	"GITHUB_TOKEN":                   "the GitHub Actions job token",
+	"GH_TOKEN":                       "the GitHub CLI's token, set to the job token where workflows run gh",
 	"ACTIONS_ID_TOKEN_REQUEST_TOKEN": "the token that requests GitHub Actions OIDC tokens",
 	"ACTIONS_RUNTIME_TOKEN":          "the GitHub Actions runtime token",
 	// GitLab CI/CD

@@ -141,6 +141,43 @@ func TestInitRefusals(t *testing.T) {
 	}
 }
 
+// TestInitRefusesCredentialValues: a variable the contract allows is not recorded when its value is
+// one of custody's own credentials, whatever its name: a custody token, or a private key (the key a
+// pipeline hands push as env://COSIGN_KEY would otherwise be copied into the signed attestation).
+func TestInitRefusesCredentialValues(t *testing.T) {
+	t.Parallel()
+	key, err := os.ReadFile("../signing/testdata/cosign.key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		value, want string
+	}{
+		{string(key), "BUILD_NUMBER, which holds a private key"},
+		{"-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE...", "BUILD_NUMBER, which holds a private key"},
+		{"token=cst_" + strings.Repeat("A", 43), "BUILD_NUMBER, which holds a custody API token"},
+		{"cst_short", ""}, // not a token's form: recorded
+		{"-----BEGIN PUBLIC KEY-----", ""},
+	} {
+		dir := t.TempDir()
+		c := crafterAt(t, dir, env{"BUILD_NUMBER": tt.value})
+		st, err := c.Init(context.Background(), InitOptions{Workflow: "w", Project: "p", Contract: seedContract()})
+		if tt.want == "" {
+			if err != nil || st.Env["BUILD_NUMBER"] != tt.value {
+				t.Errorf("init with %.20q: %v, want it recorded", tt.value, err)
+			}
+			continue
+		}
+		var input *InputError
+		if !errors.As(err, &input) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("init with %.20q: %v, want an InputError saying %q", tt.value, err, tt.want)
+		}
+		if _, statErr := os.Stat(filepath.Join(dir, DefaultStateFile)); !os.IsNotExist(statErr) {
+			t.Errorf("init with %.20q wrote the state file", tt.value)
+		}
+	}
+}
+
 func TestInitRefusesRunInProgress(t *testing.T) {
 	t.Parallel()
 	c, dir := newTestCrafter(t)

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 
 	"github.com/custody-dev/custody/attestation"
 	"github.com/custody-dev/custody/contract"
 	"github.com/custody-dev/custody/runner"
+	"github.com/custody-dev/custody/wire"
 )
 
 // InitOptions start a run.
@@ -48,6 +50,10 @@ func (c *Crafter) Init(ctx context.Context, opts InitOptions) (*State, error) {
 	env := map[string]string{}
 	for _, name := range opts.Contract.Spec.EnvAllowList {
 		if v, ok := lookup(c.getenv, name); ok {
+			if reason, secret := secretValue(v); secret {
+				return nil, inputErrorf("init: the contract's envAllowList names %s, which holds %s: custody never records "+
+					"credentials in an attestation; remove %s from envAllowList or keep the credential in another variable", name, reason, name)
+			}
 			env[name] = v
 		} else {
 			unsatisfied.Env = append(unsatisfied.Env, name)
@@ -138,3 +144,20 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// secretValue reports whether v, the value of a variable envAllowList names, holds one of custody's
+// own credentials, whatever the variable is called: a custody API token, or a private key in PEM (a
+// cosign key handed to push as env://VAR under any name). reason says which. Init refuses to record
+// one, as the contract refuses the names of contract.SecretEnv.
+func secretValue(v string) (reason string, ok bool) {
+	switch {
+	case wire.TokenPattern.MatchString(v):
+		return "a custody API token", true
+	case privateKeyPEM.MatchString(v):
+		return "a private key", true
+	}
+	return "", false
+}
+
+// privateKeyPEM starts a PEM private key: PKCS #8, EC, RSA, OpenSSH, cosign's encrypted ones.
+var privateKeyPEM = regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----`)

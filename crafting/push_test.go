@@ -24,7 +24,7 @@ func testSigner(t *testing.T) (*signing.KeySigner, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := signing.LoadKey(pair.PrivateKey, signing.KeyOptions{Password: password})
+	signer, err := signing.LoadKey(context.Background(), pair.PrivateKey, signing.KeyOptions{Password: password})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
 	"github.com/secure-systems-lab/go-securesystemslib/encrypted"
@@ -30,24 +28,6 @@ const (
 // MaxKeyFileSize bounds a key file or env:// key read by custody: a cosign key or public key takes a
 // few KiB at most (RSA-4096), so a larger input is a wrong file (or a device that never ends).
 const MaxKeyFileSize = 1 << 20
-
-// readBounded reads path whole if it holds at most MaxKeyFileSize bytes; it never reads more than
-// one byte past the limit, so /dev/zero or a huge file costs nothing.
-func readBounded(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxKeyFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(b) > MaxKeyFileSize {
-		return nil, fmt.Errorf("%s is larger than %d bytes (1 MiB), the limit of a key file: not a key", path, MaxKeyFileSize)
-	}
-	return b, nil
-}
 
 // decodeCosignPrivateKey decrypts a cosign private key PEM block with pass and returns its signer.
 // An ed25519 key signs pure Ed25519 (as cosign does when asked for no load options), which DSSE

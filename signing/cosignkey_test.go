@@ -20,7 +20,7 @@ func TestLoadKeyAlgorithms(t *testing.T) {
 		strings.Repeat("a", 64) + `"}}],"predicateType":"https://custody.dev/attestation/v1","predicate":{"workflow":{"name":"w","project":"p"}}}`)
 	for _, name := range []string{"cosign", "imported", "imported-ed25519", "imported-rsa"} {
 		t.Run(name, func(t *testing.T) {
-			s, err := LoadKey(filepath.Join("testdata", name+".key"), KeyOptions{Password: password("custody-test")})
+			s, err := LoadKey(context.Background(), filepath.Join("testdata", name+".key"), KeyOptions{Password: password("custody-test")})
 			if err != nil {
 				t.Fatalf("LoadKey: %v", err)
 			}
@@ -51,9 +51,9 @@ func TestLoadKeyAlgorithms(t *testing.T) {
 func TestLoadKeyBadEnvelope(t *testing.T) {
 	for _, body := range []string{"not json", `{"kdf":{"name":"argon2"}}`} {
 		pemText := string(cryptoutils.PEMEncode(sigstorePrivateKeyPEMType, []byte(body)))
-		_, err := LoadKey("env://K", KeyOptions{Getenv: env(map[string]string{"K": pemText})})
+		_, err := LoadKey(context.Background(), "env://K", KeyOptions{Getenv: env(map[string]string{"K": pemText})})
 		if err == nil || !strings.Contains(err.Error(), "key env://K: not a cosign encrypted key") || strings.Contains(err.Error(), "password") {
-			t.Errorf("LoadKey(%q) = %v, want \"not a cosign encrypted key\"", body, err)
+			t.Errorf("LoadKey(context.Background(), %q) = %v, want \"not a cosign encrypted key\"", body, err)
 		}
 	}
 }
@@ -78,18 +78,18 @@ func TestKeyReadsAreBounded(t *testing.T) {
 	limit := "is larger than " + strconv.Itoa(MaxKeyFileSize) + " bytes (1 MiB), the limit of a key file"
 	opts := KeyOptions{Password: password("custody-test")}
 
-	if _, err := LoadKey(atLimit, opts); err != nil {
-		t.Errorf("LoadKey(a key of exactly %d bytes) = %v", MaxKeyFileSize, err)
+	if _, err := LoadKey(context.Background(), atLimit, opts); err != nil {
+		t.Errorf("LoadKey(context.Background(), a key of exactly %d bytes) = %v", MaxKeyFileSize, err)
 	}
 	for _, ref := range []string{overLimit, "/dev/zero"} {
-		if _, err := LoadKey(ref, opts); err == nil || err.Error() != "key: "+ref+" "+limit+": not a key" {
-			t.Errorf("LoadKey(%s) = %v, want %q", ref, err, ref+" "+limit)
+		if _, err := LoadKey(context.Background(), ref, opts); err == nil || err.Error() != "key: "+ref+" "+limit+": not a key" {
+			t.Errorf("LoadKey(context.Background(), %s) = %v, want %q", ref, err, ref+" "+limit)
 		}
 	}
 	huge := strings.Repeat("A", MaxKeyFileSize+1)
-	if _, err := LoadKey("env://K", KeyOptions{Getenv: env(map[string]string{"K": huge})}); err == nil ||
+	if _, err := LoadKey(context.Background(), "env://K", KeyOptions{Getenv: env(map[string]string{"K": huge})}); err == nil ||
 		!strings.Contains(err.Error(), "key env://K: environment variable K holds more than 1048576 bytes (1 MiB)") {
-		t.Errorf("LoadKey(env:// of 1 MiB + 1) = %v", err)
+		t.Errorf("LoadKey(context.Background(), env:// of 1 MiB + 1) = %v", err)
 	}
 
 }

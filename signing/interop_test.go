@@ -144,7 +144,7 @@ func TestInteropCustodyBundleWithCosignKeys(t *testing.T) {
 	if out, err := cosigntest.Run(t, bin, w.dir, testPassword, "generate-key-pair"); err != nil {
 		t.Fatalf("cosign generate-key-pair: %v\n%s", err, out)
 	}
-	s, err := signing.LoadKey(filepath.Join(w.dir, "cosign.key"), signing.KeyOptions{
+	s, err := signing.LoadKey(context.Background(), filepath.Join(w.dir, "cosign.key"), signing.KeyOptions{
 		Getenv: func(k string) string { return map[string]string{"COSIGN_PASSWORD": testPassword}[k] },
 	})
 	if err != nil {
@@ -238,7 +238,7 @@ func TestInteropGeneratedKeysWorkWithCosign(t *testing.T) {
 	if err != nil {
 		t.Fatalf("custody Verify of cosign's attestation: %v", err)
 	}
-	s, err := signing.LoadKey(kp.PrivateKey, signing.KeyOptions{Password: func() ([]byte, error) { return []byte(testPassword), nil }})
+	s, err := signing.LoadKey(context.Background(), kp.PrivateKey, signing.KeyOptions{Password: func() ([]byte, error) { return []byte(testPassword), nil }})
 	if err != nil {
 		t.Fatal(err)
 	}

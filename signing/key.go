@@ -1,12 +1,15 @@
 package signing
 
 import (
+	"context"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/custody-dev/custody/internal/input"
 )
 
 // KeyOptions configure how a cosign key reference is loaded.
@@ -23,14 +26,15 @@ const envScheme = "env://"
 
 // LoadKey loads a cosign key reference: the path of a cosign encrypted private key (cosign.key, PEM
 // "ENCRYPTED SIGSTORE PRIVATE KEY" or "ENCRYPTED COSIGN PRIVATE KEY"), or env://VAR naming an
-// environment variable holding that PEM; either holds at most MaxKeyFileSize bytes. The password is
-// opts.Password, else COSIGN_PASSWORD.
-func LoadKey(ref string, opts KeyOptions) (*KeySigner, error) {
+// environment variable holding that PEM; either holds at most MaxKeyFileSize bytes, and reading the
+// file stops when ctx is cancelled (a FIFO that never ends). The password is opts.Password, else
+// COSIGN_PASSWORD.
+func LoadKey(ctx context.Context, ref string, opts KeyOptions) (*KeySigner, error) {
 	getenv := opts.Getenv
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	raw, err := readKeyRef(ref, getenv)
+	raw, err := readKeyRef(ctx, ref, getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +49,7 @@ func LoadKey(ref string, opts KeyOptions) (*KeySigner, error) {
 	return NewKeySigner(sv)
 }
 
-func readKeyRef(ref string, getenv func(string) string) ([]byte, error) {
+func readKeyRef(ctx context.Context, ref string, getenv func(string) string) ([]byte, error) {
 	if ref == "" {
 		return nil, errors.New("key: empty reference: give a cosign key file or env://VAR")
 	}
@@ -65,7 +69,11 @@ func readKeyRef(ref string, getenv func(string) string) ([]byte, error) {
 	if scheme, _, ok := strings.Cut(ref, "://"); ok {
 		return nil, fmt.Errorf("key %s: %s:// keys are not supported: give a cosign key file or env://VAR", ref, scheme)
 	}
-	raw, err := readBounded(ref)
+	raw, err := input.ReadFile(ctx, ref, MaxKeyFileSize)
+	var tooLarge *input.TooLargeError
+	if errors.As(err, &tooLarge) {
+		return nil, fmt.Errorf("key: %s is larger than %d bytes (1 MiB), the limit of a key file: not a key", ref, MaxKeyFileSize)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("key: %w", err)
 	}

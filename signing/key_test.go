@@ -62,10 +62,10 @@ func TestLoadKey(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := LoadKey(tt.ref, tt.opts)
+			s, err := LoadKey(context.Background(), tt.ref, tt.opts)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("LoadKey() error = %v, want %q", err, tt.wantErr)
+					t.Fatalf("LoadKey(context.Background(), ) error = %v, want %q", err, tt.wantErr)
 				}
 				return
 			}
@@ -84,7 +84,7 @@ func TestLoadKey(t *testing.T) {
 }
 
 func TestSignVerifies(t *testing.T) {
-	s, err := LoadKey("testdata/cosign.key", KeyOptions{Getenv: env(map[string]string{"COSIGN_PASSWORD": "custody-test"})})
+	s, err := LoadKey(context.Background(), "testdata/cosign.key", KeyOptions{Getenv: env(map[string]string{"COSIGN_PASSWORD": "custody-test"})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestSignVerifies(t *testing.T) {
 }
 
 func TestSignRejects(t *testing.T) {
-	s, err := LoadKey("testdata/empty-password.key", KeyOptions{})
+	s, err := LoadKey(context.Background(), "testdata/empty-password.key", KeyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func FuzzLoadKeyPEM(f *testing.F) {
 		f.Add(string(b))
 	}
 	f.Fuzz(func(t *testing.T, pemText string) {
-		s, err := LoadKey("env://K", KeyOptions{Getenv: env(map[string]string{"K": pemText, "COSIGN_PASSWORD": "custody-test"})})
+		s, err := LoadKey(context.Background(), "env://K", KeyOptions{Getenv: env(map[string]string{"K": pemText, "COSIGN_PASSWORD": "custody-test"})})
 		if err == nil && s.Hint() == "" {
 			t.Fatal("loaded a key without a hint")
 		}

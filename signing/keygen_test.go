@@ -1,6 +1,7 @@
 package signing
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,9 +32,9 @@ func TestGenerateKeyPair(t *testing.T) {
 	if !strings.HasPrefix(string(priv), "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----") {
 		t.Errorf("cosign.key is not a cosign key:\n%s", priv)
 	}
-	s, err := LoadKey(kp.PrivateKey, KeyOptions{Password: password("s3cret")})
+	s, err := LoadKey(context.Background(), kp.PrivateKey, KeyOptions{Password: password("s3cret")})
 	if err != nil {
-		t.Fatalf("LoadKey(generated): %v", err)
+		t.Fatalf("LoadKey(context.Background(), generated): %v", err)
 	}
 	pubPEM, _ := os.ReadFile(kp.PublicKey)
 	pub, err := cryptoutils.UnmarshalPEMToPublicKey(pubPEM)
@@ -74,11 +75,11 @@ func TestGenerateKeyPair(t *testing.T) {
 	if info, _ := os.Stat(kp.PrivateKey); info.Mode().Perm() != 0o600 {
 		t.Errorf("forced cosign.key mode = %v", info.Mode().Perm())
 	}
-	if _, err := LoadKey(kp.PrivateKey, KeyOptions{Password: password("s3cret")}); err == nil {
+	if _, err := LoadKey(context.Background(), kp.PrivateKey, KeyOptions{Password: password("s3cret")}); err == nil {
 		t.Error("old password still opens the overwritten key")
 	}
-	if _, err := LoadKey(kp.PrivateKey, KeyOptions{Password: password("other")}); err != nil {
-		t.Errorf("LoadKey(new key): %v", err)
+	if _, err := LoadKey(context.Background(), kp.PrivateKey, KeyOptions{Password: password("other")}); err != nil {
+		t.Errorf("LoadKey(context.Background(), new key): %v", err)
 	}
 }
 

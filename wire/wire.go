@@ -2,7 +2,10 @@
 // (controlplane/api) and the client (client). It imports nothing of custody's but contract names.
 package wire
 
-import "time"
+import (
+	"regexp"
+	"time"
+)
 
 // ProblemType prefixes the type URI of every problem document.
 const ProblemType = "https://custody.dev/problems/"
@@ -233,6 +236,14 @@ const DigestHeader = "Custody-Digest"
 
 // TokenPrefix starts every API token, so secret scanners can find leaked ones.
 const TokenPrefix = "cst_"
+
+// TokenPattern matches a token anywhere in a text: the prefix and 32 bytes in unpadded base64url
+// (controlplane/auth makes them).
+var TokenPattern = regexp.MustCompile(TokenPrefix + `[A-Za-z0-9_-]{43}`)
+
+// RedactTokens returns s with every token in it redacted (RedactToken): a message that quotes what a
+// user typed or a server said must not print a secret.
+func RedactTokens(s string) string { return TokenPattern.ReplaceAllStringFunc(s, RedactToken) }
 
 // RedactToken shows a token in messages: its prefix and first characters only.
 func RedactToken(token string) string {

@@ -58,20 +58,39 @@ func TestEndlessInputsAreRefusedAtTheirLimit(t *testing.T) {
 	}
 }
 
-// SIGTERM stops a command blocked reading a FIFO that never ends: it exits with 130 (interrupted)
-// and leaves the state file as it was.
+// SIGTERM stops a command blocked reading a FIFO that never ends, whichever file flag names it: it
+// exits with 130 (interrupted) and leaves the state file as it was.
 func TestSIGTERMStopsABlockedRead(t *testing.T) {
 	t.Parallel()
-	w := newWorkspace(t)
-	w.write("contract.yaml", seedContract)
-	w.ok("attestation", "init", "--workflow", "build-and-test", "--project", "skynet", "--contract", "contract.yaml")
-	before := w.stateBytes()
-	fifo := filepath.Join(w.dir, "endless.yaml")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Skipf("mkfifo: %v", err)
+	for _, tc := range []struct {
+		flag string
+		args []string
+	}{
+		{"init --contract", []string{"attestation", "init", "--workflow", "w", "--project", "p", "--contract", "endless", "--replace"}},
+		{"push --key", []string{"attestation", "push", "--key", "endless"}},
+	} {
+		t.Run(tc.flag, func(t *testing.T) {
+			t.Parallel()
+			w := newWorkspace(t)
+			w.write("contract.yaml", seedContract)
+			w.ok("attestation", "init", "--workflow", "build-and-test", "--project", "skynet", "--contract", "contract.yaml")
+			before := w.stateBytes()
+			if err := syscall.Mkfifo(filepath.Join(w.dir, "endless"), 0o600); err != nil {
+				t.Skipf("mkfifo: %v", err)
+			}
+			stderr := interruptReading(t, w, filepath.Join(w.dir, "endless"), tc.args...)
+			if !bytes.Equal(w.stateBytes(), before) {
+				t.Errorf("the interrupted command changed the state file\nstderr: %s", stderr)
+			}
+		})
 	}
+}
 
-	cmd := exec.Command(custodyBin, "attestation", "init", "--workflow", "w", "--project", "p", "--contract", "endless.yaml", "--replace")
+// interruptReading runs custody with args, sends it SIGTERM once it has opened fifo and read a
+// line from it, and checks it exits 130 naming the signal; it returns custody's stderr.
+func interruptReading(t *testing.T, w *workspace, fifo string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(custodyBin, args...)
 	cmd.Dir, cmd.Env = w.dir, w.env
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -105,7 +124,5 @@ func TestSIGTERMStopsABlockedRead(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(stderr.String(), "terminated signal received") {
 		t.Errorf("after SIGTERM: exit %d, stderr %q; want exit 130 naming the signal", code, stderr.String())
 	}
-	if !bytes.Equal(w.stateBytes(), before) {
-		t.Error("the interrupted init changed the state file")
-	}
+	return stderr.String()
 }

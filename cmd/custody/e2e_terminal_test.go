@@ -81,3 +81,23 @@ func TestGenerateKeyPairForceReplacesSymlinks(t *testing.T) {
 	w.ok("attestation", "push", "--key", "cosign.key", "--bundle", "b.json")
 	w.ok("attestation", "verify", "--key", "cosign.pub", "b.json")
 }
+
+// A token typed where it does not belong (as an argument, a command, a config key) is not printed
+// back whole in the error, which CI logs keep: the ERR line shows its prefix only, as login does.
+func TestErrorsDoNotEchoTokens(t *testing.T) {
+	t.Parallel()
+	w := newWorkspace(t)
+	token := "cst_" + strings.Repeat("Tok3n-_", 6) + "x"
+	for _, args := range [][]string{
+		{"login", token},
+		{"attestation", "status", "--full", token},
+		{"token", token},
+		{token},
+		{"config", "set", token, "x"},
+	} {
+		r := w.custody(args...)
+		if r.code != 2 || strings.Contains(r.stderr, token) || !strings.Contains(r.stderr, "cst_Tok3…") {
+			t.Errorf("custody %s: exit %d, stderr %q; want a usage error (2) showing the token redacted", strings.Join(args, " "), r.code, r.stderr)
+		}
+	}
+}

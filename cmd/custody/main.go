@@ -10,6 +10,7 @@ import (
 
 	"github.com/custody-dev/custody/cli"
 	appversion "github.com/custody-dev/custody/internal/version"
+	"github.com/custody-dev/custody/wire"
 )
 
 // version is set at build time with -ldflags "-X main.version=..."; without it, custody reports
@@ -24,7 +25,8 @@ func main() {
 	err := cli.Execute(ctx, cli.ProcessEnv(appversion.Of(version)), os.Args[1:])
 	stop()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "ERR %s\n", cli.EscapeText(err.Error()))
+		// A token the user typed in the wrong place is quoted back redacted: CI logs keep this line.
+		fmt.Fprintf(os.Stderr, "ERR %s\n", cli.EscapeText(wire.RedactTokens(err.Error())))
 	}
 	os.Exit(codeOf(err))
 }

@@ -203,7 +203,11 @@ func snapshot(t testing.TB, srv *cptest.Server) string {
 		t.Fatalf("snapshot: %v", err)
 	}
 	for _, a := range atts {
-		fmt.Fprintf(&b, "attestation %s run=%s materials=%d\n", a.Digest, a.RunID, len(a.Materials))
+		full, err := st.GetAttestation(ctx, a.Digest) // a list leaves the materials out
+		if err != nil {
+			t.Fatalf("snapshot: %v", err)
+		}
+		fmt.Fprintf(&b, "attestation %s run=%s materials=%d\n", a.Digest, a.RunID, len(full.Materials))
 	}
 	for _, f := range casFiles(t, srv) {
 		fmt.Fprintf(&b, "cas %s\n", f)

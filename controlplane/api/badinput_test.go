@@ -140,6 +140,8 @@ func TestBadInput(t *testing.T) {
 		}, 400, wire.CodeBadRequest, []string{"revision -1"}},
 		{"revision not a number", getAs("/v1/projects/alpha/workflows/build/contract?revision=latest"), 400, wire.CodeBadRequest, []string{"revision"}},
 		{"limit not a number", getAs("/v1/projects/alpha/workflows/build/runs?limit=many"), 400, wire.CodeBadRequest, []string{"limit"}},
+		{"runs past the page bound", getAs("/v1/projects/alpha/workflows/build/runs?limit=1001"), 400, wire.CodeBadRequest, []string{"limit 1001: at most 1000"}},
+		{"attestations past the page bound", getAs("/v1/attestations?digest=" + digestOf([]byte("x")) + "&limit=100000000"), 400, wire.CodeBadRequest, []string{"limit 100000000: at most 1000"}},
 
 		// Names in bodies.
 		{"project ../x", post("/v1/projects", `{"name":"../x"}`), 400, wire.CodeBadRequest, []string{"DNS-1123"}},

@@ -363,7 +363,7 @@ func TestOpenAPIRefsResolve(t *testing.T) {
 // likely a YAML slip: in a flow mapping, `{description: a, b}` makes "b" a key of its own.
 var schemaKeywords = map[string]bool{
 	"$ref": true, "type": true, "format": true, "description": true, "properties": true, "required": true,
-	"items": true, "enum": true, "allOf": true, "additionalProperties": true, "pattern": true, "minimum": true,
+	"items": true, "enum": true, "allOf": true, "additionalProperties": true, "pattern": true, "minimum": true, "maximum": true,
 	"contentEncoding": true, "contentMediaType": true, "externalDocs": true, "example": true, "examples": true,
 }
 

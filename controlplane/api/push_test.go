@@ -46,6 +46,8 @@ type statement struct {
 	// Contract and Revision the predicate names; "" and 0: build and the run's revision.
 	Contract string
 	Revision int
+	// Edit, when set, changes the statement's JSON before it is signed.
+	Edit func(payload []byte) []byte
 }
 
 func (s statement) sign(t testing.TB, signer *signing.KeySigner) []byte {
@@ -71,6 +73,9 @@ func (s statement) sign(t testing.TB, signer *signing.KeySigner) []byte {
 	payload, err := attestation.MarshalStatement(st)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if s.Edit != nil {
+		payload = s.Edit(payload)
 	}
 	bundle, err := signer.Sign(context.Background(), payload)
 	if err != nil {
@@ -362,4 +367,28 @@ func TestPushContractRule(t *testing.T) {
 			t.Fatalf("the good statement: %s", a)
 		}
 	})
+}
+
+// TestPushAmbiguousStatement: a statement whose subjects read one way to custody and sigstore-go
+// (encoding/json takes "Subject" for "subject", and the last of two) and another way to a verifier
+// or policy engine matching names exactly (jq, OPA) is refused, not stored with the subjects only
+// custody sees.
+func TestPushAmbiguousStatement(t *testing.T) {
+	t.Parallel()
+	c := newClaims(t, cptest.Options{})
+	run := c.run(t, "alpha/build", "alpha/build")
+	evil := `[{"digest":{"sha256":"` + strings.Repeat("e", 64) + `"},"name":"rootfs.tar.gz"}]`
+	st := statement{Run: run, Materials: []attestation.Material{rootfs(digestOf([]byte("rootfs")), false), buildRef},
+		Edit: func(payload []byte) []byte { // "subject" (exact readers) is evil, "Subject" (custody) the real one
+			return []byte(strings.Replace(string(payload), `"subject":`, `"subject":`+evil+`,"Subject":`, 1))
+		}}
+	before := snapshot(t, c.srv)
+	a := send(t, c.srv, pushCall(c.tokens["alpha/build"], run.ID, st.sign(t, c.signer)))
+	mustProblem(t, a, http.StatusUnprocessableEntity, wire.CodeUnverifiable)
+	if want := `has "Subject", which only a case-insensitive reader takes for "subject"`; !strings.Contains(a.problem.Detail, want) {
+		t.Errorf("detail %q does not say %q", a.problem.Detail, want)
+	}
+	if snapshot(t, c.srv) != before {
+		t.Error("the refused push changed the store")
+	}
 }

@@ -89,7 +89,7 @@ func (s *Server) routesV1() {
 		return nil
 	})
 	s.authed("GET /v1/projects/{project}/workflows/{workflow}/runs", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-		limit, err := intParam(r, "limit")
+		limit, err := limitParam(r)
 		if err != nil {
 			return err
 		}
@@ -158,7 +158,7 @@ func (s *Server) routesV1() {
 	})
 
 	s.authed("GET /v1/attestations", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-		limit, err := intParam(r, "limit")
+		limit, err := limitParam(r)
 		if err != nil {
 			return err
 		}
@@ -218,6 +218,18 @@ func intParam(r *http.Request, name string) (int, error) {
 		return 0, &app.Error{Status: http.StatusBadRequest, Code: wire.CodeBadRequest, Msg: fmt.Sprintf("%s %q: want a non-negative integer", name, v)}
 	}
 	return n, nil
+}
+
+// maxLimit bounds the page a list may ask for (?limit=): what one request makes the store read.
+const maxLimit = 1000
+
+// limitParam reads ?limit=, 0 (the default page) to maxLimit.
+func limitParam(r *http.Request) (int, error) {
+	n, err := intParam(r, "limit")
+	if err == nil && n > maxLimit {
+		err = &app.Error{Status: http.StatusBadRequest, Code: wire.CodeBadRequest, Msg: fmt.Sprintf("limit %d: at most %d", n, maxLimit)}
+	}
+	return n, err
 }
 
 // digestParam checks a digest a request names (every digest custody keeps is sha256:<hex>).

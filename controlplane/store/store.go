@@ -192,6 +192,7 @@ type Store interface {
 
 	CreateRun(ctx context.Context, r *Run) error
 	GetRun(ctx context.Context, id string) (*Run, error)
+	// ListRuns lists the runs f selects, newest first, without their remote state (GetRun has it).
 	ListRuns(ctx context.Context, f RunFilter) ([]Run, error)
 	// FinishRun moves an initialized run to state (failed or cancelled) with a reason; ErrStale if
 	// the run is no longer initialized.
@@ -207,7 +208,8 @@ type Store interface {
 	PutAttestation(ctx context.Context, a *Attestation) (created bool, err error)
 	GetAttestation(ctx context.Context, digest string) (*Attestation, error)
 	// ListAttestations lists attestations of a workflow (workflowID != "") or mentioning a material digest,
-	// newest first, with bundles and materials; both filters apply together, none lists all; limit 0: 50.
+	// newest first, without bundles and materials (GetAttestation has them); both filters apply
+	// together, none lists all; limit 0: 50.
 	ListAttestations(ctx context.Context, workflowID, materialDigest string, limit int) ([]Attestation, error)
 	// BlobClaimed reports whether an attestation of one of the workflows claims the blob (a
 	// MaterialRef with Claimed).

@@ -137,7 +137,8 @@ func (s *DB) GetAttestation(ctx context.Context, digest string) (*store.Attestat
 
 // ListAttestations returns attestations, newest first, at most limit (default 50): a workflow's
 // (workflowID != ""), those mentioning a material digest (materialDigest != ""), both filters
-// together if both are set, all if neither is. Each comes with its bundle and materials.
+// together if both are set, all if neither is. Each comes without its bundle and materials (up to
+// 1.6 MiB and 1024 rows an attestation; GetAttestation has them): a page costs its rows.
 func (s *DB) ListAttestations(ctx context.Context, workflowID, materialDigest string, limit int) ([]store.Attestation, error) {
 	var where []string
 	var args []any
@@ -148,7 +149,7 @@ func (s *DB) ListAttestations(ctx context.Context, workflowID, materialDigest st
 		where = append(where, "EXISTS (SELECT 1 FROM attestation_materials m WHERE m.attestation_digest = a.digest AND m.digest = ?)")
 		args = append(args, materialDigest)
 	}
-	query := `SELECT a.digest, a.run_id, a.workflow_id, a.bundle, a.created_at FROM attestations a`
+	query := `SELECT a.digest, a.run_id, a.workflow_id, NULL, a.created_at FROM attestations a`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, " AND ")
 	}
@@ -161,9 +162,6 @@ func (s *DB) ListAttestations(ctx context.Context, workflowID, materialDigest st
 	as, err := collect(rows, scanAttestation)
 	if err != nil {
 		return nil, s.fail(err, "list attestations")
-	}
-	if err := s.loadMaterials(ctx, as); err != nil {
-		return nil, err
 	}
 	return as, nil
 }

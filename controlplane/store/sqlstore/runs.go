@@ -37,6 +37,11 @@ func (s *DB) CreateRun(ctx context.Context, r *store.Run) error {
 const runColumns = `id, workflow_id, contract_revision, state, reason, runner_type, runner_url, created_at,
 	expires_at, finished_at, attestation_digest, remote_state, remote_state_digest`
 
+// runListColumns are runColumns without the remote state (up to 8 MiB a run), which a list does not
+// carry: a page of runs costs its rows, not their states.
+const runListColumns = `id, workflow_id, contract_revision, state, reason, runner_type, runner_url, created_at,
+	expires_at, finished_at, attestation_digest, NULL, remote_state_digest`
+
 func scanRun(sc scanner) (store.Run, error) {
 	var r store.Run
 	var state string
@@ -62,7 +67,8 @@ func (s *DB) GetRun(ctx context.Context, id string) (*store.Run, error) {
 	return &r, nil
 }
 
-// ListRuns returns the runs f selects, newest first, at most f.Limit (default 50).
+// ListRuns returns the runs f selects, newest first, at most f.Limit (default 50), without their
+// remote state (GetRun has it).
 func (s *DB) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, error) {
 	var where []string
 	var args []any
@@ -72,7 +78,7 @@ func (s *DB) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, erro
 	if f.State != "" {
 		where, args = append(where, "state = ?"), append(args, string(f.State))
 	}
-	query := `SELECT ` + runColumns + ` FROM runs`
+	query := `SELECT ` + runListColumns + ` FROM runs`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, " AND ")
 	}

@@ -207,14 +207,14 @@ func testListAttestations(t *testing.T, b Backend) {
 		must(t, err)
 		equal(t, tc.name, digests(as), tc.want)
 	}
-	// Listed attestations are complete: bundle and materials.
+	// A listed attestation is its row, without the bundle and the materials (up to 1.6 MiB and 1024
+	// rows each, which a page of a thousand would hold in memory at once); GetAttestation has them.
 	as, err := s.ListAttestations(ctx, "", "sha256:app-2", 0)
 	must(t, err)
 	one, err := s.GetAttestation(ctx, "sha256:a2")
 	must(t, err)
-	equal(t, "listed attestation", as[0], *one)
 	equal(t, "its materials", len(one.Materials), 2)
-	as, err = s.ListAttestations(ctx, other.ID, "", 0)
-	must(t, err)
-	equal(t, "an attestation without materials", len(as[0].Materials)+len(as[1].Materials), 2)
+	equal(t, "its bundle", len(one.Bundle) > 0, true)
+	one.Bundle, one.Materials = nil, nil
+	equal(t, "listed attestation", as[0], *one)
 }

@@ -85,6 +85,15 @@ func testListRuns(t *testing.T, b Backend) {
 	equal(t, "failed runs of the workflow", len(rs), 11)
 	equal(t, "listed run is complete", rs[0].Reason, "tests failed")
 	equal(t, "listed run is complete", rs[0].FinishedAt, utc(at(250)))
+	// A listed run has no remote state (up to 8 MiB each, which a page would hold in memory at
+	// once), only its digest; GetRun has the state.
+	must(t, s.SetRemoteState(ctx, "run-54", "", []byte("a remote state"), "sha256:state"))
+	rs, err = s.ListRuns(ctx, store.RunFilter{WorkflowID: f.workflow.ID, Limit: 1})
+	must(t, err)
+	equal(t, "listed run's remote state", []any{rs[0].ID, rs[0].RemoteState == nil, rs[0].RemoteStateDigest}, []any{"run-54", true, "sha256:state"})
+	got, err := s.GetRun(ctx, "run-54")
+	must(t, err)
+	equal(t, "its remote state", string(got.RemoteState), "a remote state")
 }
 
 func testFinishRun(t *testing.T, b Backend) {
