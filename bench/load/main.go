@@ -214,7 +214,7 @@ func runOne(ctx context.Context, o options, bin, dir string, pg *postgres, n int
 	res.n, res.idle, res.before, res.after = n, idle, before, after
 	res.genCPU, res.machineCPU = selfAfter.cpu-selfBefore.cpu, machineAfter-machineBefore
 	// Zero lost: every attestation a pipeline was told is stored is in the store, warm-up's too.
-	stored, err := fx.storedDigests(ctx)
+	stored, err := fx.stored(ctx, gen.acked())
 	if err != nil {
 		return result{}, fmt.Errorf("count stored attestations: %w", err)
 	}

@@ -86,15 +86,21 @@ func bootstrap(ctx context.Context, url, adminToken string) (*fixture, error) {
 	return fx, nil
 }
 
-// storedDigests lists every attestation of the workflow the store holds.
-func (fx *fixture) storedDigests(ctx context.Context) (map[string]bool, error) {
-	atts, err := fx.admin.ListAttestations(ctx, fx.project, fx.workflow, "", 1<<30)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]bool, len(atts))
-	for _, a := range atts {
-		out[a.Digest] = true
+// stored asks the control plane for each digest (lists are paged at 1000, an attestation is read by
+// its digest) and returns those it holds, as attestations of the fixture's workflow.
+func (fx *fixture) stored(ctx context.Context, digests map[string]bool) (map[string]bool, error) {
+	out := make(map[string]bool, len(digests))
+	for d := range digests {
+		a, err := fx.admin.GetAttestation(ctx, d)
+		if client.Status(err) == http.StatusNotFound {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if a.Project == fx.project && a.Workflow == fx.workflow {
+			out[d] = true
+		}
 	}
 	return out, nil
 }
