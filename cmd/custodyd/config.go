@@ -35,6 +35,7 @@ type config struct {
 	IdleTimeout       time.Duration `env:"CUSTODY_IDLE_TIMEOUT" envDefault:"30s"`
 	MaxConnections    int           `env:"CUSTODY_MAX_CONNECTIONS" envDefault:"1024"`
 	MaxUploads        int           `env:"CUSTODY_MAX_UPLOADS" envDefault:"64"`
+	BodyBudget        int64         `env:"CUSTODY_BODY_BUDGET" envDefault:"67108864"`
 }
 
 // loadConfig reads the environment through environ, then the flags in args.
@@ -66,6 +67,7 @@ func loadConfig(args []string, environ map[string]string, stderr io.Writer) (con
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "how long a keep-alive connection may wait for its next request (CUSTODY_IDLE_TIMEOUT)")
 	fs.IntVar(&c.MaxConnections, "max-connections", c.MaxConnections, "connections served at once; more are answered 503 (CUSTODY_MAX_CONNECTIONS)")
 	fs.IntVar(&c.MaxUploads, "max-uploads", c.MaxUploads, "blob uploads received at once; more are answered 503 (CUSTODY_MAX_UPLOADS)")
+	fs.Int64Var(&c.BodyBudget, "body-budget", c.BodyBudget, "bytes of request bodies (JSON, bundles) held at once while they arrive; more are answered 503 (CUSTODY_BODY_BUDGET)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -100,6 +102,9 @@ func loadConfig(args []string, environ map[string]string, stderr io.Writer) (con
 	}
 	if c.MaxConnections <= 0 {
 		return c, fmt.Errorf("--max-connections %d: want a positive number", c.MaxConnections)
+	}
+	if c.BodyBudget <= 0 {
+		return c, fmt.Errorf("--body-budget %d: want a positive number of bytes", c.BodyBudget)
 	}
 	if c.MaxUploads <= 0 {
 		return c, fmt.Errorf("--max-uploads %d: want a positive number", c.MaxUploads)

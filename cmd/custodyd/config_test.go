@@ -16,26 +16,27 @@ func TestConfigLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := config{ReadHeaderTimeout: 10 * time.Second, BodyTimeout: 30 * time.Second, BodyMinRate: 1024, WriteTimeout: 30 * time.Second,
-		IdleTimeout: 30 * time.Second, MaxConnections: 1024, MaxUploads: 64}
+		IdleTimeout: 30 * time.Second, MaxConnections: 1024, MaxUploads: 64, BodyBudget: 64 << 20}
 	if got := limitsOf(c); got != want {
 		t.Errorf("defaults %+v, want %+v", got, want)
 	}
 
 	env := map[string]string{"CUSTODY_READ_HEADER_TIMEOUT": "1s", "CUSTODY_BODY_TIMEOUT": "2s", "CUSTODY_BODY_MIN_RATE": "0",
-		"CUSTODY_WRITE_TIMEOUT": "3s", "CUSTODY_IDLE_TIMEOUT": "4s", "CUSTODY_MAX_CONNECTIONS": "5", "CUSTODY_MAX_UPLOADS": "6"}
-	c, err = loadConfig([]string{"--idle-timeout", "40s", "--max-uploads", "60"}, env, io.Discard)
+		"CUSTODY_WRITE_TIMEOUT": "3s", "CUSTODY_IDLE_TIMEOUT": "4s", "CUSTODY_MAX_CONNECTIONS": "5", "CUSTODY_MAX_UPLOADS": "6",
+		"CUSTODY_BODY_BUDGET": "7", "CUSTODY_PUSH_BUDGET": "8"}
+	c, err = loadConfig([]string{"--idle-timeout", "40s", "--max-uploads", "60", "--push-budget", "80"}, env, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want = config{ReadHeaderTimeout: time.Second, BodyTimeout: 2 * time.Second, BodyMinRate: 0, WriteTimeout: 3 * time.Second,
-		IdleTimeout: 40 * time.Second, MaxConnections: 5, MaxUploads: 60}
+		IdleTimeout: 40 * time.Second, MaxConnections: 5, MaxUploads: 60, BodyBudget: 7, PushBudget: 80}
 	if got := limitsOf(c); got != want {
 		t.Errorf("from the environment and flags %+v, want %+v", got, want)
 	}
 
 	for _, tc := range []struct{ flag, value string }{
 		{"read-header-timeout", "0s"}, {"body-timeout", "0s"}, {"write-timeout", "-1s"}, {"idle-timeout", "0s"},
-		{"body-min-rate", "-1"}, {"max-connections", "0"}, {"max-uploads", "-3"},
+		{"body-min-rate", "-1"}, {"max-connections", "0"}, {"max-uploads", "-3"}, {"body-budget", "0"}, {"push-budget", "-1"},
 	} {
 		_, err := loadConfig([]string{"--" + tc.flag, tc.value}, map[string]string{}, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), "--"+tc.flag) {
@@ -46,5 +47,5 @@ func TestConfigLimits(t *testing.T) {
 
 func limitsOf(c config) config {
 	return config{ReadHeaderTimeout: c.ReadHeaderTimeout, BodyTimeout: c.BodyTimeout, BodyMinRate: c.BodyMinRate, WriteTimeout: c.WriteTimeout,
-		IdleTimeout: c.IdleTimeout, MaxConnections: c.MaxConnections, MaxUploads: c.MaxUploads}
+		IdleTimeout: c.IdleTimeout, MaxConnections: c.MaxConnections, MaxUploads: c.MaxUploads, BodyBudget: c.BodyBudget, PushBudget: c.PushBudget}
 }

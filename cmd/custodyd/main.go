@@ -97,7 +97,7 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	apiHandler := api.New(api.Config{App: a, Log: log, MaxBlobSize: cfg.MaxBlobSize, MaxUploads: cfg.MaxUploads, Registerer: reg})
+	apiHandler := api.New(api.Config{App: a, Log: log, MaxBlobSize: cfg.MaxBlobSize, MaxUploads: cfg.MaxUploads, BodyBudget: cfg.BodyBudget, Registerer: reg})
 	srv := newServer(cfg, newHandler(apiHandler, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), cfg), log)
 
 	go expireLoop(ctx, a, cfg.ExpireEvery, log)

@@ -55,7 +55,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return json.NewEncoder(w).Encode(v)
 }
 
-// decode reads a JSON body strictly into v.
 // bytesLimit says a size limit as people write it: 8 MiB, 1024 bytes.
 func bytesLimit(n int64) string {
 	if n >= 1<<20 && n%(1<<20) == 0 {
@@ -68,8 +67,14 @@ func bytesLimit(n int64) string {
 }
 
 // readAll reads a body of at most limit bytes (413 past it) into one buffer, sized by the
-// Content-Length when there is one, so a large body is not copied while it is read.
-func readAll(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+// Content-Length when there is one, so a large body is not copied while it is read; the body
+// budget holds its size while it arrives.
+func (s *Server) readAll(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	release, err := s.bodies.reserve(w, r, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	var buf bytes.Buffer
 	if n := r.ContentLength; n > 0 && n <= limit {
 		buf.Grow(int(n) + bytes.MinRead) // room for the read that sees the end, without growing
@@ -80,7 +85,9 @@ func readAll(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error
 	return buf.Bytes(), nil
 }
 
-func decode(w http.ResponseWriter, r *http.Request, v any) error {
+// decode reads a JSON body of at most limit bytes strictly into v; the body budget holds its size
+// while it arrives.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		// Parameters (charset=utf-8) are fine; another media type is not.
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
@@ -88,7 +95,12 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 				Msg: "Content-Type " + ct + ": want application/json"}
 		}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	release, err := s.bodies.reserve(w, r, limit)
+	if err != nil {
+		return err
+	}
+	defer release()
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var tooBig *http.MaxBytesError

@@ -36,7 +36,7 @@ func (s *Server) routesV1() {
 	})
 	s.authed("POST /v1/projects", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 		var req wire.CreateProject
-		if err := decode(w, r, &req); err != nil {
+		if err := s.decode(w, r, &req, maxSmallBody); err != nil {
 			return err
 		}
 		return created(w)(s.app.CreateProject(r.Context(), p, req))
@@ -46,7 +46,7 @@ func (s *Server) routesV1() {
 	})
 	s.authed("POST /v1/projects/{project}/workflows", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 		var req wire.CreateWorkflow
-		if err := decode(w, r, &req); err != nil {
+		if err := s.decode(w, r, &req, maxContractBody); err != nil {
 			return err
 		}
 		return created(w)(s.app.CreateWorkflow(r.Context(), p, r.PathValue("project"), req))
@@ -66,7 +66,7 @@ func (s *Server) routesV1() {
 	})
 	s.authed("POST /v1/projects/{project}/workflows/{workflow}/contract", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 		var req wire.UpdateContract
-		if err := decode(w, r, &req); err != nil {
+		if err := s.decode(w, r, &req, maxContractBody); err != nil {
 			return err
 		}
 		return created(w)(s.app.UpdateContract(r.Context(), p, r.PathValue("project"), r.PathValue("workflow"), req))
@@ -76,7 +76,7 @@ func (s *Server) routesV1() {
 	})
 	s.authed("POST /v1/projects/{project}/workflows/{workflow}/keys", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 		var req wire.AddPublicKey
-		if err := decode(w, r, &req); err != nil {
+		if err := s.decode(w, r, &req, maxSmallBody); err != nil {
 			return err
 		}
 		return created(w)(s.app.AddKey(r.Context(), p, r.PathValue("project"), r.PathValue("workflow"), req))
@@ -98,7 +98,7 @@ func (s *Server) routesV1() {
 
 	s.authed("POST /v1/tokens", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 		var req wire.CreateToken
-		if err := decode(w, r, &req); err != nil {
+		if err := s.decode(w, r, &req, maxSmallBody); err != nil {
 			return err
 		}
 		return created(w)(s.app.CreateToken(r.Context(), p, req))
@@ -116,7 +116,7 @@ func (s *Server) routesV1() {
 
 	s.authed("POST /v1/runs", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 		var req wire.InitRun
-		if err := decode(w, r, &req); err != nil {
+		if err := s.decode(w, r, &req, maxContractBody); err != nil {
 			return err
 		}
 		return created(w)(s.app.InitRun(r.Context(), p, req))
@@ -126,7 +126,7 @@ func (s *Server) routesV1() {
 	})
 	s.authed("POST /v1/runs/{id}/reset", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 		var req wire.FinishRun
-		if err := decode(w, r, &req); err != nil {
+		if err := s.decode(w, r, &req, maxSmallBody); err != nil {
 			return err
 		}
 		return ok(w)(s.app.ResetRun(r.Context(), p, r.PathValue("id"), req))
@@ -136,13 +136,13 @@ func (s *Server) routesV1() {
 	})
 	s.authed("PUT /v1/runs/{id}/state", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 		var req wire.PutRemoteState
-		if err := decode(w, r, &req); err != nil {
+		if err := s.decode(w, r, &req, maxStateBody); err != nil {
 			return err
 		}
 		return ok(w)(s.app.PutState(r.Context(), p, r.PathValue("id"), req))
 	})
 	s.authed("POST /v1/runs/{id}/attestation", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-		bundle, err := readAll(w, r, attestation.MaxBundleSize)
+		bundle, err := s.readAll(w, r, attestation.MaxBundleSize)
 		if err != nil {
 			return err
 		}

@@ -33,6 +33,9 @@ type Config struct {
 	MaxBlobSize int64
 	// MaxUploads bounds the blob uploads received at once (503 with Retry-After past it); 0 means 64.
 	MaxUploads int
+	// BodyBudget bounds the bytes of request bodies read whole at once (503 with Retry-After past
+	// it); 0 means DefaultBodyBudget.
+	BodyBudget int64
 	// Registerer receives the metrics; nil means none are registered.
 	Registerer prometheus.Registerer
 }
@@ -43,14 +46,12 @@ type Server struct {
 	log     *slog.Logger
 	maxBlob int64
 	uploads chan struct{} // a slot per upload being received
+	bodies  *bodyBudget
 	mux     *http.ServeMux
 	metrics *metrics
 	// routes lists "METHOD /path" of every route, for the OpenAPI test.
 	routes []string
 }
-
-// maxJSONBody bounds every JSON request body (contracts, keys, state, bundles).
-const maxJSONBody = 8 << 20
 
 // New builds the API.
 func New(cfg Config) *Server {
@@ -65,6 +66,10 @@ func New(cfg Config) *Server {
 		cfg.MaxUploads = 64
 	}
 	s.uploads = make(chan struct{}, cfg.MaxUploads)
+	if cfg.BodyBudget == 0 {
+		cfg.BodyBudget = DefaultBodyBudget
+	}
+	s.bodies = newBodyBudget(cfg.BodyBudget)
 	s.routesV1()
 	return s
 }

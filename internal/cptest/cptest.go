@@ -38,6 +38,8 @@ type Options struct {
 	Now func() time.Time
 	// MaxBlobSize bounds uploads; 0 is the API's default.
 	MaxBlobSize int64
+	// BodyBudget bounds the request bodies held at once; 0 is the API's default.
+	BodyBudget int64
 	// RunTTL is how long runs stay initialized.
 	RunTTL time.Duration
 }
@@ -69,7 +71,7 @@ func New(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
-	srv.Config.Handler = api.New(api.Config{App: a, MaxBlobSize: opts.MaxBlobSize})
+	srv.Config.Handler = api.New(api.Config{App: a, MaxBlobSize: opts.MaxBlobSize, BodyBudget: opts.BodyBudget})
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &Server{URL: srv.URL, AdminToken: token, App: a, Store: st, CAS: blobs, Dir: dir}
