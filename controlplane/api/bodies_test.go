@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/custody-dev/custody/internal/cptest"
 	"github.com/custody-dev/custody/wire"
@@ -122,8 +123,9 @@ func TestBodyBudget(t *testing.T) {
 	}
 	// Wait until the held body has taken its share (the server reads the headers when it gets to
 	// them): every probe until then is a complete request the API reads and refuses as empty JSON.
+	// The wait is for a condition; the minute only bounds a test that would otherwise hang.
 	var a answer
-	for range 1000 {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
 		if a = probe(); a.status == http.StatusServiceUnavailable {
 			break
 		}
