@@ -1,5 +1,7 @@
 package attestation
 
+import "github.com/custody-dev/custody/contract"
+
 // Bounds of what custody signs and what the control plane stores. A real custody statement is 5 to
 // 20 KiB with 5 to 50 materials; the bounds are about a hundred times that, and low enough that a
 // push is a bounded amount of work, memory and store time for the control plane (see
@@ -8,8 +10,8 @@ package attestation
 const (
 	// MaxStatementSize bounds an in-toto statement (the DSSE payload): 1 MiB.
 	MaxStatementSize = 1 << 20
-	// MaxMaterials bounds the materials of a custody predicate.
-	MaxMaterials = 1024
+	// MaxMaterials bounds the materials of a custody predicate (and of a contract: contract.MaxMaterials).
+	MaxMaterials = contract.MaxMaterials
 	// MaxBundleSize bounds a Sigstore bundle the control plane takes: the statement in base64 plus
 	// 256 KiB for the verification material (certificate chains, timestamps: a few KiB in practice)
 	// and the JSON around them.

@@ -18,6 +18,10 @@ import (
 // MaxSize is the largest contract document Parse accepts, in bytes.
 const MaxSize = 1 << 20
 
+// MaxMaterials is the most materials a contract may list: an attestation records at most as many
+// (attestation.MaxMaterials is this bound), so a contract with more could never be satisfied.
+const MaxMaterials = 1024
+
 var utf8BOM = []byte("\xef\xbb\xbf")
 
 // ParseFile reads and parses the contract at path (at most MaxSize bytes). Every problem names the

@@ -2,6 +2,7 @@ package contract
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -774,4 +775,23 @@ func TestErrorsAreCapped(t *testing.T) {
 	if len(lines) != 51 || lines[50] != "... and 10 more problems" {
 		t.Errorf("message has %d lines, last %q", len(lines), lines[len(lines)-1])
 	}
+}
+
+// TestParseBoundsMaterials: a contract lists at most MaxMaterials materials, as many as an
+// attestation may record; one more could never be satisfied and is refused where it is written.
+func TestParseBoundsMaterials(t *testing.T) {
+	t.Parallel()
+	doc := func(n int) []byte {
+		var b strings.Builder
+		b.WriteString("apiVersion: custody.dev/v1\nkind: Contract\nmetadata:\n  name: many\nspec:\n  materials:\n")
+		for i := range n {
+			fmt.Fprintf(&b, "    - {name: m-%d, type: STRING}\n", i)
+		}
+		return []byte(b.String())
+	}
+	if _, err := Parse(doc(MaxMaterials)); err != nil {
+		t.Fatalf("%d materials: %v", MaxMaterials, err)
+	}
+	_, err := Parse(doc(MaxMaterials + 1))
+	checkProblems(t, err, []problem{{"spec.materials", 7, "1025 materials, more than the 1024 an attestation may record: the contract could never be satisfied"}})
 }

@@ -66,6 +66,9 @@ func (c *Contract) validate(probs *problems, where locator) {
 	for _, name := range slices.Sorted(maps.Keys(c.Metadata.Annotations)) {
 		v.annotationName(joinPath("metadata.annotations", name), name)
 	}
+	if n := len(c.Spec.Materials); n > MaxMaterials {
+		v.add("spec.materials", "%d materials, more than the %d an attestation may record: the contract could never be satisfied", n, MaxMaterials)
+	}
 	seen := map[string]string{}
 	for i, m := range c.Spec.Materials {
 		path := indexPath("spec.materials", i)
