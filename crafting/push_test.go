@@ -150,21 +150,10 @@ func TestPushAppliesTheContractRule(t *testing.T) {
 	if _, err := c.Add(ctx, AddOptions{Name: "build-ref", Value: "abc", Annotations: map[string]string{"source": "git"}}); err != nil {
 		t.Fatal(err)
 	}
-	st, err := decodeState(stateBytes(t, dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Material("rootfs").Kind = "EVIDENCE"
-	b, _, err := encodeState(st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, DefaultStateFile), b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	b := editState(t, dir, func(st *State) { st.Material("rootfs").Kind = "EVIDENCE" })
 	key, _ := testSigner(t)
 	signer := &countingSigner{Signer: key}
-	_, err = c.Push(ctx, PushOptions{Signer: signer, Destination: &memoryDestination{}, Annotations: map[string]string{"release": "1"}})
+	_, err := c.Push(ctx, PushOptions{Signer: signer, Destination: &memoryDestination{}, Annotations: map[string]string{"release": "1"}})
 	var u *UnsatisfiedError
 	if !errors.As(err, &u) {
 		t.Fatalf("push = %v, want UnsatisfiedError", err)
@@ -190,21 +179,12 @@ func TestBounds(t *testing.T) {
 		t.Parallel()
 		c, dir := newTestCrafter(t)
 		initRun(t, c)
-		st, err := decodeState(stateBytes(t, dir))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := len(st.Materials); i < attestation.MaxMaterials; i++ {
-			st.Materials = append(st.Materials, attestation.Material{Name: fmt.Sprintf("extra-%d", i), Kind: contract.KindString, Value: "x"})
-		}
-		b, _, err := encodeState(st)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, DefaultStateFile), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		_, err = c.Add(ctx, AddOptions{Name: "one-more", Value: "x", Kind: contract.KindString})
+		b := editState(t, dir, func(st *State) {
+			for i := len(st.Materials); i < attestation.MaxMaterials; i++ {
+				st.Materials = append(st.Materials, attestation.Material{Name: fmt.Sprintf("extra-%d", i), Kind: contract.KindString, Value: "x"})
+			}
+		})
+		_, err := c.Add(ctx, AddOptions{Name: "one-more", Value: "x", Kind: contract.KindString})
 		var in *InputError
 		if !errors.As(err, &in) || !strings.Contains(err.Error(), fmt.Sprintf("already holds %d materials, the most an attestation may record", attestation.MaxMaterials)) {
 			t.Fatalf("add of material %d = %v", attestation.MaxMaterials+1, err)
@@ -224,23 +204,14 @@ func TestBounds(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Strings of 4000 bytes (a STRING holds at most 4096), enough of them to pass 1 MiB.
-		st, err := decodeState(stateBytes(t, dir))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := 0; i*4000 <= attestation.MaxStatementSize; i++ {
-			st.Materials = append(st.Materials, attestation.Material{Name: fmt.Sprintf("note-%d", i), Kind: contract.KindString, Value: strings.Repeat("a", 4000)})
-		}
-		before, _, err := encodeState(st)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, DefaultStateFile), before, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		before := editState(t, dir, func(st *State) {
+			for i := 0; i*4000 <= attestation.MaxStatementSize; i++ {
+				st.Materials = append(st.Materials, attestation.Material{Name: fmt.Sprintf("note-%d", i), Kind: contract.KindString, Value: strings.Repeat("a", 4000)})
+			}
+		})
 		key, _ := testSigner(t)
 		signer := &countingSigner{Signer: key}
-		_, err = c.Push(ctx, PushOptions{Signer: signer, Destination: &memoryDestination{}, Annotations: map[string]string{"release": "1"}})
+		_, err := c.Push(ctx, PushOptions{Signer: signer, Destination: &memoryDestination{}, Annotations: map[string]string{"release": "1"}})
 		var in *InputError
 		if !errors.As(err, &in) || !strings.Contains(err.Error(), "larger than the 1 MiB custody takes") {
 			t.Fatalf("push of an oversized statement = %.300v", err)
@@ -252,4 +223,23 @@ func TestBounds(t *testing.T) {
 			t.Error("a refused push changed the state")
 		}
 	})
+}
+
+// editState changes the state file in dir as edit says (what a tampered or hand-edited workspace
+// holds) and returns the bytes written.
+func editState(t *testing.T, dir string, edit func(*State)) []byte {
+	t.Helper()
+	st, err := decodeState(stateBytes(t, dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit(st)
+	b, _, err := encodeState(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, DefaultStateFile), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

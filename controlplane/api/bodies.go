@@ -4,10 +4,9 @@ import (
 	"fmt"
 	"net/http"
 
-	"golang.org/x/sync/semaphore"
-
 	"github.com/custody-dev/custody/contract"
 	"github.com/custody-dev/custody/controlplane/app"
+	"github.com/custody-dev/custody/internal/budget"
 	"github.com/custody-dev/custody/wire"
 )
 
@@ -29,22 +28,15 @@ const (
 // largest (a remote state), or forty of the largest bundles.
 const DefaultBodyBudget = 64 << 20
 
-// bodyBudget bounds the memory of request bodies being received. A body holds its Content-Length,
+// newBodyBudget bounds the memory of request bodies being received. A body holds its Content-Length,
 // or its route's bound when it has none (chunked), from its first byte to its last; past the budget
 // a request is answered 503 with Retry-After before its body is read, so slow senders cannot make
 // the control plane hold more than the budget, however many connections they open.
-type bodyBudget struct {
-	sem   *semaphore.Weighted
-	total int64
-}
+func newBodyBudget(total int64) *budget.Budget { return budget.New(total, 0) }
 
-func newBodyBudget(total int64) *bodyBudget {
-	return &bodyBudget{sem: semaphore.NewWeighted(total), total: total}
-}
-
-// reserve takes the budget for r's body, which its route bounds at limit: 413 when the declared
+// reserveBody takes the budget for r's body, which its route bounds at limit: 413 when the declared
 // length is past the bound, 503 when the budget is spent. release gives it back once the body is read.
-func (b *bodyBudget) reserve(w http.ResponseWriter, r *http.Request, limit int64) (release func(), err error) {
+func reserveBody(b *budget.Budget, w http.ResponseWriter, r *http.Request, limit int64) (release func(), err error) {
 	n := limit
 	switch {
 	case r.ContentLength > limit:
@@ -53,11 +45,10 @@ func (b *bodyBudget) reserve(w http.ResponseWriter, r *http.Request, limit int64
 	case r.ContentLength >= 0:
 		n = r.ContentLength
 	}
-	n = min(n, b.total)
-	if !b.sem.TryAcquire(n) {
+	if !b.TryAcquire(n) {
 		w.Header().Set("Retry-After", "1")
 		return nil, &app.Error{Status: http.StatusServiceUnavailable, Code: wire.CodeServiceUnavailable,
-			Msg: fmt.Sprintf("this control plane holds at most %s of request bodies at once: retry later", bytesLimit(b.total))}
+			Msg: fmt.Sprintf("this control plane holds at most %s of request bodies at once: retry later", bytesLimit(b.Total()))}
 	}
-	return func() { b.sem.Release(n) }, nil
+	return func() { b.Release(n) }, nil
 }

@@ -27,28 +27,28 @@ func TestBodyBudgetReserve(t *testing.T) {
 		return http.StatusOK
 	}
 	w := httptest.NewRecorder()
-	release200, err := b.reserve(w, req(200), 1000)
+	release200, err := reserveBody(b, w, req(200), 1000)
 	if err != nil {
 		t.Fatalf("200 of 300: %v", err)
 	}
-	if _, err := b.reserve(w, req(101), 1000); status(err) != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "1" {
+	if _, err := reserveBody(b, w, req(101), 1000); status(err) != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "1" {
 		t.Fatalf("101 more with 100 left = %v (Retry-After %q), want 503 with Retry-After", err, w.Header().Get("Retry-After"))
 	}
-	release100, err := b.reserve(httptest.NewRecorder(), req(100), 1000)
+	release100, err := reserveBody(b, httptest.NewRecorder(), req(100), 1000)
 	if err != nil {
 		t.Fatalf("the last 100: %v", err)
 	}
-	if _, err := b.reserve(httptest.NewRecorder(), req(1001), 1000); status(err) != http.StatusRequestEntityTooLarge {
+	if _, err := reserveBody(b, httptest.NewRecorder(), req(1001), 1000); status(err) != http.StatusRequestEntityTooLarge {
 		t.Fatalf("a declared length past the route's bound = %v, want 413", err)
 	}
 	release200()
 	release100()
 	// Chunked (no length): the route's bound, at most the whole budget.
-	releaseAll, err := b.reserve(httptest.NewRecorder(), req(-1), 1<<30)
+	releaseAll, err := reserveBody(b, httptest.NewRecorder(), req(-1), 1<<30)
 	if err != nil {
 		t.Fatalf("a chunked body with the budget free: %v", err)
 	}
-	if _, err := b.reserve(httptest.NewRecorder(), req(1), 1000); status(err) != http.StatusServiceUnavailable {
+	if _, err := reserveBody(b, httptest.NewRecorder(), req(1), 1000); status(err) != http.StatusServiceUnavailable {
 		t.Fatalf("a 1-byte body beside one holding the whole budget = %v, want 503", err)
 	}
 	releaseAll()

@@ -70,7 +70,7 @@ func bytesLimit(n int64) string {
 // Content-Length when there is one, so a large body is not copied while it is read; the body
 // budget holds its size while it arrives.
 func (s *Server) readAll(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	release, err := s.bodies.reserve(w, r, limit)
+	release, err := reserveBody(s.bodies, w, r, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +95,7 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any, limit int
 				Msg: "Content-Type " + ct + ": want application/json"}
 		}
 	}
-	release, err := s.bodies.reserve(w, r, limit)
+	release, err := reserveBody(s.bodies, w, r, limit)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/custody-dev/custody/controlplane/app"
 	"github.com/custody-dev/custody/controlplane/auth"
+	"github.com/custody-dev/custody/internal/budget"
 	"github.com/custody-dev/custody/wire"
 )
 
@@ -46,7 +47,7 @@ type Server struct {
 	log     *slog.Logger
 	maxBlob int64
 	uploads chan struct{} // a slot per upload being received
-	bodies  *bodyBudget
+	bodies  *budget.Budget
 	mux     *http.ServeMux
 	metrics *metrics
 	// routes lists "METHOD /path" of every route, for the OpenAPI test.

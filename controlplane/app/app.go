@@ -18,6 +18,7 @@ import (
 	"github.com/custody-dev/custody/contract"
 	"github.com/custody-dev/custody/controlplane/auth"
 	"github.com/custody-dev/custody/controlplane/store"
+	"github.com/custody-dev/custody/internal/budget"
 )
 
 // DefaultOrg is the organization a fresh control plane creates.
@@ -50,7 +51,7 @@ type App struct {
 	// contracts caches parsed contract revisions by digest, verifiers trusted keys by id.
 	contracts cache[*contract.Contract]
 	verifiers cache[*attestation.Verifier]
-	pushes    *pushBudget
+	pushes    *budget.Budget
 }
 
 // DefaultPushBudget is as many of the largest bundles as there are CPUs but one (at least one): the

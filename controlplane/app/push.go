@@ -28,10 +28,10 @@ func (a *App) Push(ctx context.Context, p auth.Principal, runID string, bundle [
 	if err != nil {
 		return nil, err
 	}
-	if err := a.pushes.acquire(ctx, len(bundle)); err != nil {
+	if err := a.pushes.Acquire(ctx, int64(len(bundle))); err != nil {
 		return nil, fmt.Errorf("push: waiting for a turn: %w", err)
 	}
-	defer a.pushes.release(len(bundle))
+	defer a.pushes.Release(int64(len(bundle)))
 	doc, err := attestation.ReadEnvelope(bundle)
 	if err != nil {
 		return nil, unprocessable(wire.CodeUnverifiable, "not a readable attestation: %v", err)
