@@ -323,6 +323,24 @@ func mustProblem(t testing.TB, a answer, status int, code string) {
 	}
 }
 
+// mustRefuse sends c and wants it refused: the status and code as problem+json, each of details in
+// the problem's detail, and nothing the control plane keeps changed. It returns the answer.
+func mustRefuse(t testing.TB, srv *cptest.Server, c call, status int, code string, details ...string) answer {
+	t.Helper()
+	before := snapshot(t, srv)
+	a := send(t, srv, c)
+	mustProblem(t, a, status, code)
+	for _, d := range details {
+		if !strings.Contains(a.problem.Detail, d) {
+			t.Errorf("detail %q does not say %q", a.problem.Detail, d)
+		}
+	}
+	if after := snapshot(t, srv); after != before {
+		t.Errorf("refused, yet the store changed:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	return a
+}
+
 func mustCode(t testing.TB, err error, status int, code string) {
 	t.Helper()
 	if client.Status(err) != status || client.Code(err) != code {
