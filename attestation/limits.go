@@ -1,6 +1,11 @@
 package attestation
 
-import "github.com/custody-dev/custody/contract"
+import (
+	"fmt"
+
+	"github.com/custody-dev/custody/contract"
+	"github.com/custody-dev/custody/internal/input"
+)
 
 // Bounds of what custody signs and what the control plane stores. A real custody statement is 5 to
 // 20 KiB with 5 to 50 materials; the bounds are about a hundred times that, and low enough that a
@@ -17,3 +22,19 @@ const (
 	// and the JSON around them.
 	MaxBundleSize = MaxStatementSize/3*4 + 256<<10
 )
+
+// StatementTooLargeError is a statement past MaxStatementSize.
+type StatementTooLargeError struct{ Size int }
+
+func (e *StatementTooLargeError) Error() string {
+	return fmt.Sprintf("the in-toto statement is %s, larger than the %s custody takes", input.Size(int64(e.Size)), input.Size(MaxStatementSize))
+}
+
+// CheckStatementSize refuses a statement (a DSSE payload) past MaxStatementSize: crafting before it
+// signs one, the control plane before it decodes one.
+func CheckStatementSize(statement []byte) error {
+	if n := len(statement); n > MaxStatementSize {
+		return &StatementTooLargeError{Size: n}
+	}
+	return nil
+}

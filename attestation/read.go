@@ -116,23 +116,6 @@ func ReadEnvelope(data []byte) (*Document, error) {
 	return doc, nil
 }
 
-// TooLargeError is an input past one of custody's bounds.
-type TooLargeError struct {
-	What        string
-	Size, Limit int64
-}
-
-func (e *TooLargeError) Error() string {
-	return fmt.Sprintf("the %s is %s, larger than the %s custody takes", e.What, sizeOf(e.Size), sizeOf(e.Limit))
-}
-
-func sizeOf(n int64) string {
-	if n >= 1<<20 && n%(1<<20) == 0 {
-		return fmt.Sprintf("%d MiB", n>>20)
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
-
 // bundleMediaType reports whether top has a string mediaType naming a Sigstore bundle.
 func bundleMediaType(top map[string]json.RawMessage) (string, bool) {
 	raw, ok := top["mediaType"]

@@ -1,7 +1,6 @@
 package attestation
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -131,22 +130,11 @@ func ParsePredicate(st *intoto.Statement) (*Predicate, error) {
 	if st == nil {
 		return nil, errors.New("predicate: no statement")
 	}
-	if st.GetPredicateType() != PredicateType {
-		return nil, fmt.Errorf("predicate type %q, want %q", st.GetPredicateType(), PredicateType)
-	}
-	if st.GetPredicate() == nil {
-		return nil, errors.New("predicate: statement has no predicate")
-	}
-	raw, err := protojson.Marshal(st.GetPredicate())
+	raw, err := protojson.Marshal(st)
 	if err != nil {
 		return nil, fmt.Errorf("predicate: encode: %w", err)
 	}
-	var p Predicate
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(&p); err != nil {
-		return nil, fmt.Errorf("predicate: decode: %w", err)
-	}
-	return &p, nil
+	return predicateOf(raw)
 }
 
 // predicateOf decodes the custody predicate of a statement's JSON (a verified DSSE payload) with

@@ -64,9 +64,8 @@ func (c *Crafter) Push(ctx context.Context, opts PushOptions) (*Pushed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("push: %w", err)
 	}
-	if n := len(payload); n > attestation.MaxStatementSize {
-		return nil, &InputError{Err: fmt.Errorf("push: %w: record fewer or shorter materials, annotations or environment values",
-			&attestation.TooLargeError{What: "in-toto statement", Size: int64(n), Limit: attestation.MaxStatementSize})}
+	if err := attestation.CheckStatementSize(payload); err != nil {
+		return nil, &InputError{Err: fmt.Errorf("push: %w: record fewer or shorter materials, annotations or environment values", err)}
 	}
 	bundle, err := opts.Signer.Sign(ctx, payload)
 	if err != nil {

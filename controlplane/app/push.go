@@ -36,9 +36,8 @@ func (a *App) Push(ctx context.Context, p auth.Principal, runID string, bundle [
 	if err != nil {
 		return nil, unprocessable(wire.CodeUnverifiable, "not a readable attestation: %v", err)
 	}
-	if n := len(doc.Envelope.Payload); n > attestation.MaxStatementSize {
-		return nil, &Error{Status: 413, Code: wire.CodeTooLarge,
-			Msg: (&attestation.TooLargeError{What: "in-toto statement", Size: int64(n), Limit: attestation.MaxStatementSize}).Error()}
+	if err := attestation.CheckStatementSize(doc.Envelope.Payload); err != nil {
+		return nil, &Error{Status: 413, Code: wire.CodeTooLarge, Msg: err.Error()}
 	}
 	if doc.Bundle == nil {
 		// Its envelope digest is the bundle's: stored, it would be served as the bundle.

@@ -1,18 +1,19 @@
 package ca
 
 import (
+	"context"
 	"crypto"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/custody-dev/custody/internal/atomicfile"
+	"github.com/custody-dev/custody/internal/input"
 )
 
 // Files of a generated authority in its directory, each 0600 (the directory 0700).
@@ -73,9 +74,9 @@ func LoadOrCreate(dir, name string, now func() time.Time) (*Authority, error) {
 // LoadFiles loads an authority from a PEM chain file (issuing certificate first, root last) and the
 // issuing certificate's PEM private key (PKCS #8, or EC).
 func LoadFiles(chainFile, keyFile string, now func() time.Time) (*Authority, error) {
-	chainPEM, err := readBounded(chainFile)
+	chainPEM, err := input.ReadFile(context.Background(), chainFile, maxPEMFile)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("CA: %w", err)
 	}
 	var chain []*x509.Certificate
 	for rest := chainPEM; ; {
@@ -95,9 +96,9 @@ func LoadFiles(chainFile, keyFile string, now func() time.Time) (*Authority, err
 	if len(chain) == 0 {
 		return nil, fmt.Errorf("CA: %s holds no PEM certificate", chainFile)
 	}
-	keyPEM, err := readBounded(keyFile)
+	keyPEM, err := input.ReadFile(context.Background(), keyFile, maxPEMFile)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("CA: %w", err)
 	}
 	b, _ := pem.Decode(keyPEM)
 	if b == nil {
@@ -127,20 +128,4 @@ func parseKey(der []byte) (crypto.Signer, error) {
 		return nil, errors.New("not a PKCS #8 or EC private key")
 	}
 	return k, nil
-}
-
-func readBounded(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("CA: %w", err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxPEMFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("CA: read %s: %w", path, err)
-	}
-	if len(b) > maxPEMFile {
-		return nil, fmt.Errorf("CA: %s is larger than %d bytes, not a certificate chain or key", path, maxPEMFile)
-	}
-	return b, nil
 }
