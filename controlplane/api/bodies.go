@@ -28,6 +28,12 @@ const (
 // largest (a remote state), or forty of the largest bundles.
 const DefaultBodyBudget = 64 << 20
 
+// declaredTooLarge refuses a body whose Content-Length is past its route's limit, before reading it.
+func declaredTooLarge(r *http.Request, limit int64) error {
+	return &app.Error{Status: http.StatusRequestEntityTooLarge, Code: wire.CodeTooLarge,
+		Msg: fmt.Sprintf("the request body is %d bytes, larger than the %s %s %s accepts", r.ContentLength, bytesLimit(limit), r.Method, r.URL.Path)}
+}
+
 // newBodyBudget bounds the memory of request bodies being received. A body holds its Content-Length,
 // or its route's bound when it has none (chunked), from its first byte to its last; past the budget
 // a request is answered 503 with Retry-After before its body is read, so slow senders cannot make
@@ -40,8 +46,7 @@ func reserveBody(b *budget.Budget, w http.ResponseWriter, r *http.Request, limit
 	n := limit
 	switch {
 	case r.ContentLength > limit:
-		return nil, &app.Error{Status: http.StatusRequestEntityTooLarge, Code: wire.CodeTooLarge,
-			Msg: fmt.Sprintf("the request body is %d bytes, larger than the %s %s %s accepts", r.ContentLength, bytesLimit(limit), r.Method, r.URL.Path)}
+		return nil, declaredTooLarge(r, limit)
 	case r.ContentLength >= 0:
 		n = r.ContentLength
 	}

@@ -246,8 +246,7 @@ func digestParam(what, v string) error {
 // ends, before anything is stored.
 func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	if r.ContentLength > s.maxBlob {
-		return &app.Error{Status: http.StatusRequestEntityTooLarge, Code: wire.CodeTooLarge,
-			Msg: fmt.Sprintf("blob of %d bytes: this control plane accepts at most %d", r.ContentLength, s.maxBlob)}
+		return declaredTooLarge(r, s.maxBlob)
 	}
 	header, err := digestField(r.Header, "header")
 	if err != nil {
