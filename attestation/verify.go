@@ -103,6 +103,38 @@ var (
 	ErrTrustedRootNotGiven = errors.New("signed with a certificate, and no trusted root was given")
 )
 
+// reasonCodes name the kinds of refusal for machines (custody attestation verify -o json).
+var reasonCodes = []struct {
+	kind error
+	code string
+}{
+	{ErrSignature, "signature"},
+	{ErrKeyNotGiven, "key-not-given"},
+	{ErrTrustedRootNotGiven, "trusted-root-not-given"},
+	{ErrUntrustedCA, "untrusted-ca"},
+	{ErrTransparencyLog, "transparency-log"},
+	{ErrNoTimestamp, "no-timestamp"},
+	{ErrTimestampOutsideCertificate, "timestamp-outside-certificate"},
+	{ErrCAValidity, "ca-validity"},
+	{ErrCertificateTransparency, "certificate-transparency"},
+	{ErrIdentity, "identity"},
+	{ErrNotSubject, "not-a-subject"},
+	{ErrPredicateType, "predicate-type"},
+	{ErrWorkflow, "workflow"},
+	{ErrNotAttestation, "not-an-attestation"},
+}
+
+// ReasonCode returns the code of the kind of a verification error ("signature", "untrusted-ca", ...),
+// or "" when it is of none of Verify's kinds (a broken bundle, an I/O error).
+func ReasonCode(err error) string {
+	for _, r := range reasonCodes {
+		if errors.Is(err, r.kind) {
+			return r.code
+		}
+	}
+	return ""
+}
+
 // KeyHint returns the key id custody and cosign write in a key-signed bundle's
 // verificationMaterial.publicKey.hint: the standard base64 of the sha256 of the key's DER
 // (PKIX, SubjectPublicKeyInfo) encoding.
