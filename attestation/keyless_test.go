@@ -367,3 +367,19 @@ func FuzzVerifyKeyless(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkVerifyKeyless(b *testing.B) {
+	kf := newKeylessFixture(b)
+	good := kf.sign(b, kf.ca, kf.statement, keylesstest.Signing{})
+	v, err := attestation.NewVerifier(attestation.VerifyOptions{TrustedMaterial: kf.tm, Identity: buildID})
+	if err != nil {
+		b.Fatal(err)
+	}
+	digest := "sha256:" + sha256Of(kf.content)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.Verify(context.Background(), good, digest); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
