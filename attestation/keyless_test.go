@@ -147,6 +147,8 @@ func TestVerifyKeyless(t *testing.T) {
 			SAN: "urn:custody/projects/skynet/workflows/build-and-test", Issuer: "urn:custody"}),
 			opts: attestation.VerifyOptions{Workflow: buildRef}, wantIs: attestation.ErrIdentity,
 			wantErr: "want a custody workflow identity, whose issuer is the control plane's URL"},
+		{name: "attestation of another workflow, any identity", bundle: f.sign(t, f.ca, deploy, keylesstest.Signing{}),
+			opts: attestation.VerifyOptions{UnsafeAnyIdentity: true, Workflow: buildRef}, wantIs: attestation.ErrWorkflow, wantErr: `the attestation is about workflow "deploy"`},
 		{name: "attestation of another workflow", bundle: f.sign(t, f.ca, deploy, keylesstest.Signing{}),
 			opts: attestation.VerifyOptions{Identity: buildID, Workflow: buildRef}, wantIs: attestation.ErrWorkflow,
 			wantErr: `the attestation is about workflow "deploy" in project "skynet"; want "build-and-test" in "skynet"`},
@@ -196,6 +198,18 @@ func TestVerifyKeyless(t *testing.T) {
 				t.Errorf("error %q\ndoes not contain %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// UnsafeAnyIdentity with a workflow accepts a certificate of any identity, and checks the predicate
+// is about the workflow.
+func TestVerifyAnyIdentityOfAWorkflow(t *testing.T) {
+	t.Parallel()
+	f := newKeylessFixture(t)
+	b := f.sign(t, f.ca, f.statement, keylesstest.Signing{SAN: "https://elsewhere.example/someone", Issuer: "https://elsewhere.example"})
+	res, err := attestation.Verify(context.Background(), b, attestation.VerifyOptions{TrustedMaterial: f.tm, UnsafeAnyIdentity: true, Workflow: buildRef})
+	if err != nil || res.Signer.SAN != "https://elsewhere.example/someone" || res.Predicate.Workflow.Name != "build-and-test" {
+		t.Fatalf("Verify = %+v, %v", res, err)
 	}
 }
 

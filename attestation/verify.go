@@ -38,9 +38,9 @@ type VerifyOptions struct {
 	// UnsafeAnyIdentity accepts a certificate of any identity the trusted CAs certified (sigstore-go's
 	// WithoutIdentitiesUnsafe): anyone those CAs issue certificates to could have signed.
 	UnsafeAnyIdentity bool
-	// Workflow, when set, is the custody workflow the predicate must be about. Without Identity, a
-	// certificate's SAN must also be that workflow's identity (WorkflowIdentityURI) under the
-	// certificate's own OIDC issuer.
+	// Workflow, when set, is the custody workflow the predicate must be about. Without Identity (and
+	// without UnsafeAnyIdentity), a certificate's SAN must also be that workflow's identity
+	// (WorkflowIdentityURI) under the certificate's own OIDC issuer.
 	Workflow *WorkflowRef
 	// PredicateType is the predicate type the statement must have; "" means custody's PredicateType.
 	PredicateType string
