@@ -108,7 +108,8 @@ func New(name string, start time.Time) (*Authority, error) {
 
 // Signing says what certificate to sign with and when.
 type Signing struct {
-	// SAN is the leaf's SAN URI, e.g. https://custody.example/projects/P/workflows/W.
+	// SAN is the leaf's SAN URI, e.g. https://custody.example/projects/P/workflows/W
+	// (attestation.WorkflowIdentityURI).
 	SAN string
 	// Issuer goes in Fulcio's OIDC issuer extension, e.g. https://custody.example.
 	Issuer string
@@ -246,11 +247,6 @@ func Statement(project, workflow, artifact string, content []byte, at time.Time)
 		return nil, fmt.Errorf("keylesstest: %w", err)
 	}
 	return attestation.MarshalStatement(st)
-}
-
-// WorkflowSAN is custody's identity URI of a workflow, as custodyd certifies it.
-func WorkflowSAN(controlPlane, project, workflow string) string {
-	return attestation.WorkflowIdentityURI(controlPlane, project, workflow)
 }
 
 func signPAE(key *ecdsa.PrivateKey, statement []byte) ([]byte, error) {
