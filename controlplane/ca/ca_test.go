@@ -160,6 +160,13 @@ func TestLoadOrCreate(t *testing.T) {
 	if _, err := ca.LoadFiles("/dev/zero", filepath.Join(dir, ca.KeyFile), clk.Now); err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("an endless chain file: %v", err)
 	}
+	keyFile := filepath.Join(dir, ca.KeyFile)
+	if err := os.Chmod(keyFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ca.LoadFiles(filepath.Join(dir, ca.ChainFile), keyFile, clk.Now); err == nil || !strings.Contains(err.Error(), keyFile+" has mode 0644") {
+		t.Errorf("a key file others may read: %v, want it refused by name and mode", err)
+	}
 }
 
 func mustP256(t testing.TB) *ecdsa.PrivateKey {
