@@ -52,6 +52,9 @@ func environ() map[string]string {
 // run serves until ctx ends, then shuts down gracefully. ready, when not nil, receives the address
 // served on once the listener is open.
 func run(ctx context.Context, args []string, environ map[string]string, stdout, stderr io.Writer, ready chan<- string) error {
+	if len(args) > 0 && args[0] == "ca" {
+		return runCA(args[1:], environ, stdout, stderr, time.Now)
+	}
 	cfg, err := loadConfig(args, environ, stderr)
 	if err != nil {
 		return err

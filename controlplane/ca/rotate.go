@@ -79,10 +79,11 @@ func Rotate(dir string, newRoot bool, retireAt time.Time, now func() time.Time) 
 	if err != nil {
 		return nil, err
 	}
+	t := now()
 	if retireAt.IsZero() {
-		retireAt = now()
+		retireAt = t
 	}
-	if retireAt.Before(now()) {
+	if retireAt.Before(t) {
 		return nil, fmt.Errorf("CA: rotate: the retirement time %s is in the past: the old chain issues until the new one is in use", retireAt.UTC().Format(time.RFC3339))
 	}
 	root := old.Chain[len(old.Chain)-1]

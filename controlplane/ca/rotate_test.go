@@ -266,3 +266,18 @@ func mustKeyPEM(t *testing.T) []byte {
 	}
 	return data
 }
+
+// TestRotateNow: with no retirement time, the old chain retires now, even on a clock that moves
+// between two readings (as the wall clock does).
+func TestRotateNow(t *testing.T) {
+	t.Parallel()
+	clk := testclock.New(start)
+	dir := filepath.Join(t.TempDir(), "ca")
+	if _, err := ca.LoadOrCreate(dir, "custody test", clk.Now); err != nil {
+		t.Fatal(err)
+	}
+	ticking := func() time.Time { clk.Advance(time.Millisecond); return clk.Now() }
+	if _, err := ca.Rotate(dir, false, time.Time{}, ticking); err != nil {
+		t.Fatalf("a rotation now: %v", err)
+	}
+}
