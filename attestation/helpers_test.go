@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
+
+	"github.com/custody-dev/custody/attestation"
 )
 
 const crypto256 = crypto.SHA256
@@ -25,3 +27,13 @@ func base64Encode(b []byte) string          { return base64.StdEncoding.EncodeTo
 
 // emptyMaterial trusts nothing.
 type emptyMaterial struct{ root.BaseTrustedMaterial }
+
+// verifyCase is one row of a table of Verify: a bundle, the options, and the error it must give
+// (none when wantErr is empty).
+type verifyCase struct {
+	name    string
+	bundle  []byte
+	opts    attestation.VerifyOptions
+	wantIs  error
+	wantErr string
+}

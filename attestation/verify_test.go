@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -135,13 +136,7 @@ func TestVerify(t *testing.T) {
 	wrongSum := sha256.Sum256([]byte("not it"))
 	cosignPub := readFile(t, "testdata/cosign.pub")
 
-	tests := []struct {
-		name    string
-		bundle  []byte
-		opts    attestation.VerifyOptions
-		wantIs  error
-		wantErr string
-	}{
+	tests := []verifyCase{
 		{name: "signature only", bundle: good.bundle, opts: attestation.VerifyOptions{PublicKey: good.pubPEM}},
 		{name: "artifact file", bundle: good.bundle, opts: attestation.VerifyOptions{PublicKey: good.pubPEM, ArtifactPath: good.artifact}},
 		{name: "artifact digest", bundle: good.bundle, opts: attestation.VerifyOptions{PublicKey: good.pubPEM, ArtifactDigest: "sha256:" + good.artifactHex}},
@@ -171,7 +166,7 @@ func TestVerify(t *testing.T) {
 			wantErr: "verify: artifact: open"},
 		{name: "bad artifact digest", bundle: good.bundle, opts: attestation.VerifyOptions{PublicKey: good.pubPEM, ArtifactDigest: "md5:abc"},
 			wantErr: `artifact digest "md5:abc": want sha256:<64 hex characters>`},
-		{name: "no key", bundle: good.bundle, opts: attestation.VerifyOptions{}, wantErr: "verify: no public key"},
+		{name: "no key", bundle: good.bundle, opts: attestation.VerifyOptions{}, wantErr: "verify: nothing to trust"},
 		{name: "not a key", bundle: good.bundle, opts: attestation.VerifyOptions{PublicKey: []byte("hello")}, wantErr: "verify: public key"},
 	}
 	for _, tt := range tests {
@@ -266,11 +261,10 @@ func FuzzVerify(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, bundle []byte, digest string) {
-		h, err := attestation.ParseArtifactDigest(digest)
-		if err != nil {
-			h = ""
+		if _, err := attestation.ParseArtifactDigest(digest); err != nil {
+			digest = ""
 		}
-		res, err := v.Verify(context.Background(), bundle, h)
+		res, err := v.Verify(context.Background(), bundle, digest)
 		if err != nil {
 			return
 		}
@@ -284,14 +278,18 @@ func FuzzVerify(f *testing.F) {
 func FuzzParseArtifactDigest(f *testing.F) {
 	f.Add("sha256:" + strings.Repeat("a", 64))
 	f.Add("sha256:" + strings.Repeat("A", 64))
+	f.Add("sha512:" + strings.Repeat("b", 128))
 	f.Add("sha512:abc")
-	f.Fuzz(func(t *testing.T, d string) {
-		h, err := attestation.ParseArtifactDigest(d)
+	f.Add("md5:" + strings.Repeat("a", 32))
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := attestation.ParseArtifactDigest(s)
 		if err != nil {
 			return
 		}
-		if b, err := hex.DecodeString(h); err != nil || len(b) != sha256.Size || strings.ToLower(h) != h {
-			t.Fatalf("ParseArtifactDigest(%q) = %q", d, h)
+		size := map[string]int{"sha256": sha256.Size, "sha512": sha512.Size}[d.Algorithm]
+		if b, err := hex.DecodeString(d.Hex); err != nil || size == 0 || len(b) != size || strings.ToLower(d.Hex) != d.Hex ||
+			!strings.EqualFold(d.String(), s) {
+			t.Fatalf("ParseArtifactDigest(%q) = %+v", s, d)
 		}
 	})
 }

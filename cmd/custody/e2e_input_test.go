@@ -40,6 +40,10 @@ func TestEndlessInputsAreRefusedAtTheirLimit(t *testing.T) {
 			"FAIL /dev/zero: /dev/zero is larger than the limit of 32 MiB"},
 		{"verify with a key", []string{"attestation", "verify", "--key", "/dev/zero", "bundle.json"}, 3, "stderr",
 			"--key: /dev/zero is larger than the limit of 64 KiB"},
+		{"verify with a trusted root", []string{"attestation", "verify", "--trusted-root", "/dev/zero", "--insecure-ignore-identity", "bundle.json"}, 3, "stderr",
+			"--trusted-root: /dev/zero is larger than the limit of 1 MiB"},
+		{"verify with a contract", []string{"attestation", "verify", "--key", "cosign.pub", "--contract", "/dev/zero", "bundle.json"}, 3, "stderr",
+			"--contract: /dev/zero is larger than the limit of 1 MiB"},
 		{"init with a contract", []string{"attestation", "init", "--workflow", "w", "--project", "p", "--contract", "/dev/zero", "--replace"}, 3, "stderr",
 			"--contract: /dev/zero is larger than the limit of 1 MiB"},
 	}
