@@ -37,8 +37,9 @@ const (
 	testPredicate   = "https://custody.dev/attestation/v1"
 )
 
-// authorityClock starts at the wall clock: the TSA's chain is checked at the wall clock by
-// sigstore's VerifyCertChain when it loads, and sigstore-go checks timestamps at their own time.
+// authorityClock starts at the wall clock: a timestamp's PKCS #7 signing time is the wall clock's
+// (digitorus/pkcs7), held to the TSA certificate's validity, and sigstore-go checks timestamps at
+// their own time.
 // Every assertion is relative to this clock.
 func authorityClock() *testclock.Clock { return testclock.New(time.Now().UTC().Truncate(time.Second)) }
 

@@ -75,6 +75,11 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 		return err
 	}
 
+	authority, err := loadAuthorities(cfg, time.Now)
+	if err != nil {
+		return err
+	}
+
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
@@ -83,7 +88,8 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 	if external == "" {
 		external = "http://" + ln.Addr().String()
 	}
-	a, err := app.New(app.Config{Store: st, CAS: blobs, RunTTL: cfg.RunTTL, BaseURL: external, Logger: log, PushBudget: cfg.PushBudget})
+	a, err := app.New(app.Config{Store: st, CAS: blobs, RunTTL: cfg.RunTTL, BaseURL: external, Logger: log, PushBudget: cfg.PushBudget,
+		Keyless: &app.Keyless{CA: authority.CA, TSA: authority.TSA, TrustedRoot: authority.TrustedRoot}})
 	if err != nil {
 		ln.Close()
 		return err

@@ -33,7 +33,7 @@ func newFixture(t testing.TB) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The TSA's chain must be valid at the wall clock (sigstore's VerifyCertChain judges it there).
+	// The TSA's chain must be valid at the wall clock: its timestamps' PKCS #7 signing time is the wall clock's.
 	ts, _, err := tsa.Generate("custody test", time.Now)
 	if err != nil {
 		t.Fatal(err)

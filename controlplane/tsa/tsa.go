@@ -1,8 +1,9 @@
 // Package tsa is the control plane's RFC 3161 timestamp authority: a root and a timestamping
 // certificate (ECDSA P-256) that sign the time at which a signature existed, so a verifier accepts
 // a short-lived certificate at that time, long after it expired. Requests are parsed and responses
-// made by github.com/digitorus/timestamp, as sigstore's timestamp-authority does, and its request
-// and chain checks are sigstore's own (pkg/verification, pkg/x509).
+// made by github.com/digitorus/timestamp, as sigstore's timestamp-authority does; its request checks
+// are sigstore's own (pkg/verification), and its chain is held to the rules of sigstore's
+// pkg/x509 VerifyCertChain (RFC 3161 2.3), judged at the authority's clock rather than the wall clock.
 package tsa
 
 import (
@@ -15,11 +16,12 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/digitorus/timestamp"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/timestamp-authority/v2/pkg/verification"
-	tsax509 "github.com/sigstore/timestamp-authority/v2/pkg/x509"
 
 	"github.com/custody-dev/custody/internal/input"
 	"github.com/custody-dev/custody/internal/pki"
@@ -73,7 +75,7 @@ func Generate(name string, now func() time.Time) (*Authority, crypto.Signer, err
 	}
 	// RFC 3161 2.3: one extended key usage, timeStamping, critical. crypto/x509 marks the
 	// extension critical only when it comes as an extra extension.
-	eku, err := asn1.Marshal([]asn1.ObjectIdentifier{tsax509.EKUTimestampingOID})
+	eku, err := asn1.Marshal([]asn1.ObjectIdentifier{oidTimeStamping})
 	if err != nil {
 		return nil, nil, fmt.Errorf("generate TSA: %w", err)
 	}
@@ -82,7 +84,7 @@ func Generate(name string, now func() time.Time) (*Authority, crypto.Signer, err
 		NotBefore: t.Add(-clockSkew), NotAfter: t.Add(LeafValidity),
 		KeyUsage:              x509.KeyUsageDigitalSignature,
 		BasicConstraintsValid: true, IsCA: false,
-		ExtraExtensions: []pkix.Extension{{Id: tsax509.EKUOID, Critical: true, Value: eku}},
+		ExtraExtensions: []pkix.Extension{{Id: oidExtKeyUsage, Critical: true, Value: eku}},
 	}, root, key.Public(), rootKey)
 	if err != nil {
 		return nil, nil, fmt.Errorf("generate TSA: timestamping certificate: %w", err)
@@ -104,16 +106,58 @@ func New(chain []*x509.Certificate, key crypto.Signer, now func() time.Time) (*A
 	for _, c := range chain[1 : len(chain)-1] {
 		inters.AddCert(c)
 	}
-	// VerifyCertChain judges validity at the wall clock; the authority's clock decides here.
 	if _, err := chain[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inters, CurrentTime: now(),
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping}}); err != nil {
 		return nil, fmt.Errorf("TSA: the chain does not verify for timestamping: %w", err)
 	}
-	if err := tsax509.VerifyCertChain(chain, key, true); err != nil {
+	if err := timestampingChain(chain, key); err != nil {
 		return nil, fmt.Errorf("TSA: %q: %w", chain[0].Subject.CommonName, err)
 	}
 	return &Authority{Chain: chain, key: key, now: now}, nil
 }
+
+// timestampingChain applies the rules of sigstore's VerifyCertChain (RFC 3161 2.3) that are not the
+// chain's validity, which New checks at its own clock (VerifyCertChain would judge it at the wall
+// clock): CA certificates above the leaf, intermediates allowed to issue timestamping certificates,
+// a leaf that is no CA, with one extended key usage, timeStamping, marked critical, for key.
+func timestampingChain(chain []*x509.Certificate, key crypto.Signer) error {
+	for _, c := range chain[1:] {
+		if !c.IsCA {
+			return fmt.Errorf("%q is not a CA certificate", c.Subject.CommonName)
+		}
+	}
+	for _, c := range chain[1 : len(chain)-1] {
+		if !slices.Contains(c.ExtKeyUsage, x509.ExtKeyUsageTimeStamping) {
+			return fmt.Errorf("intermediate %q may not issue timestamping certificates (no timeStamping extended key usage)", c.Subject.CommonName)
+		}
+	}
+	leaf := chain[0]
+	switch {
+	case leaf.IsCA:
+		return errors.New("the timestamping certificate is a CA: it must be an end-entity certificate")
+	case len(leaf.ExtKeyUsage)+len(leaf.UnknownExtKeyUsage) != 1 || leaf.ExtKeyUsage[0] != x509.ExtKeyUsageTimeStamping:
+		return errors.New("the timestamping certificate must have exactly one extended key usage, timeStamping")
+	}
+	critical := false
+	for _, ext := range leaf.Extensions {
+		if ext.Id.Equal(oidExtKeyUsage) {
+			critical = ext.Critical
+		}
+	}
+	if !critical {
+		return errors.New("the timestamping certificate's extended key usage must be critical")
+	}
+	if err := cryptoutils.EqualKeys(leaf.PublicKey, key.Public()); err != nil {
+		return fmt.Errorf("the key is not the timestamping certificate's: %w", err)
+	}
+	return cryptoutils.ValidatePubKey(key.Public())
+}
+
+// The extended key usage extension (RFC 5280 4.2.1.12) and its timeStamping purpose.
+var (
+	oidExtKeyUsage  = asn1.ObjectIdentifier{2, 5, 29, 37}
+	oidTimeStamping = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 8}
+)
 
 // Timestamp answers a DER time-stamp request (application/timestamp-query) with a DER time-stamp
 // response (application/timestamp-reply) granting a token over the request's digest at now: the

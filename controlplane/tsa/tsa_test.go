@@ -25,9 +25,10 @@ import (
 	"github.com/custody-dev/custody/internal/testclock"
 )
 
-// clock starts at the wall clock: sigstore's VerifyCertChain, which New calls, judges a chain's
-// validity at the wall clock, so a chain generated at a fixed date would stop loading once that
-// date is ten years past. Every assertion is relative to the clock, never to the wall clock.
+// clock starts at the wall clock: the PKCS #7 signing time of a timestamp is the wall clock's
+// (digitorus/pkcs7 sets it), and verifiers hold it to the certificate's validity, so a chain made at
+// a fixed date would not verify its own timestamps. Every assertion is relative to the clock, never
+// to the wall clock.
 func clock() *testclock.Clock { return testclock.New(time.Now().UTC().Truncate(time.Second)) }
 
 func newTSA(t testing.TB, clk *testclock.Clock) *tsa.Authority {
