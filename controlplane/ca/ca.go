@@ -138,8 +138,14 @@ func (a *Authority) Issue(csrDER []byte, id Identity) ([]*x509.Certificate, erro
 		return nil, fmt.Errorf("issue: issuer: %w", err)
 	}
 	t := a.now().UTC()
+	issuing := a.Chain[0]
+	if t.Before(issuing.NotBefore) || !t.Before(issuing.NotAfter) {
+		return nil, fmt.Errorf("issue: the CA's certificate %q is valid from %s to %s, not now (%s): rotate the CA (custodyd ca rotate)",
+			issuing.Subject.CommonName, issuing.NotBefore.Format(time.RFC3339), issuing.NotAfter.Format(time.RFC3339), t.Format(time.RFC3339))
+	}
+	// A leaf never outlives its issuer: a verifier would refuse the chain past the issuer's end.
 	leaf, err := pki.Create(&x509.Certificate{
-		NotBefore: t.Add(-clockSkew), NotAfter: t.Add(LeafValidity),
+		NotBefore: later(t.Add(-clockSkew), issuing.NotBefore), NotAfter: earlier(t.Add(LeafValidity), issuing.NotAfter),
 		KeyUsage:              x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
 		BasicConstraintsValid: true, IsCA: false,
@@ -178,4 +184,18 @@ func ProofOfPossession(csrDER []byte) (crypto.PublicKey, error) {
 func publicKeysEqual(a, b crypto.PublicKey) bool {
 	k, ok := a.(interface{ Equal(crypto.PublicKey) bool })
 	return ok && k.Equal(b)
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
