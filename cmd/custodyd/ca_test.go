@@ -145,7 +145,7 @@ func TestCosignAcceptsTrustedRoot(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 		out, err := exec.CommandContext(ctx, cosign, "verify-blob-attestation", "--new-bundle-format",
 			"--trusted-root", filepath.Join(dir, "trusted_root.json"), "--bundle", filepath.Join(dir, "bundle.json"),
-			"--insecure-ignore-tlog", "--insecure-ignore-sct",
+			"--insecure-ignore-tlog", "--insecure-ignore-sct", "--use-signed-timestamps",
 			"--certificate-identity", testIdentity, "--certificate-oidc-issuer", testExternalURL,
 			"--type", testPredicate, tc.file).CombinedOutput()
 		cancel()

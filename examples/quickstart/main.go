@@ -358,7 +358,7 @@ func cosignVerify(s *session, controlPlane string) error {
 		fmt.Println("\n# cosign is not installed: skipping the cross-check (go install github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5)")
 		return nil
 	}
-	args := []string{"verify-blob-attestation", "--new-bundle-format", "--insecure-ignore-tlog", "--insecure-ignore-sct",
+	args := []string{"verify-blob-attestation", "--new-bundle-format", "--insecure-ignore-tlog", "--insecure-ignore-sct", "--use-signed-timestamps",
 		"--trusted-root", "trusted_root.json", "--certificate-identity", controlPlane + "/projects/skynet/workflows/build-and-test",
 		"--certificate-oidc-issuer", controlPlane,
 		"--type", "https://custody.dev/attestation/v1", "--bundle", "attestation.sigstore.json", "rootfs.tar.gz"}

@@ -49,6 +49,9 @@ type Options struct {
 	RunTTL time.Duration
 	// NoKeyless starts the control plane without a CA and TSA: it issues no certificates.
 	NoKeyless bool
+	// Keyless replaces the CA and TSA Keyless(t) generates (KeylessAt gives ones with a clock of
+	// the test's own).
+	Keyless *app.Keyless
 }
 
 // New starts a control plane, bootstraps its admin token, and stops it when the test ends.
@@ -71,7 +74,11 @@ func New(t testing.TB, opts Options) *Server {
 	t.Cleanup(func() { blobs.Close() })
 	srv := httptest.NewUnstartedServer(nil)
 	var keyless *app.Keyless
-	if !opts.NoKeyless {
+	switch {
+	case opts.NoKeyless:
+	case opts.Keyless != nil:
+		keyless = opts.Keyless
+	default:
 		keyless = Keyless(t)
 	}
 	a, err := app.New(app.Config{Store: st, CAS: blobs, Now: opts.Now, RunTTL: opts.RunTTL, BaseURL: "http://" + srv.Listener.Addr().String(), Keyless: keyless})
@@ -99,7 +106,15 @@ func New(t testing.TB, opts Options) *Server {
 // the time they read.
 func Keyless(t testing.TB) *app.Keyless {
 	t.Helper()
-	now := time.Now
+	return KeylessAt(t, time.Now)
+}
+
+// KeylessAt is Keyless with the CA and TSA on the clock now, for both the certificates they make
+// and the times they sign. A clock behind the wall clock issues certificates that have expired by
+// the time a test verifies them (the TSA certificate stays valid at the wall clock, as the
+// timestamps' PKCS #7 signing time needs).
+func KeylessAt(t testing.TB, now func() time.Time) *app.Keyless {
+	t.Helper()
 	authority, _, err := ca.Generate("custody test", now)
 	if err != nil {
 		t.Fatal(err)
