@@ -96,7 +96,7 @@ Exit codes are listed in docs/exit-codes.md.`,
 	pf.StringVar(&g.token, "token", "", "API token (env CUSTODY_TOKEN, or custody login)")
 
 	root.AddCommand(newAttestationCmd(g), newArtifactCmd(g), newProjectCmd(g), newWorkflowCmd(g), newContractCmd(g),
-		newTokenCmd(g), newLoginCmd(g), newConfigCmd(g), newGenerateKeyPairCmd(g), newVersionCmd(g))
+		newTokenCmd(g), newLoginCmd(g), newConfigCmd(g), newGenerateKeyPairCmd(g), newTrustedRootCmd(g), newVersionCmd(g))
 	return root
 }
 

@@ -8,6 +8,9 @@ import (
 
 	"github.com/custody-dev/custody/attestation"
 	"github.com/custody-dev/custody/attestation/satisfy"
+	"github.com/custody-dev/custody/client"
+	"github.com/custody-dev/custody/signing"
+	"github.com/custody-dev/custody/wire"
 )
 
 // Signer signs an in-toto statement and returns the Sigstore bundle's JSON.
@@ -22,7 +25,10 @@ type Destination interface {
 
 // PushOptions finish a run.
 type PushOptions struct {
-	Signer      Signer
+	Signer Signer
+	// Keyless, when Signer is nil, signs keyless: the control plane certifies a key made for this
+	// signature and timestamps the signature (signing.KeylessSigner).
+	Keyless     *client.Client
 	Destination Destination
 	// Annotations give values to the contract's run-level annotations.
 	Annotations map[string]string
@@ -34,12 +40,16 @@ type Pushed struct {
 	Bundle    []byte
 	Predicate *attestation.Predicate
 	State     *State
+	// Digest is the attestation's digest: its DSSE envelope's.
+	Digest string
+	// Certificate is what the control plane certified, for a keyless signature; nil with a key.
+	Certificate *wire.Certificate
 }
 
 // Push checks the contract is satisfied, renders the in-toto statement, signs it, hands it to the
 // destination and then clears the state. Nothing is cleared unless the attestation was stored.
 func (c *Crafter) Push(ctx context.Context, opts PushOptions) (*Pushed, error) {
-	if opts.Signer == nil || opts.Destination == nil {
+	if opts.Signer == nil && opts.Keyless == nil || opts.Destination == nil {
 		return nil, fmt.Errorf("push: a signer and a destination are required")
 	}
 	st, base, err := c.store.Load(ctx)
@@ -67,11 +77,22 @@ func (c *Crafter) Push(ctx context.Context, opts PushOptions) (*Pushed, error) {
 	if err := attestation.CheckStatementSize(payload); err != nil {
 		return nil, &InputError{Err: fmt.Errorf("push: %w: record fewer or shorter materials, annotations or environment values", err)}
 	}
-	bundle, err := opts.Signer.Sign(ctx, payload)
+	signer, authority, err := pushSigner(st, opts)
+	if err != nil {
+		return nil, err
+	}
+	bundle, err := signer.Sign(ctx, payload)
 	if err != nil {
 		return nil, fmt.Errorf("push: sign: %w", err)
 	}
-	pushed := &Pushed{Statement: payload, Bundle: bundle, Predicate: p, State: st}
+	doc, err := attestation.Read(bundle)
+	if err != nil {
+		return nil, fmt.Errorf("push: read back the bundle: %w", err)
+	}
+	pushed := &Pushed{Statement: payload, Bundle: bundle, Predicate: p, State: st, Digest: doc.Envelope.Digest()}
+	if authority != nil {
+		pushed.Certificate = authority.Issued
+	}
 	if err := opts.Destination.Store(ctx, pushed); err != nil {
 		return nil, fmt.Errorf("push: store attestation: %w", err)
 	}
@@ -79,6 +100,23 @@ func (c *Crafter) Push(ctx context.Context, opts PushOptions) (*Pushed, error) {
 		return pushed, fmt.Errorf("push: attestation stored, but clearing the state in %s failed: %w", c.store.Location(), err)
 	}
 	return pushed, nil
+}
+
+// pushSigner returns the signer of a push: the one given, or a keyless signer whose key the control
+// plane certifies for the run (which must be the control plane's: not a dry run).
+func pushSigner(st *State, opts PushOptions) (Signer, *client.RunAuthority, error) {
+	if opts.Signer != nil {
+		return opts.Signer, nil, nil
+	}
+	if st.DryRun || st.RunID == "" {
+		return nil, nil, inputErrorf("push: a dry run is not a run of the control plane, which certifies keyless keys for its runs only: sign it with --key")
+	}
+	authority := opts.Keyless.RunAuthority(st.RunID)
+	signer, err := signing.NewKeylessSigner(authority, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("push: %w", err)
+	}
+	return signer, authority, nil
 }
 
 // unsatisfied applies the rule the control plane applies before storing (attestation/satisfy) to

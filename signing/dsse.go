@@ -69,11 +69,18 @@ func (k *KeySigner) Sign(ctx context.Context, statementJSON []byte) ([]byte, err
 	if err := k.sv.VerifySignature(bytes.NewReader(sig), bytes.NewReader(pae), options.WithContext(ctx)); err != nil {
 		return nil, fmt.Errorf("sign: the new signature does not verify with the key: %w", err)
 	}
+	return encodeBundle(&protobundle.VerificationMaterial{
+		Content: &protobundle.VerificationMaterial_PublicKey{PublicKey: &protocommon.PublicKeyIdentifier{Hint: k.hint}},
+	}, statementJSON, sig)
+}
+
+// encodeBundle returns the compact JSON of a Sigstore bundle v0.3 holding the DSSE envelope of
+// statementJSON signed with sig, verified with vm. It refuses to hand out a bundle custody itself
+// could not read back.
+func encodeBundle(vm *protobundle.VerificationMaterial, statementJSON, sig []byte) ([]byte, error) {
 	pb := &protobundle.Bundle{
-		MediaType: attestation.BundleMediaType,
-		VerificationMaterial: &protobundle.VerificationMaterial{
-			Content: &protobundle.VerificationMaterial_PublicKey{PublicKey: &protocommon.PublicKeyIdentifier{Hint: k.hint}},
-		},
+		MediaType:            attestation.BundleMediaType,
+		VerificationMaterial: vm,
 		Content: &protobundle.Bundle_DsseEnvelope{DsseEnvelope: &protodsse.Envelope{
 			Payload:     statementJSON,
 			PayloadType: attestation.PayloadType,
@@ -88,7 +95,6 @@ func (k *KeySigner) Sign(ctx context.Context, statementJSON []byte) ([]byte, err
 	if err := json.Compact(&out, raw); err != nil {
 		return nil, fmt.Errorf("sign: encode bundle: %w", err)
 	}
-	// Refuse to hand out a bundle custody itself could not read back.
 	if _, err := attestation.Read(out.Bytes()); err != nil {
 		return nil, fmt.Errorf("sign: %w", err)
 	}

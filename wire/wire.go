@@ -42,6 +42,10 @@ const (
 	// CodeMaterialNotClaimable: a pushed attestation says it uploaded a blob that no credential
 	// allowed to give it to the run's workflow uploaded (docs/api.md, "Blobs and claims").
 	CodeMaterialNotClaimable = "material_not_claimable"
+
+	// CodeKeylessUnavailable: the control plane issues no certificates or timestamps (keyless signing
+	// is off).
+	CodeKeylessUnavailable = "keyless_unavailable"
 )
 
 // Project is a project.
@@ -252,3 +256,29 @@ func RedactToken(token string) string {
 	}
 	return token[:len(TokenPrefix)+4] + "…"
 }
+
+// CertificateRequest is the body of POST /v1/runs/{id}/certificate: a PKCS #10 request, PEM
+// ("CERTIFICATE REQUEST"), signed by the ephemeral key the certificate is for (its proof of
+// possession).
+type CertificateRequest struct {
+	CSR string `json:"csr"`
+}
+
+// Certificate answers a certificate request: the chain, PEM, the leaf first, then the intermediate
+// and the root; and what the leaf says.
+type Certificate struct {
+	Chain []string `json:"chain"`
+	// Identity is the leaf's SAN URI, Issuer its Fulcio OIDC issuer extension.
+	Identity  string    `json:"identity"`
+	Issuer    string    `json:"issuer"`
+	NotBefore time.Time `json:"notBefore"`
+	NotAfter  time.Time `json:"notAfter"`
+}
+
+// Media types of the RFC 3161 timestamp protocol (POST /v1/timestamp) and of a trusted root
+// (GET /v1/trusted-root).
+const (
+	TimestampQueryType = "application/timestamp-query"
+	TimestampReplyType = "application/timestamp-reply"
+	TrustedRootType    = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
+)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -36,6 +37,13 @@ type config struct {
 	MaxConnections    int           `env:"CUSTODY_MAX_CONNECTIONS" envDefault:"1024"`
 	MaxUploads        int           `env:"CUSTODY_MAX_UPLOADS" envDefault:"64"`
 	BodyBudget        int64         `env:"CUSTODY_BODY_BUDGET" envDefault:"67108864"`
+
+	// The CA and the timestamp authority: files shared by replicas, or generated in DATA_DIR.
+	CACert    string `env:"CUSTODY_CA_CERT"`
+	CAKey     string `env:"CUSTODY_CA_KEY"`
+	CARetired string `env:"CUSTODY_CA_RETIRED"`
+	TSACert   string `env:"CUSTODY_TSA_CERT"`
+	TSAKey    string `env:"CUSTODY_TSA_KEY"`
 }
 
 // loadConfig reads the environment through environ, then the flags in args.
@@ -68,11 +76,30 @@ func loadConfig(args []string, environ map[string]string, stderr io.Writer) (con
 	fs.IntVar(&c.MaxConnections, "max-connections", c.MaxConnections, "connections served at once; more are answered 503 (CUSTODY_MAX_CONNECTIONS)")
 	fs.IntVar(&c.MaxUploads, "max-uploads", c.MaxUploads, "blob uploads received at once; more are answered 503 (CUSTODY_MAX_UPLOADS)")
 	fs.Int64Var(&c.BodyBudget, "body-budget", c.BodyBudget, "bytes of request bodies (JSON, bundles) held at once while they arrive; more are answered 503 (CUSTODY_BODY_BUDGET)")
+	fs.StringVar(&c.CACert, "ca-cert", c.CACert, "PEM chain of the CA that issues signing certificates: the issuing certificate first, the root last; empty: generated in DATA_DIR/ca (CUSTODY_CA_CERT)")
+	// No default shown for the key files either: a key pasted into the variable must not be printed.
+	var caKey, tsaKey string
+	fs.StringVar(&caKey, "ca-key", "", "file holding the --ca-cert issuing certificate's PEM private key, mode 0600 or narrower (CUSTODY_CA_KEY)")
+	fs.StringVar(&c.CARetired, "ca-retired", c.CARetired, "trusted_root.json of retired CA chains and their windows, as custodyd ca rotate writes it; empty: DATA_DIR/ca/retired.json if it exists (CUSTODY_CA_RETIRED)")
+	fs.StringVar(&c.TSACert, "tsa-cert", c.TSACert, "PEM chain of the timestamp authority: the timestamping certificate first, the root last; empty: generated in DATA_DIR/tsa (CUSTODY_TSA_CERT)")
+	fs.StringVar(&tsaKey, "tsa-key", "", "file holding the --tsa-cert timestamping certificate's PEM private key, mode 0600 or narrower (CUSTODY_TSA_KEY)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if databaseURL != "" {
 		c.DatabaseURL = databaseURL
+	}
+	for _, k := range []struct {
+		flag string
+		into *string
+		v    string
+	}{{"ca-key", &c.CAKey, caKey}, {"tsa-key", &c.TSAKey, tsaKey}} {
+		if k.v != "" {
+			*k.into = k.v
+		}
+		if strings.Contains(*k.into, "PRIVATE KEY") || strings.ContainsAny(*k.into, "\r\n") {
+			return c, fmt.Errorf("--%s holds a key, not a file name: put the key in a file of mode 0600 and name that", k.flag)
+		}
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -108,6 +135,12 @@ func loadConfig(args []string, environ map[string]string, stderr io.Writer) (con
 	}
 	if c.MaxUploads <= 0 {
 		return c, fmt.Errorf("--max-uploads %d: want a positive number", c.MaxUploads)
+	}
+	if (c.CACert == "") != (c.CAKey == "") {
+		return c, errors.New("--ca-cert and --ca-key go together: the chain and its issuing key")
+	}
+	if (c.TSACert == "") != (c.TSAKey == "") {
+		return c, errors.New("--tsa-cert and --tsa-key go together: the chain and its timestamping key")
 	}
 	return c, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -48,4 +49,28 @@ func TestConfigLimits(t *testing.T) {
 func limitsOf(c config) config {
 	return config{ReadHeaderTimeout: c.ReadHeaderTimeout, BodyTimeout: c.BodyTimeout, BodyMinRate: c.BodyMinRate, WriteTimeout: c.WriteTimeout,
 		IdleTimeout: c.IdleTimeout, MaxConnections: c.MaxConnections, MaxUploads: c.MaxUploads, BodyBudget: c.BodyBudget, PushBudget: c.PushBudget}
+}
+
+// TestConfigAuthorities: the CA and TSA files come from the environment, flags override them, and
+// with none the authorities live in the data directory.
+func TestConfigAuthorities(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"CUSTODY_DATA_DIR": "/data", "CUSTODY_CA_CERT": "/env/ca.pem", "CUSTODY_CA_KEY": "/env/ca.key",
+		"CUSTODY_CA_RETIRED": "/env/retired.json", "CUSTODY_TSA_CERT": "/env/tsa.pem", "CUSTODY_TSA_KEY": "/env/tsa.key"}
+	c, err := loadConfig([]string{"--ca-key", "/flag/ca.key", "--tsa-cert", "/flag/tsa.pem"}, env, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := []any{c.caFiles(), c.tsaFiles(), c.retiredFile()}, []any{authorityFiles{Chain: "/env/ca.pem", Key: "/flag/ca.key"},
+		authorityFiles{Chain: "/flag/tsa.pem", Key: "/env/tsa.key"}, "/env/retired.json"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("from the environment and flags: %v, want %v", got, want)
+	}
+	c, err = loadConfig(nil, map[string]string{"CUSTODY_DATA_DIR": "/data"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := []any{c.caFiles(), c.tsaFiles(), c.retiredFile()}, []any{authorityFiles{"/data/ca/chain.pem", "/data/ca/intermediate.key", true},
+		authorityFiles{"/data/tsa/chain.pem", "/data/tsa/tsa.key", true}, "/data/ca/retired.json"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("defaults: %v, want %v", got, want)
+	}
 }

@@ -52,6 +52,9 @@ func environ() map[string]string {
 // run serves until ctx ends, then shuts down gracefully. ready, when not nil, receives the address
 // served on once the listener is open.
 func run(ctx context.Context, args []string, environ map[string]string, stdout, stderr io.Writer, ready chan<- string) error {
+	if len(args) > 0 && args[0] == "ca" {
+		return runCA(args[1:], environ, stdout, stderr, time.Now)
+	}
 	cfg, err := loadConfig(args, environ, stderr)
 	if err != nil {
 		return err
@@ -72,6 +75,11 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 		return err
 	}
 
+	authority, err := loadAuthorities(cfg, time.Now)
+	if err != nil {
+		return err
+	}
+
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
@@ -80,7 +88,8 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 	if external == "" {
 		external = "http://" + ln.Addr().String()
 	}
-	a, err := app.New(app.Config{Store: st, CAS: blobs, RunTTL: cfg.RunTTL, BaseURL: external, Logger: log, PushBudget: cfg.PushBudget})
+	a, err := app.New(app.Config{Store: st, CAS: blobs, RunTTL: cfg.RunTTL, BaseURL: external, Logger: log, PushBudget: cfg.PushBudget,
+		Keyless: &app.Keyless{CA: authority.CA, TSA: authority.TSA, TrustedRoot: authority.TrustedRoot}})
 	if err != nil {
 		ln.Close()
 		return err

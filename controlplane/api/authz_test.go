@@ -268,6 +268,11 @@ var matrix = []route{
 	{pattern: "GET /readyz", who: public, status: 200, build: get("/readyz")},
 	{pattern: "GET /v1/openapi.yaml", who: public, status: 200, build: get("/v1/openapi.yaml")},
 	{pattern: "GET /v1/whoami", who: anyone, status: 200, build: get("/v1/whoami")},
+	{pattern: "GET /v1/trusted-root", who: public, status: 200, build: get("/v1/trusted-root")},
+	{pattern: "POST /v1/timestamp", who: anyone, status: 200, build: func(t *testing.T, _ *fixture) call {
+		return call{method: http.MethodPost, path: "/v1/timestamp", body: timestampRequest(t, []byte("a signature")),
+			header: http.Header{"Content-Type": {wire.TimestampQueryType}}}
+	}},
 
 	{pattern: "POST /v1/projects", who: admin, status: 201,
 		build: jsonBody("POST", "/v1/projects", func(_ *testing.T, f *fixture) any { return wire.CreateProject{Name: f.unique("p")} })},
@@ -339,6 +344,21 @@ var matrix = []route{
 			header: http.Header{"Content-Type": {attestation.BundleMediaType}}}
 	}},
 
+	{pattern: "POST /v1/runs/{id}/certificate", who: workflow, in: "alpha/build", status: 201, build: func(t *testing.T, f *fixture) call {
+		return jsonBody("POST", "/v1/runs/"+f.newRun(t, "alpha").Run.ID+"/certificate", func(t *testing.T, _ *fixture) any {
+			return wire.CertificateRequest{CSR: string(newCSR(t))}
+		})(t, f)
+	}},
+	{pattern: "POST /v1/runs/{id}/attestation", note: "keyless", who: workflow, in: "alpha/build", status: 201, build: func(t *testing.T, f *fixture) call {
+		run := f.newRun(t, "alpha")
+		signer, err := signing.NewKeylessSigner(f.admin.RunAuthority(run.Run.ID), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bundle := craft{Run: run.Run, Contract: run.Contract, Signer: signer, Adds: buildAdds(t, "rootfs")}.bundle(t)
+		return call{method: http.MethodPost, path: "/v1/runs/" + run.Run.ID + "/attestation", body: bundle,
+			header: http.Header{"Content-Type": {attestation.BundleMediaType}}}
+	}},
 	{pattern: "POST /v1/runs/{id}/attestation", note: "claiming another project's upload", who: workflow, in: "alpha/build", status: 422,
 		build: func(t *testing.T, f *fixture) call {
 			run := f.newRun(t, "alpha")

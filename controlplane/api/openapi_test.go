@@ -36,6 +36,8 @@ var wireTypes = []struct {
 	{wire.Problem{}, false},
 	{wire.Project{}, false},
 	{wire.CreateProject{}, true},
+	{wire.CertificateRequest{}, true},
+	{wire.Certificate{}, false},
 	{wire.Workflow{}, false},
 	{wire.CreateWorkflow{}, true},
 	{wire.ContractRevision{}, false},

@@ -72,6 +72,7 @@ func New(cfg Config) *Server {
 	}
 	s.bodies = newBodyBudget(cfg.BodyBudget)
 	s.routesV1()
+	s.routesKeyless()
 	return s
 }
 

@@ -38,6 +38,8 @@ type Config struct {
 	// PushBudget bounds the bundle bytes verified and stored at once (see pushBudget); 0 means
 	// DefaultPushBudget().
 	PushBudget int64
+	// Keyless, when set, makes the control plane a CA and timestamp authority for keyless signing.
+	Keyless *Keyless
 }
 
 // App is the control plane's use cases.
@@ -52,6 +54,7 @@ type App struct {
 	contracts cache[*contract.Contract]
 	verifiers cache[*attestation.Verifier]
 	pushes    *budget.Budget
+	keyless   *keyless
 }
 
 // DefaultPushBudget is as many of the largest bundles as there are CPUs but one (at least one): the
@@ -82,6 +85,10 @@ func New(cfg Config) (*App, error) {
 		budget = DefaultPushBudget()
 	}
 	a.pushes = newPushBudget(budget)
+	var err error
+	if a.keyless, err = newKeyless(cfg.Keyless, a.baseURL); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 

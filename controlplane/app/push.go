@@ -50,7 +50,7 @@ func (a *App) Push(ctx context.Context, p auth.Principal, runID string, bundle [
 	case r.State != store.RunInitialized:
 		return nil, conflict(wire.CodeRunFinished, "run %s is %s: it takes no attestation", r.ID, r.State)
 	}
-	res, err := a.verify(ctx, w, doc)
+	res, err := a.verify(ctx, pr, w, doc)
 	if err != nil {
 		return nil, err
 	}
@@ -81,15 +81,20 @@ func (a *App) Push(ctx context.Context, p auth.Principal, runID string, bundle [
 	return &wire.Pushed{Digest: digest, Created: created, RunURL: a.runURL(r.ID)}, nil
 }
 
-// verify checks the bundle's signature against every key the workflow trusts.
-func (a *App) verify(ctx context.Context, w *store.Workflow, doc *attestation.Document) (*attestation.Result, error) {
+// verify checks the bundle's signature: a certificate-signed (keyless) bundle against the control
+// plane's own authorities, for the workflow's identity; a key-signed one against every key the
+// workflow trusts.
+func (a *App) verify(ctx context.Context, pr *store.Project, w *store.Workflow, doc *attestation.Document) (*attestation.Result, error) {
+	if doc.Bundle.GetVerificationMaterial().GetPublicKey() == nil {
+		return a.verifyKeyless(ctx, pr, w, doc)
+	}
 	keys, err := a.store.ListPublicKeys(ctx, w.ID)
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
 	if len(keys) == 0 {
 		return nil, unprocessable(wire.CodeUnverifiable,
-			"workflow %s trusts no key: add one with `custody workflow key add` (keyless signing is not available yet)", w.Name)
+			"the attestation is signed with a key, and workflow %s trusts no key: push keyless (without --key), or add the key with `custody workflow key add`", w.Name)
 	}
 	var reasons []string
 	for _, k := range keys {
@@ -107,6 +112,29 @@ func (a *App) verify(ctx context.Context, w *store.Workflow, doc *attestation.Do
 		reasons = append(reasons, fmt.Sprintf("key %s: %v", k.Hint, err))
 	}
 	return nil, unprocessable(wire.CodeUnverifiable, "signature not verified by any key of workflow %s: %s", w.Name, strings.Join(reasons, "; "))
+}
+
+// verifyKeyless checks a certificate-signed bundle as any verifier with the trusted root would: the
+// chain to this control plane's CA, valid at the time its timestamp authority vouches for, the
+// certificate issued for this workflow (the identity IssueCertificate certifies), and the DSSE
+// signature by the certified key.
+func (a *App) verifyKeyless(ctx context.Context, pr *store.Project, w *store.Workflow, doc *attestation.Document) (*attestation.Result, error) {
+	if a.keyless == nil {
+		return nil, unprocessable(wire.CodeUnverifiable, "the attestation is signed with a certificate, and this control plane issues none (keyless signing is off): sign with a key the workflow trusts")
+	}
+	id := WorkflowIdentity(a.baseURL, pr.Name, w.Name)
+	v, err := a.verifiers.get("keyless/"+w.ID, func() (*attestation.Verifier, error) {
+		return attestation.NewVerifier(attestation.VerifyOptions{TrustedMaterial: a.keyless.trusted,
+			Identity: &attestation.CertificateIdentity{SAN: id.URI, Issuer: id.Issuer}})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	res, err := v.VerifyDocument(ctx, doc, "")
+	if err != nil {
+		return nil, unprocessable(wire.CodeUnverifiable, "keyless signature of workflow %s/%s not verified: %v", pr.Name, w.Name, err)
+	}
+	return res, nil
 }
 
 // materialRefs indexes the materials of a satisfied predicate by digest. A file material that says

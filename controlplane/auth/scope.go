@@ -6,10 +6,22 @@ import (
 	"github.com/custody-dev/custody/controlplane/store"
 )
 
-// Principal is a verified token: what the request may do follows from its scope.
+// Principal is who calls: today always a verified token, whose scope says what the request may do.
+// It is the seam of workload identities (a verified CI OIDC token, exchanged for a credential scoped
+// to one workflow): they are authorized by the same scope rules, and Kind tells them apart where
+// what is certified differs (the identity in a keyless certificate).
 type Principal struct {
 	Token store.Token
 }
+
+// Kind is the kind of identity a principal is.
+type Kind string
+
+// KindToken is a principal holding a control-plane token.
+const KindToken Kind = "token"
+
+// Kind returns the kind of identity p is.
+func (p Principal) Kind() Kind { return KindToken }
 
 // Check reports why a token cannot be used at now, or nil.
 func Check(t *store.Token, now time.Time) error {

@@ -16,9 +16,10 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
-	"math/big"
 	"net/url"
 	"time"
+
+	"github.com/custody-dev/custody/internal/pki"
 )
 
 // Validity of what the authority makes.
@@ -54,36 +55,41 @@ type Identity struct {
 
 // Generate makes a new root and intermediate.
 func Generate(name string, now func() time.Time) (*Authority, crypto.Signer, error) {
-	rootKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	t := now().UTC()
+	root, rootKey, err := pki.NewRoot(pkix.Name{CommonName: name + " root", Organization: []string{name}}, t.Add(-clockSkew), t.Add(RootValidity), 1)
 	if err != nil {
-		return nil, nil, fmt.Errorf("generate CA: root key: %w", err)
+		return nil, nil, fmt.Errorf("generate CA: %w", err)
+	}
+	a, err := newIntermediate(name, root, rootKey, now)
+	if err != nil {
+		return nil, nil, fmt.Errorf("generate CA: %w", err)
+	}
+	return a, rootKey, nil
+}
+
+// newIntermediate makes a new issuing key and intermediate under root, valid IntermediateValidity
+// from now or until the root expires, whichever comes first.
+func newIntermediate(name string, root *x509.Certificate, rootKey crypto.Signer, now func() time.Time) (*Authority, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("intermediate key: %w", err)
 	}
 	t := now().UTC()
-	root, err := create(&x509.Certificate{
-		Subject:   pkix.Name{CommonName: name + " root", Organization: []string{name}},
-		NotBefore: t.Add(-clockSkew), NotAfter: t.Add(RootValidity),
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		IsCA:     true, BasicConstraintsValid: true, MaxPathLen: 1,
-	}, nil, rootKey.Public(), rootKey)
-	if err != nil {
-		return nil, nil, fmt.Errorf("generate CA: root: %w", err)
+	notAfter := t.Add(IntermediateValidity)
+	if root.NotAfter.Before(notAfter) {
+		notAfter = root.NotAfter
 	}
-	interKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, fmt.Errorf("generate CA: intermediate key: %w", err)
-	}
-	inter, err := create(&x509.Certificate{
+	inter, err := pki.Create(&x509.Certificate{
 		Subject:   pkix.Name{CommonName: name + " intermediate", Organization: []string{name}},
-		NotBefore: t.Add(-clockSkew), NotAfter: t.Add(IntermediateValidity),
+		NotBefore: t.Add(-clockSkew), NotAfter: notAfter,
 		KeyUsage:    x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
 		IsCA:        true, BasicConstraintsValid: true, MaxPathLen: 0, MaxPathLenZero: true,
-	}, root, interKey.Public(), rootKey)
+	}, root, key.Public(), rootKey)
 	if err != nil {
-		return nil, nil, fmt.Errorf("generate CA: intermediate: %w", err)
+		return nil, fmt.Errorf("intermediate: %w", err)
 	}
-	a, err := New([]*x509.Certificate{inter, root}, interKey, now)
-	return a, rootKey, err
+	return New([]*x509.Certificate{inter, root}, key, now)
 }
 
 // New returns the authority of chain (issuing certificate first, root last) and the issuing key.
@@ -132,8 +138,14 @@ func (a *Authority) Issue(csrDER []byte, id Identity) ([]*x509.Certificate, erro
 		return nil, fmt.Errorf("issue: issuer: %w", err)
 	}
 	t := a.now().UTC()
-	leaf, err := create(&x509.Certificate{
-		NotBefore: t.Add(-clockSkew), NotAfter: t.Add(LeafValidity),
+	issuing := a.Chain[0]
+	if t.Before(issuing.NotBefore) || !t.Before(issuing.NotAfter) {
+		return nil, fmt.Errorf("issue: the CA's certificate %q is valid from %s to %s, not now (%s): rotate the CA (custodyd ca rotate)",
+			issuing.Subject.CommonName, issuing.NotBefore.Format(time.RFC3339), issuing.NotAfter.Format(time.RFC3339), t.Format(time.RFC3339))
+	}
+	// A leaf never outlives its issuer: a verifier would refuse the chain past the issuer's end.
+	leaf, err := pki.Create(&x509.Certificate{
+		NotBefore: later(t.Add(-clockSkew), issuing.NotBefore), NotAfter: earlier(t.Add(LeafValidity), issuing.NotAfter),
 		KeyUsage:              x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
 		BasicConstraintsValid: true, IsCA: false,
@@ -169,23 +181,21 @@ func ProofOfPossession(csrDER []byte) (crypto.PublicKey, error) {
 	return csr.PublicKey, nil
 }
 
-func create(tmpl, parent *x509.Certificate, pub crypto.PublicKey, signer crypto.Signer) (*x509.Certificate, error) {
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		return nil, err
-	}
-	tmpl.SerialNumber = serial
-	if parent == nil {
-		parent = tmpl
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, signer)
-	if err != nil {
-		return nil, err
-	}
-	return x509.ParseCertificate(der)
-}
-
 func publicKeysEqual(a, b crypto.PublicKey) bool {
 	k, ok := a.(interface{ Equal(crypto.PublicKey) bool })
 	return ok && k.Equal(b)
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

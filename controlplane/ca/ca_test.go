@@ -160,6 +160,13 @@ func TestLoadOrCreate(t *testing.T) {
 	if _, err := ca.LoadFiles("/dev/zero", filepath.Join(dir, ca.KeyFile), clk.Now); err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("an endless chain file: %v", err)
 	}
+	keyFile := filepath.Join(dir, ca.KeyFile)
+	if err := os.Chmod(keyFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ca.LoadFiles(filepath.Join(dir, ca.ChainFile), keyFile, clk.Now); err == nil || !strings.Contains(err.Error(), keyFile+" has mode 0644") {
+		t.Errorf("a key file others may read: %v, want it refused by name and mode", err)
+	}
 }
 
 func mustP256(t testing.TB) *ecdsa.PrivateKey {
@@ -186,4 +193,29 @@ func FuzzProofOfPossession(f *testing.F) {
 			t.Fatalf("accepted a request that does not hold up: %v", err)
 		}
 	})
+}
+
+// TestIssueAtTheIntermediatesEnd: a leaf never outlives the CA certificate that issues it, and a CA
+// certificate past its end issues nothing (the message says to rotate).
+func TestIssueAtTheIntermediatesEnd(t *testing.T) {
+	t.Parallel()
+	clk := testclock.New(time.Date(2026, 11, 27, 10, 4, 0, 0, time.UTC))
+	a, _, err := ca.Generate("custody test", clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := a.Chain[0].NotAfter
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	clk.Advance(end.Add(-ca.LeafValidity / 2).Sub(clk.Now()))
+	chain, err := a.Issue(csrFor(t, key), identity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !chain[0].NotAfter.Equal(end) {
+		t.Errorf("a leaf issued %s before the CA's end expires %s, want the CA's end %s", ca.LeafValidity/2, chain[0].NotAfter, end)
+	}
+	clk.Advance(end.Sub(clk.Now()))
+	if _, err := a.Issue(csrFor(t, key), identity); err == nil || !strings.Contains(err.Error(), "custodyd ca rotate") {
+		t.Errorf("issued by an expired CA certificate: %v, want an error saying to rotate", err)
+	}
 }

@@ -1,19 +1,12 @@
 package ca
 
 import (
-	"context"
 	"crypto"
-	"crypto/x509"
-	"encoding/pem"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/custody-dev/custody/internal/atomicfile"
-	"github.com/custody-dev/custody/internal/input"
+	"github.com/custody-dev/custody/internal/pki"
 )
 
 // Files of a generated authority in its directory, each 0600 (the directory 0700).
@@ -23,109 +16,62 @@ const (
 	RootKeyFile = "root.key"         // the root's key, kept for rotation (PKCS #8)
 )
 
-// maxPEMFile bounds a certificate chain or key file read by the authority.
-const maxPEMFile = 1 << 20
-
 // LoadOrCreate loads the authority in dir, or generates one there on first use. Every file is
 // written whole (temp file, fsync, rename) with mode 0600, so a crash never leaves half a key.
 func LoadOrCreate(dir, name string, now func() time.Time) (*Authority, error) {
-	chain, key := filepath.Join(dir, ChainFile), filepath.Join(dir, KeyFile)
-	switch _, err := os.Stat(chain); {
-	case err == nil:
-		return LoadFiles(chain, key, now)
-	case !errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("CA: %w", err)
+	if err := finishRotation(dir); err != nil {
+		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	chain := filepath.Join(dir, ChainFile)
+	switch ok, err := pki.Exists(chain); {
+	case err != nil:
 		return nil, fmt.Errorf("CA: %w", err)
+	case ok:
+		return LoadFiles(chain, filepath.Join(dir, KeyFile), now)
 	}
 	a, rootKey, err := Generate(name, now)
 	if err != nil {
 		return nil, err
 	}
-	rootDER, err := x509.MarshalPKCS8PrivateKey(rootKey)
-	if err != nil {
-		return nil, fmt.Errorf("CA: encode the root key: %w", err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(a.key)
-	if err != nil {
-		return nil, fmt.Errorf("CA: encode the intermediate key: %w", err)
-	}
-	var chainPEM []byte
-	for _, c := range a.Chain {
-		chainPEM = append(chainPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
-	}
-	// The chain goes last: its presence is what says the authority exists.
-	for _, f := range []struct {
-		name string
-		data []byte
-	}{
-		{RootKeyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: rootDER})},
-		{KeyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})},
-		{ChainFile, chainPEM},
-	} {
-		if err := atomicfile.Write(filepath.Join(dir, f.name), f.data, 0o600); err != nil {
-			return nil, fmt.Errorf("CA: write %s: %w", f.name, err)
-		}
+	if err := a.write(dir, rootKey, ""); err != nil {
+		return nil, err
 	}
 	return a, nil
 }
 
-// LoadFiles loads an authority from a PEM chain file (issuing certificate first, root last) and the
-// issuing certificate's PEM private key (PKCS #8, or EC).
-func LoadFiles(chainFile, keyFile string, now func() time.Time) (*Authority, error) {
-	chainPEM, err := input.ReadFile(context.Background(), chainFile, maxPEMFile)
-	if err != nil {
-		return nil, fmt.Errorf("CA: %w", err)
-	}
-	var chain []*x509.Certificate
-	for rest := chainPEM; ; {
-		var b *pem.Block
-		if b, rest = pem.Decode(rest); b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
+// write puts the authority's keys (and the root's, if given) into dir under their names plus
+// suffix, then extra, then its chain: the chain goes last, since its presence says the authority
+// exists.
+func (a *Authority) write(dir string, rootKey crypto.Signer, suffix string, extra ...pki.File) error {
+	var files []pki.File
+	if rootKey != nil {
+		data, err := pki.Key(rootKey)
 		if err != nil {
-			return nil, fmt.Errorf("CA: %s: %w", chainFile, err)
+			return fmt.Errorf("CA: the root key: %w", err)
 		}
-		chain = append(chain, c)
+		files = append(files, pki.File{Name: RootKeyFile + suffix, Data: data})
 	}
-	if len(chain) == 0 {
-		return nil, fmt.Errorf("CA: %s holds no PEM certificate", chainFile)
+	data, err := pki.Key(a.key)
+	if err != nil {
+		return fmt.Errorf("CA: the intermediate key: %w", err)
 	}
-	keyPEM, err := input.ReadFile(context.Background(), keyFile, maxPEMFile)
+	files = append(append(files, pki.File{Name: KeyFile + suffix, Data: data}), extra...)
+	if err := pki.WriteAll(dir, append(files, pki.File{Name: ChainFile, Data: pki.Chain(a.Chain)})...); err != nil {
+		return fmt.Errorf("CA: %w", err)
+	}
+	return nil
+}
+
+// LoadFiles loads an authority from a PEM chain file (issuing certificate first, root last) and the
+// issuing certificate's PEM private key (PKCS #8, or EC), a file of mode 0600 or narrower.
+func LoadFiles(chainFile, keyFile string, now func() time.Time) (*Authority, error) {
+	chain, key, err := pki.ReadPair(chainFile, keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("CA: %w", err)
-	}
-	b, _ := pem.Decode(keyPEM)
-	if b == nil {
-		return nil, fmt.Errorf("CA: %s holds no PEM key", keyFile)
-	}
-	key, err := parseKey(b.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("CA: %s: %w", keyFile, err)
 	}
 	a, err := New(chain, key, now)
 	if err != nil {
 		return nil, fmt.Errorf("%w (%s, %s)", err, chainFile, keyFile)
 	}
 	return a, nil
-}
-
-func parseKey(der []byte) (crypto.Signer, error) {
-	if k, err := x509.ParsePKCS8PrivateKey(der); err == nil {
-		s, ok := k.(crypto.Signer)
-		if !ok {
-			return nil, fmt.Errorf("a %T cannot sign", k)
-		}
-		return s, nil
-	}
-	k, err := x509.ParseECPrivateKey(der)
-	if err != nil {
-		return nil, errors.New("not a PKCS #8 or EC private key")
-	}
-	return k, nil
 }

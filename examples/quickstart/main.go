@@ -1,12 +1,14 @@
 // Command quickstart runs the seed walkthrough of custody on one machine, with nothing but Go. It
 // builds custody and custodyd, starts custodyd on its embedded defaults (SQLite and a filesystem CAS
-// in a temporary data directory) in the background, bootstraps a project, a workflow with its
-// contract, a trusted key and a workflow token, makes sample files (a rootfs tarball, a CycloneDX SBOM,
+// in a temporary data directory, and its CA and timestamp authority) in the background, bootstraps a
+// project, a workflow with its contract and a workflow token, makes sample files (a rootfs tarball, a CycloneDX SBOM,
 // a JUnit report) and an in-process OCI registry holding the skynet control-plane image, then runs
-// the walkthrough against the control plane, printing each command as a user would type it:
+// the walkthrough against the control plane, printing each command as a user would type it. The push
+// is keyless; the bundle is verified offline with the control plane's trusted root, by custody and by
+// cosign when it is installed:
 //
 //	go run ./examples/quickstart            # against custodyd
-//	go run ./examples/quickstart -offline   # no control plane: the bundle stays on the machine
+//	go run ./examples/quickstart -offline   # no control plane: signed with a cosign key, kept on the machine
 //
 // Everything happens in a temporary directory, removed at the end (-keep keeps it).
 package main
@@ -116,15 +118,15 @@ func run(keep, offline bool) error {
 	if err := writeSamples(s.dir); err != nil {
 		return err
 	}
-	// The password is set in the environment (cleanEnv), as a pipeline's secret would be: show it, so
-	// every command printed works when typed. On a terminal, custody asks for it when it is unset.
-	fmt.Println("\n$ export COSIGN_PASSWORD=quickstart   # the password of cosign.key; unset, custody asks for it on a terminal")
-	if _, err := s.run("custody", "generate-key-pair"); err != nil {
-		return err
-	}
-
 	if offline {
-		return walkthrough(s, image, []string{"--contract", "contract.yaml"}, true)
+		// Offline there is no control plane to certify a key: the run is signed with a cosign key.
+		// The password is set in the environment (cleanEnv), as a pipeline's secret would be: show it,
+		// so every command printed works when typed. On a terminal, custody asks for it when it is unset.
+		fmt.Println("\n$ export COSIGN_PASSWORD=quickstart   # the password of cosign.key; unset, custody asks for it on a terminal")
+		if _, err := s.run("custody", "generate-key-pair"); err != nil {
+			return err
+		}
+		return walkthrough(s, image, []string{"--contract", "contract.yaml"}, "")
 	}
 
 	url, admin, stop, err := startControlPlane(s, filepath.Join(dir, "data"))
@@ -139,7 +141,6 @@ func run(keep, offline bool) error {
 	steps := [][]string{
 		{adminFlag, "project", "create", "skynet"},
 		{adminFlag, "workflow", "create", "build-and-test", "--project", "skynet", "--contract", "contract.yaml"},
-		{adminFlag, "workflow", "key", "add", "build-and-test", "--project", "skynet", "--public-key", "cosign.pub"},
 	}
 	for _, args := range steps {
 		if _, err := s.run("custody", args...); err != nil {
@@ -152,15 +153,17 @@ func run(keep, offline bool) error {
 	}
 	s.env = append(s.env, "CUSTODY_TOKEN="+strings.TrimSpace(out))
 	fmt.Println("\n$ export CUSTODY_TOKEN=cst_...   # the workflow token, as a pipeline secret would hold it")
-	return walkthrough(s, image, nil, false)
+	return walkthrough(s, image, nil, url)
 }
 
-// walkthrough is the seed's crafting lifecycle, then the checks a consumer makes.
-func walkthrough(s *session, image string, initArgs []string, offline bool) error {
+// walkthrough is the seed's crafting lifecycle, then the checks a consumer makes. Online (controlPlane
+// is its URL) the push is keyless; offline it is signed with cosign.key.
+func walkthrough(s *session, image string, initArgs []string, controlPlane string) error {
+	offline := controlPlane == ""
 	init := append([]string{"attestation", "init", "--workflow", "build-and-test", "--project", "skynet"}, initArgs...)
-	push := []string{"attestation", "push", "--key", "cosign.key"}
+	push := []string{"attestation", "push"}
 	if offline {
-		push = append(push, "--bundle", "attestation.sigstore.json")
+		push = append(push, "--key", "cosign.key", "--bundle", "attestation.sigstore.json")
 	}
 	steps := [][]string{
 		init,
@@ -206,10 +209,22 @@ func walkthrough(s *session, image string, initArgs []string, offline bool) erro
 			return err
 		}
 	}
-	if _, err := s.run("custody", "attestation", "verify", "--key", "cosign.pub", "--artifact", "rootfs.tar.gz", "attestation.sigstore.json"); err != nil {
+	verify := []string{"attestation", "verify", "--key", "cosign.pub", "--artifact", "rootfs.tar.gz", "attestation.sigstore.json"}
+	if !offline {
+		root, err := s.runTo(io.Discard, " > trusted_root.json", "custody", "trusted-root")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(s.dir, "trusted_root.json"), []byte(root), 0o644); err != nil {
+			return err
+		}
+		verify = []string{"attestation", "verify", "--trusted-root", "trusted_root.json", "--workflow", "build-and-test", "--project", "skynet",
+			"--artifact", "rootfs.tar.gz", "attestation.sigstore.json"}
+	}
+	if _, err := s.run("custody", verify...); err != nil {
 		return err
 	}
-	return cosignVerify(s)
+	return cosignVerify(s, controlPlane)
 }
 
 func build(bin string) error {
@@ -329,8 +344,10 @@ func startRegistry(ctx context.Context) (string, func(), error) {
 	return ref, stop, nil
 }
 
-// cosignVerify checks the bundle with cosign, a verifier custody did not write, when it is installed.
-func cosignVerify(s *session) error {
+// cosignVerify checks the bundle with cosign, a verifier custody did not write, when it is installed:
+// a keyless bundle of the control plane at controlPlane with its trusted root and the workflow's
+// identity, a key-signed one (controlPlane "") with cosign.pub.
+func cosignVerify(s *session, controlPlane string) error {
 	cosign, err := exec.LookPath("cosign")
 	if err != nil {
 		if gopath, gerr := exec.Command("go", "env", "GOPATH").Output(); gerr == nil {
@@ -341,12 +358,18 @@ func cosignVerify(s *session) error {
 		fmt.Println("\n# cosign is not installed: skipping the cross-check (go install github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5)")
 		return nil
 	}
-	root := `{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1","tlogs":[],"certificateAuthorities":[],"ctlogs":[],"timestampAuthorities":[]}`
-	if err := os.WriteFile(filepath.Join(s.dir, "empty.json"), []byte(root), 0o644); err != nil {
-		return err
+	args := []string{"verify-blob-attestation", "--new-bundle-format", "--insecure-ignore-tlog", "--insecure-ignore-sct", "--use-signed-timestamps",
+		"--trusted-root", "trusted_root.json", "--certificate-identity", controlPlane + "/projects/skynet/workflows/build-and-test",
+		"--certificate-oidc-issuer", controlPlane,
+		"--type", "https://custody.dev/attestation/v1", "--bundle", "attestation.sigstore.json", "rootfs.tar.gz"}
+	if controlPlane == "" {
+		root := `{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1","tlogs":[],"certificateAuthorities":[],"ctlogs":[],"timestampAuthorities":[]}`
+		if err := os.WriteFile(filepath.Join(s.dir, "empty.json"), []byte(root), 0o644); err != nil {
+			return err
+		}
+		args = []string{"verify-blob-attestation", "--new-bundle-format", "--key", "cosign.pub", "--insecure-ignore-tlog",
+			"--trusted-root", "empty.json", "--type", "https://custody.dev/attestation/v1", "--bundle", "attestation.sigstore.json", "rootfs.tar.gz"}
 	}
-	args := []string{"verify-blob-attestation", "--new-bundle-format", "--key", "cosign.pub", "--insecure-ignore-tlog",
-		"--trusted-root", "empty.json", "--type", "https://custody.dev/attestation/v1", "--bundle", "attestation.sigstore.json", "rootfs.tar.gz"}
 	fmt.Printf("\n$ cosign %s\n", strings.Join(args, " "))
 	cmd := exec.Command(cosign, args...)
 	cmd.Dir, cmd.Env = s.dir, s.env

@@ -15,8 +15,11 @@ import (
 	"github.com/custody-dev/custody/client"
 	"github.com/custody-dev/custody/controlplane/api"
 	"github.com/custody-dev/custody/controlplane/app"
+	"github.com/custody-dev/custody/controlplane/ca"
 	"github.com/custody-dev/custody/controlplane/store"
 	"github.com/custody-dev/custody/controlplane/store/sqlite"
+	"github.com/custody-dev/custody/controlplane/trustroot"
+	"github.com/custody-dev/custody/controlplane/tsa"
 	"github.com/custody-dev/custody/wire"
 )
 
@@ -28,6 +31,8 @@ type Server struct {
 	Store      store.Store
 	CAS        cas.Backend
 	Dir        string
+	// TrustedRoot is the trusted_root.json of the control plane's CA and TSA (nil with NoKeyless).
+	TrustedRoot []byte
 }
 
 // Options configure New.
@@ -42,6 +47,11 @@ type Options struct {
 	BodyBudget int64
 	// RunTTL is how long runs stay initialized.
 	RunTTL time.Duration
+	// NoKeyless starts the control plane without a CA and TSA: it issues no certificates.
+	NoKeyless bool
+	// Keyless replaces the CA and TSA Keyless(t) generates (KeylessAt gives ones with a clock of
+	// the test's own).
+	Keyless *app.Keyless
 }
 
 // New starts a control plane, bootstraps its admin token, and stops it when the test ends.
@@ -63,7 +73,15 @@ func New(t testing.TB, opts Options) *Server {
 	}
 	t.Cleanup(func() { blobs.Close() })
 	srv := httptest.NewUnstartedServer(nil)
-	a, err := app.New(app.Config{Store: st, CAS: blobs, Now: opts.Now, RunTTL: opts.RunTTL, BaseURL: "http://" + srv.Listener.Addr().String()})
+	var keyless *app.Keyless
+	switch {
+	case opts.NoKeyless:
+	case opts.Keyless != nil:
+		keyless = opts.Keyless
+	default:
+		keyless = Keyless(t)
+	}
+	a, err := app.New(app.Config{Store: st, CAS: blobs, Now: opts.Now, RunTTL: opts.RunTTL, BaseURL: "http://" + srv.Listener.Addr().String(), Keyless: keyless})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +92,42 @@ func New(t testing.TB, opts Options) *Server {
 	srv.Config.Handler = api.New(api.Config{App: a, MaxBlobSize: opts.MaxBlobSize, BodyBudget: opts.BodyBudget})
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &Server{URL: srv.URL, AdminToken: token, App: a, Store: st, CAS: blobs, Dir: dir}
+	out := &Server{URL: srv.URL, AdminToken: token, App: a, Store: st, CAS: blobs, Dir: dir}
+	if keyless != nil {
+		out.TrustedRoot = keyless.TrustedRoot
+	}
+	return out
+}
+
+// Keyless generates a CA and a TSA in memory, as custodyd does in its data directory, with their
+// trusted root. They keep the wall clock whatever the control plane's clock: a timestamp's PKCS #7
+// signing time is the wall clock's (digitorus/pkcs7), held to the TSA certificate's validity, and
+// the certificates the CA issues must be valid at the timestamps. Nothing a test asserts depends on
+// the time they read.
+func Keyless(t testing.TB) *app.Keyless {
+	t.Helper()
+	return KeylessAt(t, time.Now)
+}
+
+// KeylessAt is Keyless with the CA and TSA on the clock now, for both the certificates they make
+// and the times they sign. A clock behind the wall clock issues certificates that have expired by
+// the time a test verifies them (the TSA certificate stays valid at the wall clock, as the
+// timestamps' PKCS #7 signing time needs).
+func KeylessAt(t testing.TB, now func() time.Time) *app.Keyless {
+	t.Helper()
+	authority, _, err := ca.Generate("custody test", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stamps, _, err := tsa.Generate("custody test", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := trustroot.Build(authority.Entries(nil), []trustroot.Entry{{Chain: stamps.Chain, Start: stamps.Chain[0].NotBefore}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &app.Keyless{CA: authority, TSA: stamps, TrustedRoot: tr}
 }
 
 // Client returns a client of the server with token, retrying quickly.
