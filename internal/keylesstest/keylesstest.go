@@ -7,7 +7,8 @@
 // It is built on the same parts as sigstore-go's pkg/testing/ca (crypto/x509 and digitorus/timestamp,
 // which sigstore's timestamp authority uses) rather than on VirtualSigstore itself, which fixes every
 // time to time.Now and issues e-mail SANs with the deprecated issuer extension. Nothing here reads
-// the clock: every time is given.
+// the clock: every time is given (digitorus/pkcs7 alone stamps the wall clock in a timestamp's
+// signature, which the TSA's certificates accept whatever it says).
 package keylesstest
 
 import (
@@ -49,6 +50,14 @@ const (
 	chainValidity = 10 * 365 * 24 * time.Hour
 )
 
+// The TSA's certificates are valid from 1970 to RFC 5280's "no well-defined expiration" date:
+// digitorus/pkcs7 signs a timestamp's PKCS #7 signing time with the wall clock, and verifiers hold it
+// to the TSA certificate's validity, so any narrower window would tie tests to the clock they run at.
+var (
+	tsaValidFrom  = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	tsaValidUntil = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+)
+
 // OIDIssuerV2 is Fulcio's OIDC issuer extension (a DER UTF8String), which sigstore-go and cosign read.
 var OIDIssuerV2 = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 8}
 
@@ -68,7 +77,8 @@ type Authority struct {
 	caKey, tsaKey *ecdsa.PrivateKey
 }
 
-// New makes an authority whose chains are valid from an hour before start for ten years.
+// New makes an authority whose CA chain is valid from an hour before start for ten years (its TSA's
+// whatever the time).
 func New(name string, start time.Time) (*Authority, error) {
 	from := start.Add(-time.Hour).UTC().Truncate(time.Second)
 	until := from.Add(chainValidity)
@@ -87,7 +97,7 @@ func New(name string, start time.Time) (*Authority, error) {
 	}, a.CARoot, caRootKey); err != nil {
 		return nil, err
 	}
-	if a.TSARoot, tsaRootKey, err = selfSigned(name+" TSA root", name, from, until); err != nil {
+	if a.TSARoot, tsaRootKey, err = selfSigned(name+" TSA root", name, tsaValidFrom, tsaValidUntil); err != nil {
 		return nil, err
 	}
 	// RFC 3161 wants the timestamping EKU alone, and critical.
@@ -97,7 +107,7 @@ func New(name string, start time.Time) (*Authority, error) {
 	}
 	if a.TSALeaf, a.tsaKey, err = issue(&x509.Certificate{
 		Subject:   pkix.Name{CommonName: name + " TSA", Organization: []string{name}},
-		NotBefore: from, NotAfter: until,
+		NotBefore: tsaValidFrom, NotAfter: tsaValidUntil,
 		KeyUsage:        x509.KeyUsageDigitalSignature,
 		ExtraExtensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: true, Value: eku}},
 	}, a.TSARoot, tsaRootKey); err != nil {

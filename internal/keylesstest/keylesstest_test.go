@@ -12,9 +12,19 @@ import (
 )
 
 // The double's bundles are standard: sigstore-go alone verifies one against the double's
-// trusted_root.json, at its RFC 3161 timestamp, for the SAN and issuer it was signed for.
+// trusted_root.json, at its RFC 3161 timestamp, for the SAN and issuer it was signed for; and that
+// whatever the wall clock says, years before or after the signing time.
 func TestBundlesVerifyWithSigstoreGo(t *testing.T) {
-	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	for _, at := range []time.Time{
+		time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC),
+		time.Date(2001, 3, 1, 10, 0, 0, 0, time.UTC),
+		time.Date(2090, 3, 1, 10, 0, 0, 0, time.UTC),
+	} {
+		t.Run(at.Format("2006"), func(t *testing.T) { verifyWithSigstoreGo(t, at) })
+	}
+}
+
+func verifyWithSigstoreGo(t *testing.T, at time.Time) {
 	ca, err := keylesstest.New("custody test", at)
 	if err != nil {
 		t.Fatal(err)
