@@ -37,7 +37,7 @@ var exitCodes = []exitCode{
 	{0, "ok", "the command did what it was asked", nil},
 	{1, "error", "an unexpected failure: I/O, network, a bug; the message says which", nil},
 	{2, "usage", "the command line is wrong: unknown command or flag, missing or conflicting flags", as[*cli.UsageError]()},
-	{3, "invalid-input", "a contract, material value, key or bundle was refused (here or by the control plane); the message names it and the reason",
+	{3, "invalid-input", "a contract, material value, key, trusted root or bundle was refused (here or by the control plane); the message names it and the reason",
 		func(err error) bool {
 			if fromControlPlane(err) {
 				return status(400, 413, 415, 422)(err) && client.Code(err) != wire.CodeContractUnmet
