@@ -19,6 +19,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+
 	"github.com/custody-dev/custody/internal/pki"
 )
 
@@ -51,6 +53,8 @@ type Identity struct {
 	// Issuer is who vouched for it, in Fulcio's OIDC issuer extension (the control plane's URL for
 	// a custody token; the OIDC issuer for a verified workload).
 	Issuer string
+	// CI holds Fulcio's CI extensions of a verified workload (WorkloadIdentity); nil for a token.
+	CI *certificate.Extensions
 }
 
 // Generate makes a new root and intermediate.
@@ -137,6 +141,10 @@ func (a *Authority) Issue(csrDER []byte, id Identity) ([]*x509.Certificate, erro
 	if err != nil {
 		return nil, fmt.Errorf("issue: issuer: %w", err)
 	}
+	ci, err := ciExtensions(id.CI)
+	if err != nil {
+		return nil, fmt.Errorf("issue: %w", err)
+	}
 	t := a.now().UTC()
 	issuing := a.Chain[0]
 	if t.Before(issuing.NotBefore) || !t.Before(issuing.NotAfter) {
@@ -150,7 +158,7 @@ func (a *Authority) Issue(csrDER []byte, id Identity) ([]*x509.Certificate, erro
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
 		BasicConstraintsValid: true, IsCA: false,
 		URIs:            []*url.URL{uri},
-		ExtraExtensions: []pkix.Extension{{Id: OIDIssuerV2, Value: issuer}},
+		ExtraExtensions: append([]pkix.Extension{{Id: OIDIssuerV2, Value: issuer}}, ci...),
 	}, a.Chain[0], pub, a.key)
 	if err != nil {
 		return nil, fmt.Errorf("issue: %w", err)
