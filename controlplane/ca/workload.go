@@ -194,3 +194,23 @@ func ciExtensions(ext *certificate.Extensions) ([]pkix.Extension, error) {
 	}
 	return out, nil
 }
+
+// Workload recognises the CI a verified token comes from by its claims, and the CI's web URL from
+// its issuer: GitHub's (github.com, or a GitHub Enterprise Server whose issuer is
+// https://HOST/_services/token) or GitLab's (gitlab.com or self-managed, whose issuer is its URL). It
+// returns the certificate identity WorkloadIdentity makes of them.
+func Workload(issuer string, claims map[string]any) (Identity, error) {
+	_, github := claims["job_workflow_ref"]
+	_, gitlab := claims["ci_config_ref_uri"]
+	switch {
+	case github && !gitlab:
+		server := "https://github.com"
+		if issuer != GitHubIssuer {
+			server = strings.TrimSuffix(strings.TrimRight(issuer, "/"), "/_services/token")
+		}
+		return WorkloadIdentity(GitHub, issuer, server, claims)
+	case gitlab && !github:
+		return WorkloadIdentity(GitLab, issuer, strings.TrimRight(issuer, "/"), claims)
+	}
+	return Identity{}, fmt.Errorf("workload identity: a token of %s is neither GitHub's (job_workflow_ref) nor GitLab's (ci_config_ref_uri)", issuer)
+}

@@ -159,3 +159,35 @@ func TestWorkloadIdentityMissingClaims(t *testing.T) {
 		t.Error("an unknown platform got an identity")
 	}
 }
+
+// Workload tells the CI by its claims and its web URL by the issuer, GitHub Enterprise Server's too.
+func TestWorkload(t *testing.T) {
+	t.Parallel()
+	var gh, gl map[string]any
+	if err := json.Unmarshal([]byte(githubClaims), &gh); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(gitlabClaims), &gl); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		issuer string
+		claims map[string]any
+		repo   string
+	}{
+		{ca.GitHubIssuer, gh, "https://github.com/octo-org/octo-repo"},
+		{"https://ghe.example.com/_services/token", gh, "https://ghe.example.com/octo-org/octo-repo"},
+		{"https://gitlab.example.com", gl, "https://gitlab.example.com/my-group/my-project"},
+	} {
+		id, err := ca.Workload(tc.issuer, tc.claims)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.issuer, err)
+		}
+		if id.Issuer != tc.issuer || id.CI == nil || id.CI.SourceRepositoryURI != tc.repo {
+			t.Errorf("%s: issuer %q, repository %+v; want %s", tc.issuer, id.Issuer, id.CI, tc.repo)
+		}
+	}
+	if _, err := ca.Workload("https://issuer.example", map[string]any{"sub": "x"}); err == nil {
+		t.Error("a token of neither CI got an identity")
+	}
+}
