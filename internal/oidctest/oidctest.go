@@ -145,6 +145,7 @@ type tokenOptions struct {
 	unknownKid, foreign bool
 	exp, nbf, iat       *time.Time
 	audience            []string
+	without             []string
 }
 
 // Option changes a token Token signs.
@@ -178,6 +179,11 @@ func IssuedAt(t time.Time) Option { return func(o *tokenOptions) { o.iat = &t } 
 
 // Audience sets aud: one audience is a string, several a list, as issuers write them.
 func Audience(aud ...string) Option { return func(o *tokenOptions) { o.audience = aud } }
+
+// Without leaves the claims out, even those Token fills in (exp, iat, ...).
+func Without(claims ...string) Option {
+	return func(o *tokenOptions) { o.without = append(o.without, claims...) }
+}
 
 // Token signs an ID token with claims (a copy is taken). iss, aud, iat, nbf and exp are filled when
 // claims lack them: the issuer's URL, DefaultAudience, the issuer's Now, Now again, Now+Lifetime.
@@ -223,6 +229,9 @@ func (i *Issuer) sign(claims map[string]any, opts ...Option) (string, error) {
 	setDefault(c, "iat", iat.Unix())
 	setDefault(c, "nbf", nbf.Unix())
 	setDefault(c, "exp", exp.Unix())
+	for _, k := range o.without {
+		delete(c, k)
+	}
 	payload, err := json.Marshal(c)
 	if err != nil {
 		return "", fmt.Errorf("oidctest: claims: %w", err)
