@@ -70,10 +70,15 @@ func errKeylessOff() error {
 }
 
 // Identity returns the identity a certificate issued to p for workflow w of project pr names: the
-// seam where a workload identity (a CI's verified OIDC claims) will name itself. A token names the
+// seam where a workload identity (a CI's verified OIDC claims) names itself. A token names the
 // workflow: <control-plane-url>/projects/<project>/workflows/<workflow>, issued by the control plane.
 func (a *App) Identity(p auth.Principal, pr *store.Project, w *store.Workflow) ca.Identity {
 	switch p.Kind() {
+	case auth.KindWorkload:
+		// TODO(issue 8 part 4): name the CI's identity from p.Workload (SAN: the job workflow ref URI on
+		// GitHub, ci_config_ref_uri on GitLab; issuer: the CI's issuer URL; Fulcio's extensions from
+		// the claims). Until then a workload is certified as its workflow's token would be.
+		return WorkflowIdentity(a.baseURL, pr.Name, w.Name)
 	default: // auth.KindToken
 		return WorkflowIdentity(a.baseURL, pr.Name, w.Name)
 	}

@@ -370,6 +370,8 @@ func (v *Verifier) check(idt *gooidc.IDToken) (*Token, error) {
 		return nil, invalid("the token has no ID (jti): without one, a replay cannot be told from a first use")
 	case len(t.ID) > MaxIDSize:
 		return nil, invalid("the token's ID (jti) is %d bytes, at most %d", len(t.ID), MaxIDSize)
+	case strings.ContainsRune(t.ID, 0):
+		return nil, invalid("the token's ID (jti) holds a NUL")
 	}
 	return t, nil
 }

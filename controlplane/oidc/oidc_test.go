@@ -97,6 +97,7 @@ func TestVerifyRefuses(t *testing.T) {
 		{"unknown kid", iss.Token(t, good(), oidctest.UnknownKid()), `(key ID "unknown-`},
 		{"no jti", iss.Token(t, without("jti")), "no ID (jti)"},
 		{"jti too long", iss.Token(t, with("jti", strings.Repeat("j", 257))), "jti) is 257 bytes, at most 256"},
+		{"jti with a NUL", iss.Token(t, with("jti", "a\x00b")), "jti) holds a NUL"},
 		{"no sub", iss.Token(t, without("sub")), "no subject"},
 		{"no exp", iss.Token(t, good(), oidctest.Without("exp")), "no expiry (exp)"},
 		{"exp not a number", iss.Token(t, with("exp", "tomorrow")), "unmarshal claims"},
