@@ -132,7 +132,7 @@ func newWorkflowCmd(g *globals) *cobra.Command {
 		},
 	}
 	list.Flags().StringVar(&listProject, "project", "", "project (required)")
-	return group("workflow", "Manage workflows and the keys they trust", create, list, newKeyCmd(g))
+	return group("workflow", "Manage workflows, the keys they trust and the CI jobs they trust (OIDC)", create, list, newKeyCmd(g), newTrustCmd(g))
 }
 
 func newKeyCmd(g *globals) *cobra.Command {

@@ -156,6 +156,8 @@ type request struct {
 	contentType string
 	header      http.Header
 	trailer     func() http.Header
+	// anonymous sends no token (a public route that takes credentials in its body).
+	anonymous bool
 }
 
 // do sends req, retrying transient failures, and returns the response of the last attempt.
@@ -223,7 +225,7 @@ func (c *Client) once(ctx context.Context, req request) (*http.Response, error) 
 	if req.contentType != "" {
 		hr.Header.Set("Content-Type", req.contentType)
 	}
-	if c.token != "" {
+	if c.token != "" && !req.anonymous {
 		hr.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	if req.trailer != nil {

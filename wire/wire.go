@@ -46,6 +46,15 @@ const (
 	// CodeKeylessUnavailable: the control plane issues no certificates or timestamps (keyless signing
 	// is off).
 	CodeKeylessUnavailable = "keyless_unavailable"
+
+	// CodeOIDCTokenInvalid: an ID token presented for exchange does not verify (signature, issuer not
+	// allowed, audience, expiry, algorithm, unknown key).
+	CodeOIDCTokenInvalid = "oidc_token_invalid"
+	// CodeOIDCTokenReplayed: the ID token was exchanged before.
+	CodeOIDCTokenReplayed = "oidc_token_replayed"
+	// CodeTrustPolicyUnmatched: no trust policy of the workflow matches the ID token; the detail names
+	// each claim that failed and its value.
+	CodeTrustPolicyUnmatched = "trust_policy_unmatched"
 )
 
 // Project is a project.
@@ -282,3 +291,28 @@ const (
 	TimestampReplyType = "application/timestamp-reply"
 	TrustedRootType    = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
 )
+
+// ExchangeOIDC is the body of POST /v1/auth/oidc (public: no bearer token).
+type ExchangeOIDC struct {
+	Token    string `json:"token"` // the CI's OIDC ID token (a JWT)
+	Project  string `json:"project"`
+	Workflow string `json:"workflow"`
+}
+
+// Exchanged answers it: a control-plane credential scoped to that workflow only.
+type Exchanged struct {
+	Token     string    `json:"token"`     // cst_..., shown once
+	ExpiresAt time.Time `json:"expiresAt"` // at most 15 minutes after the exchange, never after the ID token's exp
+	Project   string    `json:"project"`
+	Workflow  string    `json:"workflow"`
+	Issuer    string    `json:"issuer"`
+	Subject   string    `json:"subject"`
+}
+
+// TrustPolicy is a workflow's OIDC trust policy (GET/POST /v1/projects/{p}/workflows/{w}/trust, DELETE .../trust/{id}).
+type TrustPolicy struct {
+	ID        string            `json:"id,omitempty"`
+	Issuer    string            `json:"issuer"`
+	Claims    map[string]string `json:"claims"` // claim name -> value or glob (path.Match syntax)
+	CreatedAt time.Time         `json:"createdAt,omitempty"`
+}

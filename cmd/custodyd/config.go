@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"github.com/custody-dev/custody/controlplane/oidc"
 )
 
 // config is custodyd's configuration: environment variables (CUSTODY_*), overridden by flags.
@@ -44,6 +46,45 @@ type config struct {
 	CARetired string `env:"CUSTODY_CA_RETIRED"`
 	TSACert   string `env:"CUSTODY_TSA_CERT"`
 	TSAKey    string `env:"CUSTODY_TSA_KEY"`
+
+	// The OIDC issuers (comma-separated) whose CI ID tokens are exchanged for workflow credentials,
+	// and the audience the tokens must hold. oidcIssuers lists them.
+	OIDCIssuers  string `env:"CUSTODYD_OIDC_ISSUERS" envDefault:"https://token.actions.githubusercontent.com,https://gitlab.com"`
+	OIDCAudience string `env:"CUSTODYD_OIDC_AUDIENCE" envDefault:"custody"`
+}
+
+// oidcIssuers lists the OIDC issuers of the configuration.
+func (c config) oidcIssuers() []string {
+	var out []string
+	for _, iss := range strings.Split(c.OIDCIssuers, ",") {
+		if iss = strings.TrimSpace(iss); iss != "" {
+			out = append(out, iss)
+		}
+	}
+	return out
+}
+
+// replacingList is a repeatable flag of a comma-separated list: its first use replaces the list from
+// the environment (or its default), later uses add to it.
+type replacingList struct {
+	list *string
+	set  bool
+}
+
+func (r *replacingList) String() string {
+	if r.list == nil {
+		return ""
+	}
+	return *r.list
+}
+
+func (r *replacingList) Set(v string) error {
+	if !r.set {
+		*r.list, r.set = v, true
+		return nil
+	}
+	*r.list += "," + v
+	return nil
 }
 
 // loadConfig reads the environment through environ, then the flags in args.
@@ -83,6 +124,8 @@ func loadConfig(args []string, environ map[string]string, stderr io.Writer) (con
 	fs.StringVar(&c.CARetired, "ca-retired", c.CARetired, "trusted_root.json of retired CA chains and their windows, as custodyd ca rotate writes it; empty: DATA_DIR/ca/retired.json if it exists (CUSTODY_CA_RETIRED)")
 	fs.StringVar(&c.TSACert, "tsa-cert", c.TSACert, "PEM chain of the timestamp authority: the timestamping certificate first, the root last; empty: generated in DATA_DIR/tsa (CUSTODY_TSA_CERT)")
 	fs.StringVar(&tsaKey, "tsa-key", "", "file holding the --tsa-cert timestamping certificate's PEM private key, mode 0600 or narrower (CUSTODY_TSA_KEY)")
+	fs.Var(&replacingList{list: &c.OIDCIssuers}, "oidc-issuer", "an OIDC issuer whose CI ID tokens are exchanged for workflow credentials, exactly as its tokens name it; repeatable, replaces the default list (CUSTODYD_OIDC_ISSUERS, comma-separated)")
+	fs.StringVar(&c.OIDCAudience, "oidc-audience", c.OIDCAudience, "the audience (aud) every exchanged ID token must hold (CUSTODYD_OIDC_AUDIENCE)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -141,6 +184,14 @@ func loadConfig(args []string, environ map[string]string, stderr io.Writer) (con
 	}
 	if (c.TSACert == "") != (c.TSAKey == "") {
 		return c, errors.New("--tsa-cert and --tsa-key go together: the chain and its timestamping key")
+	}
+	for _, iss := range c.oidcIssuers() {
+		if err := oidc.CheckIssuer(iss); err != nil {
+			return c, fmt.Errorf("--oidc-issuer: %w", err)
+		}
+	}
+	if c.OIDCAudience == "" {
+		return c, errors.New("--oidc-audience: want the audience CI tokens are requested for, such as custody")
 	}
 	return c, nil
 }

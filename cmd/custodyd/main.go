@@ -24,6 +24,7 @@ import (
 
 	"github.com/custody-dev/custody/controlplane/api"
 	"github.com/custody-dev/custody/controlplane/app"
+	"github.com/custody-dev/custody/controlplane/oidc"
 )
 
 func main() {
@@ -88,8 +89,13 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 	if external == "" {
 		external = "http://" + ln.Addr().String()
 	}
+	verifier, err := oidc.New(oidc.Config{Issuers: cfg.oidcIssuers(), Audience: cfg.OIDCAudience})
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	a, err := app.New(app.Config{Store: st, CAS: blobs, RunTTL: cfg.RunTTL, BaseURL: external, Logger: log, PushBudget: cfg.PushBudget,
-		Keyless: &app.Keyless{CA: authority.CA, TSA: authority.TSA, TrustedRoot: authority.TrustedRoot}})
+		Keyless: &app.Keyless{CA: authority.CA, TSA: authority.TSA, TrustedRoot: authority.TrustedRoot}, OIDC: verifier})
 	if err != nil {
 		ln.Close()
 		return err
@@ -110,7 +116,8 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 	srv := newServer(cfg, newHandler(apiHandler, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), cfg), log)
 
 	go expireLoop(ctx, a, cfg.ExpireEvery, log)
-	log.Info("custodyd serving", "addr", ln.Addr().String(), "store", storeName(cfg), "cas", blobs.Location(), "external_url", external)
+	log.Info("custodyd serving", "addr", ln.Addr().String(), "store", storeName(cfg), "cas", blobs.Location(), "external_url", external,
+		"oidc_issuers", cfg.oidcIssuers(), "oidc_audience", cfg.OIDCAudience)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -147,6 +154,9 @@ func expireLoop(ctx context.Context, a *app.App, every time.Duration, log *slog.
 				log.Warn("expire runs", "err", err)
 			} else if n > 0 {
 				log.Info("runs expired", "count", n)
+			}
+			if _, err := a.PruneIDTokenUses(ctx); err != nil {
+				log.Warn("forget the uses of expired ID tokens", "err", err)
 			}
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/custody-dev/custody/controlplane/auth"
 	"github.com/custody-dev/custody/crafting"
 	"github.com/custody-dev/custody/internal/cptest"
+	"github.com/custody-dev/custody/internal/oidctest"
 	"github.com/custody-dev/custody/signing"
 	"github.com/custody-dev/custody/wire"
 )
@@ -144,15 +145,19 @@ type fixture struct {
 	// betaBlob was uploaded by beta/build's token and claimed by no attestation.
 	betaBlob string
 	n        int
+	// issuer signs ID tokens alpha/build's trust policy matches.
+	issuer *oidctest.Issuer
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := t.Context()
 	clk := newClock()
-	srv := cptest.New(t, cptest.Options{Now: clk.Now})
+	issuer := oidctest.New(t)
+	issuer.Now = clk.Now
+	srv := cptest.New(t, cptest.Options{Now: clk.Now, OIDCIssuers: []string{issuer.URL}})
 	signer, pub := newSigner(t)
-	f := &fixture{srv: srv, admin: srv.Admin(t), signer: signer, secrets: map[string]string{"admin": srv.AdminToken}}
+	f := &fixture{srv: srv, admin: srv.Admin(t), signer: signer, secrets: map[string]string{"admin": srv.AdminToken}, issuer: issuer}
 	for _, wf := range []string{"alpha/build", "alpha/other", "beta/build"} {
 		p, w, _ := strings.Cut(wf, "/")
 		f.secrets[wf] = srv.Workflow(t, p, w, authzContract, pub)
@@ -189,6 +194,9 @@ func newFixture(t *testing.T) *fixture {
 		if p == "alpha" {
 			f.attestation = pushed.Digest
 		}
+	}
+	if _, err := f.admin.AddTrustPolicy(ctx, "alpha", "build", wire.TrustPolicy{Issuer: issuer.URL, Claims: map[string]string{"repository": "acme/app"}}); err != nil {
+		t.Fatal(err)
 	}
 	f.rootfs, f.dockerfile = digestOf([]byte("alpha rootfs")), digestOf([]byte("FROM scratch"))
 	// beta/build's pipeline names alpha's rootfs in an attestation of its own: a mention, which opens
@@ -299,6 +307,22 @@ var matrix = []route{
 		return call{method: http.MethodDelete, path: alphaBuild + "/keys/" + k.ID}
 	}},
 	{pattern: "GET /v1/projects/{project}/workflows/{workflow}/runs", who: workflow, in: "alpha/build", status: 200, build: get(alphaBuild + "/runs")},
+	{pattern: "GET /v1/projects/{project}/workflows/{workflow}/trust", who: workflow, in: "alpha/build", status: 200, build: get(alphaBuild + "/trust")},
+	{pattern: "POST /v1/projects/{project}/workflows/{workflow}/trust", who: admin, in: "alpha/build", status: 201,
+		build: jsonBody("POST", alphaBuild+"/trust", func(_ *testing.T, f *fixture) any {
+			return wire.TrustPolicy{Issuer: f.issuer.URL, Claims: map[string]string{"repository": "acme/" + f.unique("app")}}
+		})},
+	{pattern: "DELETE /v1/projects/{project}/workflows/{workflow}/trust/{id}", who: admin, in: "alpha/build", status: 204, build: func(t *testing.T, f *fixture) call {
+		tp, err := f.admin.AddTrustPolicy(t.Context(), "alpha", "build", wire.TrustPolicy{Issuer: f.issuer.URL, Claims: map[string]string{"repository": "acme/" + f.unique("app")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return call{method: http.MethodDelete, path: alphaBuild + "/trust/" + tp.ID}
+	}},
+	// The exchange takes no token: whatever Authorization comes, the ID token in the body decides.
+	{pattern: "POST /v1/auth/oidc", who: public, status: 201, build: jsonBody("POST", "/v1/auth/oidc", func(t *testing.T, f *fixture) any {
+		return wire.ExchangeOIDC{Token: f.issuer.Token(t, oidctest.GitHubClaims("acme/app", "refs/heads/main")), Project: "alpha", Workflow: "build"}
+	})},
 
 	{pattern: "POST /v1/tokens", who: admin, in: "alpha/build", status: 201,
 		build: jsonBody("POST", "/v1/tokens", func(*testing.T, *fixture) any { return wire.CreateToken{Project: "alpha", Workflow: "build"} })},

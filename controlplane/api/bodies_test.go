@@ -29,6 +29,8 @@ func TestRouteBodyBounds(t *testing.T) {
 		{"token", http.MethodPost, "/v1/tokens", 448<<10 + 1, "458752 bytes POST /v1/tokens"},
 		{"project", http.MethodPost, "/v1/projects", 448<<10 + 1, "458752 bytes POST /v1/projects"},
 		{"key", http.MethodPost, "/v1/projects/alpha/workflows/build/keys", 448<<10 + 1, "458752 bytes"},
+		{"trust policy", http.MethodPost, "/v1/projects/alpha/workflows/build/trust", 448<<10 + 1, "458752 bytes"},
+		{"oidc exchange", http.MethodPost, "/v1/auth/oidc", 20<<10 + 1, "20480 bytes POST /v1/auth/oidc"},
 		{"reset", http.MethodPost, "/v1/runs/" + f.run.Run.ID + "/reset", 448<<10 + 1, "458752 bytes"},
 		{"contract", http.MethodPost, "/v1/projects/alpha/workflows/build/contract", 6<<20 + 64<<10 + 1, "6.1 MiB"},
 		{"state", http.MethodPut, "/v1/runs/" + f.run.Run.ID + "/state", 8<<20 + 1, "8 MiB"},

@@ -59,6 +59,9 @@ var wireTypes = []struct {
 	{wire.Attestation{}, false},
 	{wire.Pushed{}, false},
 	{wire.Blob{}, false},
+	{wire.ExchangeOIDC{}, true},
+	{wire.Exchanged{}, false},
+	{wire.TrustPolicy{}, true}, // the body of POST .../trust (id and createdAt are the server's) and its answer
 }
 
 // extraSchemas are schemas of no wire type: the health answers and the Sigstore bundle.
@@ -599,6 +602,15 @@ func schemaMismatch(p doc, typ reflect.Type) string {
 		return want("type", "boolean")
 	case typ.Kind() >= reflect.Int && typ.Kind() <= reflect.Uint64:
 		return want("type", "integer")
+	case typ.Kind() == reflect.Map && typ.Key().Kind() == reflect.String:
+		if m := want("type", "object"); m != "" {
+			return m
+		}
+		values, _ := p["additionalProperties"].(doc)
+		if m := schemaMismatch(values, typ.Elem()); m != "" {
+			return "additionalProperties: " + m
+		}
+		return ""
 	}
 	return "no rule for Go type " + typ.String()
 }

@@ -73,6 +73,7 @@ func New(cfg Config) *Server {
 	s.bodies = newBodyBudget(cfg.BodyBudget)
 	s.routesV1()
 	s.routesKeyless()
+	s.routesOIDC()
 	return s
 }
 

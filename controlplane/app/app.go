@@ -17,6 +17,7 @@ import (
 	"github.com/custody-dev/custody/cas"
 	"github.com/custody-dev/custody/contract"
 	"github.com/custody-dev/custody/controlplane/auth"
+	"github.com/custody-dev/custody/controlplane/oidc"
 	"github.com/custody-dev/custody/controlplane/store"
 	"github.com/custody-dev/custody/internal/budget"
 )
@@ -40,6 +41,9 @@ type Config struct {
 	PushBudget int64
 	// Keyless, when set, makes the control plane a CA and timestamp authority for keyless signing.
 	Keyless *Keyless
+	// OIDC verifies the CI ID tokens exchanged for workflow credentials (POST /v1/auth/oidc); nil
+	// refuses every exchange.
+	OIDC *oidc.Verifier
 }
 
 // App is the control plane's use cases.
@@ -55,6 +59,7 @@ type App struct {
 	verifiers cache[*attestation.Verifier]
 	pushes    *budget.Budget
 	keyless   *keyless
+	oidc      *oidc.Verifier
 }
 
 // DefaultPushBudget is as many of the largest bundles as there are CPUs but one (at least one): the
@@ -70,7 +75,7 @@ func New(cfg Config) (*App, error) {
 		return nil, errors.New("app: a store and a CAS are required")
 	}
 	a := &App{store: cfg.Store, cas: cfg.CAS, now: cfg.Now, runTTL: cfg.RunTTL,
-		baseURL: strings.TrimRight(cfg.BaseURL, "/"), log: cfg.Logger}
+		baseURL: strings.TrimRight(cfg.BaseURL, "/"), log: cfg.Logger, oidc: cfg.OIDC}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -146,7 +151,11 @@ func (a *App) Authenticate(ctx context.Context, bearer string) (auth.Principal, 
 	if err := auth.Check(t, a.now()); err != nil {
 		return auth.Principal{}, unauthenticated(err.Error())
 	}
-	return auth.Principal{Token: *t}, nil
+	w, err := auth.WorkloadOf(t)
+	if err != nil {
+		return auth.Principal{}, fmt.Errorf("authenticate: %w", err)
+	}
+	return auth.Principal{Token: *t, Workload: w}, nil
 }
 
 // Ready checks the store and the CAS answer.

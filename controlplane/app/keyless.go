@@ -69,13 +69,21 @@ func errKeylessOff() error {
 		"this control plane issues no certificates or timestamps: sign with a key (custody attestation push --key)")
 }
 
-// Identity returns the identity a certificate issued to p for workflow w of project pr names: the
-// seam where a workload identity (a CI's verified OIDC claims) will name itself. A token names the
-// workflow: <control-plane-url>/projects/<project>/workflows/<workflow>, issued by the control plane.
-func (a *App) Identity(p auth.Principal, pr *store.Project, w *store.Workflow) ca.Identity {
+// Identity returns the identity a certificate issued to p for workflow w of project pr names. A
+// token names the workflow: <control-plane-url>/projects/<project>/workflows/<workflow>, issued by
+// the control plane. A workload (a CI job whose OIDC token was verified and matched the workflow's
+// trust policy) names itself as Fulcio names it, from its verified claims (ca.Workload): the job
+// workflow ref on GitHub, the CI config ref on GitLab, the CI's issuer, Fulcio's CI extensions.
+func (a *App) Identity(p auth.Principal, pr *store.Project, w *store.Workflow) (ca.Identity, error) {
 	switch p.Kind() {
+	case auth.KindWorkload:
+		id, err := ca.Workload(p.Workload.Issuer, p.Workload.Claims)
+		if err != nil {
+			return ca.Identity{}, unprocessable(wire.CodeUnverifiable, "%v", err)
+		}
+		return id, nil
 	default: // auth.KindToken
-		return WorkflowIdentity(a.baseURL, pr.Name, w.Name)
+		return WorkflowIdentity(a.baseURL, pr.Name, w.Name), nil
 	}
 }
 
@@ -105,7 +113,10 @@ func (a *App) IssueCertificate(ctx context.Context, p auth.Principal, runID stri
 	if _, err := ca.ProofOfPossession(der); err != nil {
 		return nil, badRequest("%v", err)
 	}
-	id := a.Identity(p, pr, w)
+	id, err := a.Identity(p, pr, w)
+	if err != nil {
+		return nil, err
+	}
 	chain, err := a.keyless.CA.Issue(der, id)
 	if err != nil {
 		return nil, fmt.Errorf("issue certificate: %w", err)

@@ -50,7 +50,7 @@ func (a *App) Push(ctx context.Context, p auth.Principal, runID string, bundle [
 	case r.State != store.RunInitialized:
 		return nil, conflict(wire.CodeRunFinished, "run %s is %s: it takes no attestation", r.ID, r.State)
 	}
-	res, err := a.verify(ctx, pr, w, doc)
+	res, err := a.verify(ctx, p, pr, w, doc)
 	if err != nil {
 		return nil, err
 	}
@@ -84,9 +84,9 @@ func (a *App) Push(ctx context.Context, p auth.Principal, runID string, bundle [
 // verify checks the bundle's signature: a certificate-signed (keyless) bundle against the control
 // plane's own authorities, for the workflow's identity; a key-signed one against every key the
 // workflow trusts.
-func (a *App) verify(ctx context.Context, pr *store.Project, w *store.Workflow, doc *attestation.Document) (*attestation.Result, error) {
+func (a *App) verify(ctx context.Context, p auth.Principal, pr *store.Project, w *store.Workflow, doc *attestation.Document) (*attestation.Result, error) {
 	if doc.Bundle.GetVerificationMaterial().GetPublicKey() == nil {
-		return a.verifyKeyless(ctx, pr, w, doc)
+		return a.verifyKeyless(ctx, p, pr, w, doc)
 	}
 	keys, err := a.store.ListPublicKeys(ctx, w.ID)
 	if err != nil {
@@ -116,14 +116,18 @@ func (a *App) verify(ctx context.Context, pr *store.Project, w *store.Workflow, 
 
 // verifyKeyless checks a certificate-signed bundle as any verifier with the trusted root would: the
 // chain to this control plane's CA, valid at the time its timestamp authority vouches for, the
-// certificate issued for this workflow (the identity IssueCertificate certifies), and the DSSE
-// signature by the certified key.
-func (a *App) verifyKeyless(ctx context.Context, pr *store.Project, w *store.Workflow, doc *attestation.Document) (*attestation.Result, error) {
+// certificate issued to the pusher for this workflow (the identity IssueCertificate certifies to p:
+// the workflow's for a token, the CI job's own for a workload), and the DSSE signature by the
+// certified key.
+func (a *App) verifyKeyless(ctx context.Context, p auth.Principal, pr *store.Project, w *store.Workflow, doc *attestation.Document) (*attestation.Result, error) {
 	if a.keyless == nil {
 		return nil, unprocessable(wire.CodeUnverifiable, "the attestation is signed with a certificate, and this control plane issues none (keyless signing is off): sign with a key the workflow trusts")
 	}
-	id := WorkflowIdentity(a.baseURL, pr.Name, w.Name)
-	v, err := a.verifiers.get("keyless/"+w.ID, func() (*attestation.Verifier, error) {
+	id, err := a.Identity(p, pr, w)
+	if err != nil {
+		return nil, err
+	}
+	v, err := a.verifiers.get("keyless/"+w.ID+"/"+id.Issuer+" "+id.URI, func() (*attestation.Verifier, error) {
 		return attestation.NewVerifier(attestation.VerifyOptions{TrustedMaterial: a.keyless.trusted,
 			Identity: &attestation.CertificateIdentity{SAN: id.URI, Issuer: id.Issuer}})
 	})
@@ -132,7 +136,7 @@ func (a *App) verifyKeyless(ctx context.Context, pr *store.Project, w *store.Wor
 	}
 	res, err := v.VerifyDocument(ctx, doc, "")
 	if err != nil {
-		return nil, unprocessable(wire.CodeUnverifiable, "keyless signature of workflow %s/%s not verified: %v", pr.Name, w.Name, err)
+		return nil, unprocessable(wire.CodeUnverifiable, "keyless signature of workflow %s/%s not verified (want a certificate for %s, issued by %s): %v", pr.Name, w.Name, id.URI, id.Issuer, err)
 	}
 	return res, nil
 }

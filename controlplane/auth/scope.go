@@ -6,22 +6,33 @@ import (
 	"github.com/custody-dev/custody/controlplane/store"
 )
 
-// Principal is who calls: today always a verified token, whose scope says what the request may do.
-// It is the seam of workload identities (a verified CI OIDC token, exchanged for a credential scoped
-// to one workflow): they are authorized by the same scope rules, and Kind tells them apart where
+// Principal is who calls: a verified token, whose scope says what the request may do, and, when the
+// token was exchanged for a CI's ID token, the workload that token identified (its issuer and
+// verified claims). Workloads are authorized by the same scope rules; Kind tells them apart where
 // what is certified differs (the identity in a keyless certificate).
 type Principal struct {
 	Token store.Token
+	// Workload is the CI job a workload credential was exchanged for; nil for other tokens.
+	Workload *Workload
 }
 
 // Kind is the kind of identity a principal is.
 type Kind string
 
-// KindToken is a principal holding a control-plane token.
-const KindToken Kind = "token"
+const (
+	// KindToken is a principal holding a control-plane token.
+	KindToken Kind = "token"
+	// KindWorkload is a CI job holding a credential exchanged for its verified OIDC ID token.
+	KindWorkload Kind = "workload"
+)
 
 // Kind returns the kind of identity p is.
-func (p Principal) Kind() Kind { return KindToken }
+func (p Principal) Kind() Kind {
+	if p.Workload != nil {
+		return KindWorkload
+	}
+	return KindToken
+}
 
 // Check reports why a token cannot be used at now, or nil.
 func Check(t *store.Token, now time.Time) error {

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/custody-dev/custody/controlplane/store"
@@ -39,5 +40,34 @@ func TestPrincipalScopes(t *testing.T) {
 				t.Errorf("%s: %s = %v, want %v", tc.name, names[i], got[i], want[i])
 			}
 		}
+	}
+}
+
+// TestWorkload: a token exchanged for an ID token is a workload, with the token's claims; any other
+// token is a token.
+func TestWorkload(t *testing.T) {
+	t.Parallel()
+	plain := store.Token{ID: "t1", OrgID: "o1", WorkflowID: "w1"}
+	if w, err := WorkloadOf(&plain); w != nil || err != nil || (Principal{Token: plain}).Kind() != KindToken {
+		t.Errorf("a plain token: workload %v, %v", w, err)
+	}
+	exchanged := plain
+	exchanged.WorkloadIssuer = "https://token.actions.githubusercontent.com"
+	exchanged.WorkloadClaims = []byte(`{"sub":"repo:acme/app:ref:refs/heads/main","repository":"acme/app","run_attempt":"1","runner_id":7}`)
+	w, err := WorkloadOf(&exchanged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Principal{Token: exchanged, Workload: w}
+	if p.Kind() != KindWorkload || w.Issuer != exchanged.WorkloadIssuer || w.Subject != "repo:acme/app:ref:refs/heads/main" ||
+		w.Claim("repository") != "acme/app" || w.Claim("runner_id") != "" || w.Claims["runner_id"].(json.Number) != "7" {
+		t.Errorf("workload %+v, kind %s", w, p.Kind())
+	}
+	if !p.Workflow("o1", "p1", "w1") || p.Workflow("o1", "p1", "w2") {
+		t.Error("a workload is not scoped like its token")
+	}
+	exchanged.WorkloadClaims = []byte(`not json`)
+	if _, err := WorkloadOf(&exchanged); err == nil {
+		t.Error("claims that are not JSON read")
 	}
 }

@@ -77,6 +77,28 @@ type Token struct {
 	ExpiresAt  time.Time // zero: never
 	RevokedAt  time.Time // zero: not revoked
 	CreatedAt  time.Time
+	// WorkloadIssuer and WorkloadClaims are set on a credential exchanged for a CI's ID token
+	// (a workload credential): the token's verified issuer and claims, its JSON payload byte for byte.
+	WorkloadIssuer string
+	WorkloadClaims []byte
+}
+
+// TrustPolicy lets the CI jobs whose ID token Issuer signed, with claims matching Claims (claim name
+// to value or path.Match pattern), exchange it for a credential of the workflow.
+type TrustPolicy struct {
+	ID         string
+	WorkflowID string
+	Issuer     string
+	Claims     map[string]string
+	CreatedAt  time.Time
+}
+
+// IDTokenUse records that the ID token ID (its jti) of Issuer was exchanged; it is kept until the
+// token expires, so the token is exchanged once, on every replica.
+type IDTokenUse struct {
+	Issuer    string
+	ID        string
+	ExpiresAt time.Time
 }
 
 // RunState is the state of a workflow run.
@@ -189,6 +211,20 @@ type Store interface {
 	// RevokeToken is idempotent: revoking a revoked token keeps the first time.
 	RevokeToken(ctx context.Context, id string, at time.Time) error
 	ListTokens(ctx context.Context, orgID string) ([]Token, error)
+
+	// AddTrustPolicy stores a workflow's trust policy: ErrNotFound if the workflow does not exist.
+	AddTrustPolicy(ctx context.Context, p *TrustPolicy) error
+	// ListTrustPolicies lists a workflow's trust policies, oldest first.
+	ListTrustPolicies(ctx context.Context, workflowID string) ([]TrustPolicy, error)
+	// RemoveTrustPolicy deletes a workflow's trust policy and returns it: ErrNotFound if the
+	// workflow has no policy of that ID.
+	RemoveTrustPolicy(ctx context.Context, workflowID, id string) (*TrustPolicy, error)
+	// CreateExchangedToken stores t, a credential exchanged for an ID token, and records the ID
+	// token's use, in one transaction: ErrExists, and nothing stored, when the ID token (its issuer
+	// and jti) was used before: a replay.
+	CreateExchangedToken(ctx context.Context, t *Token, use *IDTokenUse) error
+	// PruneIDTokenUses forgets the uses of ID tokens that expired before now, returning how many.
+	PruneIDTokenUses(ctx context.Context, now time.Time) (int, error)
 
 	CreateRun(ctx context.Context, r *Run) error
 	GetRun(ctx context.Context, id string) (*Run, error)

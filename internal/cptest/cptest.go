@@ -4,6 +4,7 @@ package cptest
 
 import (
 	"context"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/custody-dev/custody/controlplane/api"
 	"github.com/custody-dev/custody/controlplane/app"
 	"github.com/custody-dev/custody/controlplane/ca"
+	"github.com/custody-dev/custody/controlplane/oidc"
 	"github.com/custody-dev/custody/controlplane/store"
 	"github.com/custody-dev/custody/controlplane/store/sqlite"
 	"github.com/custody-dev/custody/controlplane/trustroot"
@@ -52,6 +54,13 @@ type Options struct {
 	// Keyless replaces the CA and TSA Keyless(t) generates (KeylessAt gives ones with a clock of
 	// the test's own).
 	Keyless *app.Keyless
+	// OIDCIssuers are the OIDC issuers (internal/oidctest's URLs) whose ID tokens the control plane
+	// exchanges for workflow credentials, with the audience OIDCAudience ("custody" when empty), on
+	// the control plane's clock. None: every exchange is refused.
+	OIDCIssuers  []string
+	OIDCAudience string
+	// Logger receives the control plane's log; nil discards it.
+	Logger *slog.Logger
 }
 
 // New starts a control plane, bootstraps its admin token, and stops it when the test ends.
@@ -81,7 +90,16 @@ func New(t testing.TB, opts Options) *Server {
 	default:
 		keyless = Keyless(t)
 	}
-	a, err := app.New(app.Config{Store: st, CAS: blobs, Now: opts.Now, RunTTL: opts.RunTTL, BaseURL: "http://" + srv.Listener.Addr().String(), Keyless: keyless})
+	audience := opts.OIDCAudience
+	if audience == "" {
+		audience = "custody"
+	}
+	verifier, err := oidc.New(oidc.Config{Issuers: opts.OIDCIssuers, Audience: audience, Now: opts.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(app.Config{Store: st, CAS: blobs, Now: opts.Now, RunTTL: opts.RunTTL, BaseURL: "http://" + srv.Listener.Addr().String(),
+		Keyless: keyless, OIDC: verifier, Logger: opts.Logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +107,7 @@ func New(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
-	srv.Config.Handler = api.New(api.Config{App: a, MaxBlobSize: opts.MaxBlobSize, BodyBudget: opts.BodyBudget})
+	srv.Config.Handler = api.New(api.Config{App: a, Log: opts.Logger, MaxBlobSize: opts.MaxBlobSize, BodyBudget: opts.BodyBudget})
 	srv.Start()
 	t.Cleanup(srv.Close)
 	out := &Server{URL: srv.URL, AdminToken: token, App: a, Store: st, CAS: blobs, Dir: dir}

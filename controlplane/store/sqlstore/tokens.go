@@ -18,28 +18,42 @@ func (s *DB) CreateToken(ctx context.Context, t *store.Token) error {
 	if len(t.Hash) == 0 {
 		return fmt.Errorf("create token %q: the hash is empty", t.Name)
 	}
-	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO tokens
-		(id, name, hash, org_id, project_id, workflow_id, admin, expires_at, revoked_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		t.ID, t.Name, t.Hash, t.OrgID, nullString(t.ProjectID), nullString(t.WorkflowID), t.Admin,
-		nullMicros(t.ExpiresAt), nullMicros(t.RevokedAt), micros(t.CreatedAt))
-	if err != nil {
+	if err := s.insertToken(ctx, s.w, t); err != nil {
 		return s.fail(err, "create token %q", t.Name)
 	}
 	return nil
 }
 
-const tokenColumns = `id, name, hash, org_id, project_id, workflow_id, admin, expires_at, revoked_at, created_at`
+// execer is a *sql.DB or a *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func (s *DB) insertToken(ctx context.Context, db execer, t *store.Token) error {
+	var claims any
+	if t.WorkloadClaims != nil {
+		claims = t.WorkloadClaims
+	}
+	_, err := db.ExecContext(ctx, s.q(`INSERT INTO tokens
+		(id, name, hash, org_id, project_id, workflow_id, admin, expires_at, revoked_at, created_at, workload_issuer, workload_claims)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		t.ID, t.Name, t.Hash, t.OrgID, nullString(t.ProjectID), nullString(t.WorkflowID), t.Admin,
+		nullMicros(t.ExpiresAt), nullMicros(t.RevokedAt), micros(t.CreatedAt), t.WorkloadIssuer, claims)
+	return err
+}
+
+const tokenColumns = `id, name, hash, org_id, project_id, workflow_id, admin, expires_at, revoked_at, created_at, workload_issuer, workload_claims`
 
 func scanToken(sc scanner) (store.Token, error) {
 	var t store.Token
 	var project, workflow sql.NullString
 	var expires, revoked sql.NullInt64
 	var created int64
-	if err := sc.Scan(&t.ID, &t.Name, &t.Hash, &t.OrgID, &project, &workflow, &t.Admin, &expires, &revoked, &created); err != nil {
+	if err := sc.Scan(&t.ID, &t.Name, &t.Hash, &t.OrgID, &project, &workflow, &t.Admin, &expires, &revoked, &created,
+		&t.WorkloadIssuer, &t.WorkloadClaims); err != nil {
 		return t, err
 	}
-	t.ProjectID, t.WorkflowID = project.String, workflow.String
+	t.ProjectID, t.WorkflowID, t.WorkloadClaims = project.String, workflow.String, bytesOut(t.WorkloadClaims)
 	t.ExpiresAt, t.RevokedAt, t.CreatedAt = fromNullMicros(expires), fromNullMicros(revoked), fromMicros(created)
 	return t, nil
 }

@@ -61,6 +61,8 @@ func Run(t *testing.T, b Backend) {
 		{"ConcurrentContractRevisions", testConcurrentContractRevisions},
 		{"PublicKeys", testPublicKeys},
 		{"Tokens", testTokens},
+		{"TrustPolicies", testTrustPolicies},
+		{"ExchangedTokens", testExchangedTokens},
 		{"Runs", testRuns},
 		{"ListRuns", testListRuns},
 		{"FinishRun", testFinishRun},
