@@ -10,6 +10,7 @@ import (
 	"github.com/custody-dev/custody/client"
 	"github.com/custody-dev/custody/crafting"
 	"github.com/custody-dev/custody/crafting/materials"
+	"github.com/custody-dev/custody/runner"
 )
 
 func newAttestationCmd(g *globals) *cobra.Command {
@@ -31,16 +32,19 @@ State between steps is kept in the workspace's .custody/attestation.json.`,
 
 // crafter builds the lifecycle over the workspace's state file, or over a run's remote state, with
 // the control plane when one is configured (nil: offline).
+//
+// The runner is detected here, once per command.
 func (g *globals) crafter() (*crafting.Crafter, *client.Client, error) {
-	cp, err := g.controlPlane()
-	if err != nil {
-		return nil, nil, err
-	}
+	rc := runner.Detect(runner.Env{Getenv: g.env.Getenv, Exists: g.env.Exists})
 	stateFile := g.stateFile
 	if stateFile == "" {
 		stateFile = g.env.Getenv("CUSTODY_STATE_FILE")
 	}
-	path := crafting.WorkspaceStateFile(g.env.Getenv, stateFile, g.env.Workdir)
+	path := crafting.WorkspaceStateFile(rc, stateFile, g.env.Workdir)
+	cp, err := g.controlPlane()
+	if err != nil {
+		return nil, nil, err
+	}
 	var st crafting.Store = crafting.NewFileStore(path)
 	runID := g.attestationID
 	if runID == "" {
@@ -67,6 +71,7 @@ func (g *globals) crafter() (*crafting.Crafter, *client.Client, error) {
 		Version:   g.env.Version,
 		Workdir:   g.env.Workdir,
 		Warn:      func(msg string) { g.warn("%s", msg) },
+		Runner:    &rc,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("set up crafting: %w", err)

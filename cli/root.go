@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"github.com/custody-dev/custody/runner"
 )
 
 // Env is everything a command reads from the process: injected, so tests run commands in parallel.
@@ -30,6 +32,9 @@ type Env struct {
 	// ReadPassword reads a password without echo after showing prompt; nil when stdin is not a
 	// terminal (nothing can be asked).
 	ReadPassword func(ctx context.Context, prompt string) ([]byte, error)
+	// Exists reports whether a path exists (runner detection: Tekton mounts /tekton/results); nil
+	// reports that none does.
+	Exists func(path string) bool
 }
 
 // ProcessEnv is the Env of the running process.
@@ -38,7 +43,7 @@ func ProcessEnv(version string) Env {
 	info, err := os.Stderr.Stat()
 	env := Env{
 		Getenv: os.Getenv, LookupEnv: os.LookupEnv, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Now: time.Now,
-		Workdir: wd, Version: version, Terminal: err == nil && info.Mode()&os.ModeCharDevice != 0,
+		Workdir: wd, Version: version, Terminal: err == nil && info.Mode()&os.ModeCharDevice != 0, Exists: runner.OSEnv().Exists,
 	}
 	if term.IsTerminal(int(os.Stdin.Fd())) {
 		env.ReadPassword = terminalPassword
