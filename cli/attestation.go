@@ -25,6 +25,8 @@ State between steps is kept in the workspace's .custody/attestation.json.`,
 	}
 	cmd.PersistentFlags().StringVar(&g.attestationID, "attestation-id", "",
 		"run id of an attestation kept in the control plane (init --remote-state); env CUSTODY_ATTESTATION_ID")
+	cmd.PersistentFlags().StringVar(&g.oidcToken, "oidc-token", "",
+		"a CI OIDC ID token to exchange for a credential (env CUSTODY_OIDC_TOKEN; default: the runner's, docs/runners.md)")
 	cmd.AddCommand(newInitCmd(g), newAddCmd(g), newStatusCmd(g), newPushCmd(g), newResetCmd(g), newVerifyCmd(g),
 		newListCmd(g), newGetCmd(g))
 	return cmd
@@ -33,7 +35,7 @@ State between steps is kept in the workspace's .custody/attestation.json.`,
 // crafter builds the lifecycle over the workspace's state file, or over a run's remote state, with
 // the control plane when one is configured (nil: offline).
 //
-// The runner is detected here, once per command.
+// The runner is detected here, once per command; the crafter and the credential both use it.
 func (g *globals) crafter() (*crafting.Crafter, *client.Client, error) {
 	rc := runner.Detect(runner.Env{Getenv: g.env.Getenv, Exists: g.env.Exists})
 	stateFile := g.stateFile
@@ -41,11 +43,12 @@ func (g *globals) crafter() (*crafting.Crafter, *client.Client, error) {
 		stateFile = g.env.Getenv("CUSTODY_STATE_FILE")
 	}
 	path := crafting.WorkspaceStateFile(rc, stateFile, g.env.Workdir)
-	cp, err := g.controlPlane()
+	local := crafting.NewFileStore(path)
+	cp, err := g.craftingControlPlane(rc, path, g.craftingScope(local))
 	if err != nil {
 		return nil, nil, err
 	}
-	var st crafting.Store = crafting.NewFileStore(path)
+	var st crafting.Store = local
 	runID := g.attestationID
 	if runID == "" {
 		runID = g.env.Getenv("CUSTODY_ATTESTATION_ID")
