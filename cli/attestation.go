@@ -10,6 +10,7 @@ import (
 	"github.com/custody-dev/custody/client"
 	"github.com/custody-dev/custody/crafting"
 	"github.com/custody-dev/custody/crafting/materials"
+	"github.com/custody-dev/custody/runner"
 )
 
 func newAttestationCmd(g *globals) *cobra.Command {
@@ -24,6 +25,8 @@ State between steps is kept in the workspace's .custody/attestation.json.`,
 	}
 	cmd.PersistentFlags().StringVar(&g.attestationID, "attestation-id", "",
 		"run id of an attestation kept in the control plane (init --remote-state); env CUSTODY_ATTESTATION_ID")
+	cmd.PersistentFlags().StringVar(&g.oidcToken, "oidc-token", "",
+		"a CI OIDC ID token to exchange for a credential (env CUSTODY_OIDC_TOKEN; default: the runner's, docs/runners.md)")
 	cmd.AddCommand(newInitCmd(g), newAddCmd(g), newStatusCmd(g), newPushCmd(g), newResetCmd(g), newVerifyCmd(g),
 		newListCmd(g), newGetCmd(g))
 	return cmd
@@ -31,17 +34,21 @@ State between steps is kept in the workspace's .custody/attestation.json.`,
 
 // crafter builds the lifecycle over the workspace's state file, or over a run's remote state, with
 // the control plane when one is configured (nil: offline).
+//
+// The runner is detected here, once per command; the crafter and the credential both use it.
 func (g *globals) crafter() (*crafting.Crafter, *client.Client, error) {
-	cp, err := g.controlPlane()
-	if err != nil {
-		return nil, nil, err
-	}
+	rc := runner.Detect(runner.Env{Getenv: g.env.Getenv, Exists: g.env.Exists})
 	stateFile := g.stateFile
 	if stateFile == "" {
 		stateFile = g.env.Getenv("CUSTODY_STATE_FILE")
 	}
-	path := crafting.WorkspaceStateFile(g.env.Getenv, stateFile, g.env.Workdir)
-	var st crafting.Store = crafting.NewFileStore(path)
+	path := crafting.WorkspaceStateFile(rc, stateFile, g.env.Workdir)
+	local := crafting.NewFileStore(path)
+	cp, err := g.craftingControlPlane(rc, path, g.craftingScope(local))
+	if err != nil {
+		return nil, nil, err
+	}
+	var st crafting.Store = local
 	runID := g.attestationID
 	if runID == "" {
 		runID = g.env.Getenv("CUSTODY_ATTESTATION_ID")
@@ -67,6 +74,7 @@ func (g *globals) crafter() (*crafting.Crafter, *client.Client, error) {
 		Version:   g.env.Version,
 		Workdir:   g.env.Workdir,
 		Warn:      func(msg string) { g.warn("%s", msg) },
+		Runner:    &rc,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("set up crafting: %w", err)

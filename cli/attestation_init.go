@@ -28,9 +28,16 @@ leaves the machine.`,
   custody attestation init --workflow build-and-test --project skynet --contract contract.yaml --dry-run`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.workflow == "" || f.project == "" {
-				return usageErrorf("--workflow and --project are required")
+			if f.workflow == "" {
+				f.workflow = g.env.Getenv("CUSTODY_WORKFLOW")
 			}
+			if f.project == "" {
+				f.project = g.env.Getenv("CUSTODY_PROJECT")
+			}
+			if f.workflow == "" || f.project == "" {
+				return usageErrorf("--workflow and --project are required (or CUSTODY_WORKFLOW and CUSTODY_PROJECT)")
+			}
+			g.initScope = runScope{project: f.project, workflow: f.workflow}
 			c, cp, err := g.crafter()
 			if err != nil {
 				return err
@@ -77,8 +84,8 @@ leaves the machine.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.workflow, "workflow", "", "name of the workflow (required)")
-	fl.StringVar(&f.project, "project", "", "name of the workflow's project (required)")
+	fl.StringVar(&f.workflow, "workflow", "", "name of the workflow (required; env CUSTODY_WORKFLOW)")
+	fl.StringVar(&f.project, "project", "", "name of the workflow's project (required; env CUSTODY_PROJECT)")
 	fl.StringVar(&f.contractFile, "contract", "", "contract file (YAML or JSON): creates the workflow if it does not exist; offline, the contract")
 	fl.IntVar(&f.revision, "revision", 0, "contract revision (default: the latest)")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "store nothing, and do not fail on a runner or environment the contract does not get")

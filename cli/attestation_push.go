@@ -51,6 +51,7 @@ outside CI.`,
 			if err != nil {
 				return err
 			}
+			g.forgetCredential() // the state is cleared: the job's credential has served
 			if res.Written {
 				return nil // the bundle is the output
 			}

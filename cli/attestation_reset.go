@@ -34,6 +34,7 @@ local state.`,
 			if err != nil {
 				return err
 			}
+			g.forgetCredential()
 			if g.json() {
 				return writeJSON(g.env.Stdout, map[string]string{"runID": st.RunID, "state": state, "reason": reason})
 			}

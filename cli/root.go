@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"github.com/custody-dev/custody/runner"
 )
 
 // Env is everything a command reads from the process: injected, so tests run commands in parallel.
@@ -30,6 +32,9 @@ type Env struct {
 	// ReadPassword reads a password without echo after showing prompt; nil when stdin is not a
 	// terminal (nothing can be asked).
 	ReadPassword func(ctx context.Context, prompt string) ([]byte, error)
+	// Exists reports whether a path exists (runner detection: Tekton mounts /tekton/results); nil
+	// reports that none does.
+	Exists func(path string) bool
 }
 
 // ProcessEnv is the Env of the running process.
@@ -38,7 +43,7 @@ func ProcessEnv(version string) Env {
 	info, err := os.Stderr.Stat()
 	env := Env{
 		Getenv: os.Getenv, LookupEnv: os.LookupEnv, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Now: time.Now,
-		Workdir: wd, Version: version, Terminal: err == nil && info.Mode()&os.ModeCharDevice != 0,
+		Workdir: wd, Version: version, Terminal: err == nil && info.Mode()&os.ModeCharDevice != 0, Exists: runner.OSEnv().Exists,
 	}
 	if term.IsTerminal(int(os.Stdin.Fd())) {
 		env.ReadPassword = terminalPassword
@@ -53,7 +58,12 @@ type globals struct {
 	stateFile       string
 	controlPlaneURL string
 	token           string
+	oidcToken       string
 	attestationID   string
+	// initScope is the workflow init starts a run of (its flags); other commands read the state's.
+	initScope runScope
+	// credentialPath is where a credential exchanged for the runner's OIDC token is kept.
+	credentialPath string
 }
 
 // NewRoot builds the custody command tree.
@@ -68,6 +78,12 @@ test reports, ...), signs it as an in-toto statement in a Sigstore bundle, and v
 Environment:
   CUSTODY_CONTROL_PLANE   control plane URL (or --control-plane, or custody login); unset: offline
   CUSTODY_TOKEN           API token (or --token, or custody login)
+  CUSTODY_OIDC_TOKEN      a CI OIDC ID token to exchange for a credential (or --oidc-token); by default the
+                          runner's own (GitHub: id-token: write; GitLab: id_tokens CUSTODY_ID_TOKEN), docs/runners.md
+  CUSTODY_OIDC_TOKEN_VAR  the GitLab id_tokens variable custody reads (default CUSTODY_ID_TOKEN)
+  CUSTODY_OIDC_AUDIENCE   the audience of the ID token (default custody): the control plane's --oidc-audience
+  CUSTODY_PROJECT         the run's project and workflow (init's --project and --workflow), so a job that
+  CUSTODY_WORKFLOW        did not init (remote state) exchanges its OIDC token for the right workflow
   CUSTODY_STATE_FILE      crafting state file (default <workspace>/.custody/attestation.json)
   CUSTODY_ATTESTATION_ID  run whose state the control plane keeps (init --remote-state)
   CUSTODY_RETRY_DEADLINE  how long to retry an unreachable control plane (default 1m; 0: no retries)

@@ -8,11 +8,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/custody-dev/custody/client"
 	"github.com/custody-dev/custody/internal/atomicfile"
 	"github.com/custody-dev/custody/internal/input"
+	"github.com/custody-dev/custody/runner"
 )
 
 // settings is the CLI's config file, written by `custody login` and `custody config set`.
@@ -61,26 +63,34 @@ func (g *globals) saveSettings(s settings) error {
 
 // connection resolves the control plane URL and token: flag, then environment, then config file.
 func (g *globals) connection() (url, token string, err error) {
-	url, token = g.controlPlaneURL, g.token
+	url, token, config, err := g.connectionParts()
+	if token == "" {
+		token = config
+	}
+	return url, token, err
+}
+
+// connectionParts resolves the control plane URL (flag, environment, config file), the token given
+// (flag, then environment) and the config file's token; the file is read only when one is missing.
+func (g *globals) connectionParts() (url, given, config string, err error) {
+	url, given = g.controlPlaneURL, g.token
 	if url == "" {
 		url = g.env.Getenv("CUSTODY_CONTROL_PLANE")
 	}
-	if token == "" {
-		token = g.env.Getenv("CUSTODY_TOKEN")
+	if given == "" {
+		given = g.env.Getenv("CUSTODY_TOKEN")
 	}
-	if url == "" || token == "" {
+	if url == "" || given == "" {
 		s, err := g.loadSettings()
 		if err != nil {
-			return "", "", err
+			return "", "", "", err
 		}
 		if url == "" {
 			url = s.ControlPlane
 		}
-		if token == "" {
-			token = s.Token
-		}
+		config = s.Token
 	}
-	return url, token, nil
+	return url, given, config, nil
 }
 
 // controlPlane returns a client of the configured control plane, or nil when none is configured
@@ -91,22 +101,55 @@ func (g *globals) controlPlane() (*client.Client, error) {
 		return nil, err
 	}
 	if token == "" {
-		return nil, usageErrorf("no token for the control plane at %s: pass --token, set CUSTODY_TOKEN, or run custody login", url)
+		return nil, noTokenError(url)
 	}
 	return g.newClient(url, token)
 }
 
+func noTokenError(url string) error {
+	return usageErrorf("no token for the control plane at %s: pass --token, set CUSTODY_TOKEN, run custody login, or in CI "+
+		"give an OIDC token to exchange (--oidc-token, docs/runners.md)", url)
+}
+
+// craftingControlPlane returns a client of the configured control plane for a crafting command, or
+// nil offline. Its credential comes, in this order, from --token, CUSTODY_TOKEN, the runner's OIDC
+// token exchanged for the run's workflow (asked for at the first call that needs it, kept beside
+// the state file for the job's next steps), and the config file.
+func (g *globals) craftingControlPlane(rc runner.Context, stateFile string, sc func(context.Context) runScope) (*client.Client, error) {
+	url, given, config, err := g.connectionParts()
+	if err != nil || url == "" {
+		return nil, err
+	}
+	if given != "" {
+		return g.newClient(url, given)
+	}
+	src, err := rc.TokenSource(runner.TokenOptions{Token: g.oidcToken})
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	if src == nil {
+		if config == "" {
+			return nil, noTokenError(url)
+		}
+		return g.newClient(url, config)
+	}
+	g.credentialPath = stateFile + credentialSuffix
+	cred := &oidcCredential{g: g, url: strings.TrimRight(url, "/"), source: src, path: g.credentialPath, scope: sc,
+		fallback: config, job: jobDigest(rc)}
+	return g.newClient(url, "", client.WithTokenFunc(cred.token))
+}
+
 // newClient returns a client of the control plane at url with the retry policy in effect, which
 // says on stderr what failed and until when it retries.
-func (g *globals) newClient(url, token string) (*client.Client, error) {
+func (g *globals) newClient(url, token string, opts ...client.Option) (*client.Client, error) {
 	retry, err := g.retryPolicy()
 	if err != nil {
 		return nil, err
 	}
-	c, err := client.New(url, token, client.WithRetry(retry), client.WithRetryNotify(func(r client.Retrying) {
+	c, err := client.New(url, token, append([]client.Option{client.WithRetry(retry), client.WithRetryNotify(func(r client.Retrying) {
 		g.warn("%s %s: %v (attempt %d); retrying in %s, until %s (CUSTODY_RETRY_DEADLINE=%s)",
 			r.Method, r.Path, r.Err, r.Attempt, r.Wait, r.Deadline.Format(time.TimeOnly), retry.Deadline)
-	}))
+	})}, opts...)...)
 	if err != nil {
 		return nil, usageErrorf("%v", err)
 	}

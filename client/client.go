@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -23,11 +24,14 @@ import (
 // Client talks to one control plane with one token.
 type Client struct {
 	base   *url.URL
-	token  string
 	http   *http.Client
 	retry  Retry
 	notify func(Retrying)
 	clock  Clock
+
+	mu        sync.Mutex // guards token while tokenFunc runs
+	token     string
+	tokenFunc func(context.Context) (string, error)
 }
 
 // Clock tells the time and waits; the retry loop uses it, so a test can run it without waiting.
@@ -94,6 +98,13 @@ func WithClock(c Clock) Option { return func(cl *Client) { cl.clock = c } }
 // not answer is told what failed and until when the client tries again.
 func WithRetryNotify(notify func(Retrying)) Option { return func(c *Client) { c.notify = notify } }
 
+// WithTokenFunc makes the client ask f for its token at the first call that sends one (f runs once,
+// or again after it failed), so a credential that costs a call of its own (an OIDC exchange) is had
+// only by a command that talks to the control plane. It replaces New's token.
+func WithTokenFunc(f func(ctx context.Context) (string, error)) Option {
+	return func(c *Client) { c.tokenFunc = f }
+}
+
 // New returns a client of the control plane at baseURL (http or https), authenticating with token.
 func New(baseURL, token string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
@@ -156,19 +167,26 @@ type request struct {
 	contentType string
 	header      http.Header
 	trailer     func() http.Header
-	// anonymous sends no token (a public route that takes credentials in its body).
-	anonymous bool
+	// public calls send no token (a public route, or one that takes credentials in its body).
+	public bool
 }
 
 // do sends req, retrying transient failures, and returns the response of the last attempt.
 func (c *Client) do(ctx context.Context, req request) (*http.Response, error) {
+	var token string
+	if !req.public {
+		var err error
+		if token, err = c.bearer(ctx); err != nil {
+			return nil, err
+		}
+	}
 	start := c.clock.Now()
 	backoff := c.retry.Min
 	if backoff <= 0 {
 		backoff = DefaultRetry.Min // never a busy loop
 	}
 	for attempt := 1; ; attempt++ {
-		resp, err := c.once(ctx, req)
+		resp, err := c.once(ctx, req, token)
 		transient := err != nil && isTransient(err) || err == nil && retryableStatus(resp.StatusCode)
 		wait := backoff
 		if transient && resp != nil {
@@ -203,7 +221,22 @@ func (c *Client) do(ctx context.Context, req request) (*http.Response, error) {
 	}
 }
 
-func (c *Client) once(ctx context.Context, req request) (*http.Response, error) {
+// bearer is the client's token, asked of its token function on first use.
+func (c *Client) bearer(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.token != "" || c.tokenFunc == nil {
+		return c.token, nil
+	}
+	token, err := c.tokenFunc(ctx)
+	if err != nil {
+		return "", err
+	}
+	c.token = token
+	return token, nil
+}
+
+func (c *Client) once(ctx context.Context, req request, token string) (*http.Response, error) {
 	u := *c.base
 	u.Path += req.path
 	u.RawQuery = req.query.Encode()
@@ -225,8 +258,8 @@ func (c *Client) once(ctx context.Context, req request) (*http.Response, error) 
 	if req.contentType != "" {
 		hr.Header.Set("Content-Type", req.contentType)
 	}
-	if c.token != "" && !req.anonymous {
-		hr.Header.Set("Authorization", "Bearer "+c.token)
+	if token != "" {
+		hr.Header.Set("Authorization", "Bearer "+token)
 	}
 	if req.trailer != nil {
 		hr.ContentLength = -1

@@ -19,7 +19,7 @@ func (c *Client) ExchangeOIDC(ctx context.Context, req wire.ExchangeOIDC) (*wire
 		return nil, err
 	}
 	var out wire.Exchanged
-	if err := c.call(ctx, request{method: http.MethodPost, path: "/v1/auth/oidc", body: body, contentType: "application/json", anonymous: true}, &out); err != nil {
+	if err := c.call(ctx, request{method: http.MethodPost, path: "/v1/auth/oidc", body: body, contentType: "application/json", public: true}, &out); err != nil {
 		return nil, fmt.Errorf("exchange the OIDC token for a credential of %s/%s: %w", req.Project, req.Workflow, err)
 	}
 	return &out, nil

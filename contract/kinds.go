@@ -50,13 +50,15 @@ const (
 	RunnerCircleCIBuild  RunnerType = "CIRCLECI_BUILD"
 	RunnerTektonPipeline RunnerType = "TEKTON_PIPELINE"
 	RunnerDaggerPipeline RunnerType = "DAGGER_PIPELINE"
+	RunnerBuildkite      RunnerType = "BUILDKITE_PIPELINE"
+	RunnerTeamCity       RunnerType = "TEAMCITY_PIPELINE"
 )
 
 // RunnerTypes lists every runner type a contract can demand.
 func RunnerTypes() []RunnerType {
 	return []RunnerType{
 		RunnerGitHubAction, RunnerGitLabPipeline, RunnerAzurePipeline, RunnerJenkinsJob,
-		RunnerCircleCIBuild, RunnerTektonPipeline, RunnerDaggerPipeline,
+		RunnerCircleCIBuild, RunnerTektonPipeline, RunnerDaggerPipeline, RunnerBuildkite, RunnerTeamCity,
 	}
 }
 

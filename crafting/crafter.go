@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/custody-dev/custody/crafting/materials"
+	"github.com/custody-dev/custody/runner"
 )
 
 // Options configure a Crafter. Environment and clock are injected so tests run in parallel.
@@ -26,6 +27,9 @@ type Options struct {
 	Workdir string
 	// Warn tells the user about a failure the lifecycle worked around; nil drops warnings.
 	Warn func(msg string)
+	// Runner is the runner the command runs on, detected once by the caller; nil detects it from
+	// Getenv.
+	Runner *runner.Context
 }
 
 // Crafter runs the attestation lifecycle.
@@ -37,6 +41,7 @@ type Crafter struct {
 	version   string
 	workdir   string
 	warn      func(string)
+	runner    runner.Context
 }
 
 // New returns a Crafter.
@@ -60,6 +65,14 @@ func New(opts Options) (*Crafter, error) {
 	}
 	if c.workdir == "" {
 		c.workdir = "."
+	}
+	switch {
+	case opts.Runner != nil:
+		c.runner = *opts.Runner
+	case opts.Getenv == nil:
+		c.runner = runner.Detect(runner.OSEnv())
+	default:
+		c.runner = runner.Detect(runner.Env{Getenv: opts.Getenv})
 	}
 	return c, nil
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/custody-dev/custody/contract"
 	"github.com/custody-dev/custody/crafting/materials"
+	"github.com/custody-dev/custody/runner"
 )
 
 var fixedNow = time.Date(2022, 11, 2, 10, 4, 0, 0, time.UTC)
@@ -39,6 +42,22 @@ func seedContract() *contract.Contract {
 type env map[string]string
 
 func (e env) get(k string) string { return e[k] }
+
+func (e env) with(kv ...string) env {
+	out := maps.Clone(e)
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}
+
+// gitHubActions is what GitHub Actions sets in a job (its required variables, docs/runners.md).
+var gitHubActions = env{
+	"GITHUB_ACTIONS": "true", "GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "cyberdyne/skynet",
+	"GITHUB_REPOSITORY_OWNER": "cyberdyne", "GITHUB_RUN_ID": "42", "GITHUB_RUN_ATTEMPT": "1",
+	"GITHUB_SHA": "80e461e9b385c6986cdb8096c9dc99928943d667", "GITHUB_WORKFLOW": "build", "GITHUB_EVENT_NAME": "push",
+	"GITHUB_ACTOR": "sarah",
+}
 
 // newTestCrafter returns a crafter on a fresh workspace, with BUILD_NUMBER set.
 func newTestCrafter(t *testing.T) (*Crafter, string) {
@@ -113,10 +132,15 @@ func TestInitRefusals(t *testing.T) {
 		want     string
 	}{
 		{"missing env var", env{}, seedContract(), false, "environment variables not set: BUILD_NUMBER"},
-		{"wrong runner", env{"BUILD_NUMBER": "1"}, withRunner, false, "the contract demands runner GITHUB_ACTION, this is no CI runner"},
-		{"wrong runner type", env{"BUILD_NUMBER": "1", "GITLAB_CI": "true"}, withRunner, false, "this is GITLAB_PIPELINE"},
+		{"wrong runner", env{"BUILD_NUMBER": "1"}, withRunner, false,
+			"the contract demands runner GITHUB_ACTION (GitHub Actions), this is no CI runner: run it on GitHub Actions, or change the contract's spec.runner"},
+		{"wrong runner type", env{"BUILD_NUMBER": "1", "GITLAB_CI": "true"}, withRunner, false,
+			"the contract demands runner GITHUB_ACTION (GitHub Actions), this is GITLAB_PIPELINE (GitLab CI/CD): run it on GitHub Actions"},
+		{"the right runner without its variables", env{"BUILD_NUMBER": "1", "GITHUB_ACTIONS": "true", "GITHUB_SERVER_URL": "https://github.com"}, withRunner, false,
+			"the contract demands runner GITHUB_ACTION (GitHub Actions), whose variables GITHUB_REPOSITORY, GITHUB_REPOSITORY_OWNER, GITHUB_RUN_ID, " +
+				"GITHUB_RUN_ATTEMPT, GITHUB_SHA, GITHUB_WORKFLOW, GITHUB_EVENT_NAME, GITHUB_ACTOR are not set here: pass them to the step's environment"},
 		{"dry run tolerates both", env{}, withRunner, true, ""},
-		{"right runner", env{"BUILD_NUMBER": "1", "GITHUB_ACTIONS": "true"}, withRunner, false, ""},
+		{"right runner", gitHubActions.with("BUILD_NUMBER", "1"), withRunner, false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,6 +162,34 @@ func TestInitRefusals(t *testing.T) {
 				t.Errorf("a refused init wrote the state file")
 			}
 		})
+	}
+}
+
+// The crafter works with the runner its caller detected (once per command), and a runner variable
+// that is missing is reported, not silently dropped.
+func TestInitUsesTheDetectedRunner(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	rc := runner.Detect(runner.Env{Getenv: gitHubActions.with("GITHUB_RUN_ATTEMPT", "").get})
+	var warnings []string
+	c, err := New(Options{
+		Store: NewFileStore(filepath.Join(dir, DefaultStateFile)), Now: clock, Workdir: dir, Runner: &rc,
+		Getenv: env{"BUILD_NUMBER": "1", "GITLAB_CI": "true"}.get, Warn: func(m string) { warnings = append(warnings, m) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Init(context.Background(), InitOptions{Workflow: "w", Project: "p", Contract: seedContract()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Runner == nil || st.Runner.Type != "GITHUB_ACTION" || st.Runner.URL != "https://github.com/cyberdyne/skynet/actions/runs/42" ||
+		st.Runner.Environment["GITHUB_REPOSITORY"] != "cyberdyne/skynet" {
+		t.Errorf("recorded runner %+v, want the one given", st.Runner)
+	}
+	want := []string{"GitHub Actions does not set GITHUB_RUN_ATTEMPT here: the attestation records the runner without them"}
+	if !slices.Equal(warnings, want) {
+		t.Errorf("warnings = %q, want %q", warnings, want)
 	}
 }
 

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/custody-dev/custody/contract"
+	"github.com/custody-dev/custody/runner"
 )
 
 // ErrRunInProgress is returned by Init when a run is in progress and Replace is not set.
@@ -17,6 +20,7 @@ type UnsatisfiedError struct {
 	Annotations        []string // annotations without a value, as "material/annotation" or "annotation"
 	Env                []string // allowed env vars the environment does not set
 	RunnerWant, Runner string   // the runner type the contract demands, and the one detected
+	RunnerMissing      []string // the demanded runner's required variables that are not set
 	Problems           []string // any other shortfall of the statement, each naming its material
 }
 
@@ -31,12 +35,18 @@ func (e *UnsatisfiedError) Error() string {
 	if len(e.Env) > 0 {
 		parts = append(parts, "environment variables not set: "+strings.Join(e.Env, ", "))
 	}
-	if e.RunnerWant != "" {
-		got := e.Runner
-		if got == "" {
-			got = "no CI runner"
+	want := contract.RunnerType(e.RunnerWant)
+	switch {
+	case e.RunnerWant != "" && e.RunnerWant != e.Runner:
+		got := "no CI runner"
+		if e.Runner != "" {
+			got = fmt.Sprintf("%s (%s)", e.Runner, runner.Name(contract.RunnerType(e.Runner)))
 		}
-		parts = append(parts, fmt.Sprintf("the contract demands runner %s, this is %s", e.RunnerWant, got))
+		parts = append(parts, fmt.Sprintf("the contract demands runner %s (%s), this is %s: run it on %s, or change the contract's spec.runner",
+			e.RunnerWant, runner.Name(want), got, runner.Name(want)))
+	case e.RunnerWant != "":
+		parts = append(parts, fmt.Sprintf("the contract demands runner %s (%s), whose variables %s are not set here: "+
+			"pass them to the step's environment (a container does not inherit them)", e.RunnerWant, runner.Name(want), strings.Join(e.RunnerMissing, ", ")))
 	}
 	parts = append(parts, e.Problems...)
 	return fmt.Sprintf("%s: contract not satisfied: %s", e.Op, strings.Join(parts, "; "))

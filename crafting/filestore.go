@@ -16,6 +16,7 @@ import (
 
 	"github.com/custody-dev/custody/internal/atomicfile"
 	"github.com/custody-dev/custody/internal/input"
+	"github.com/custody-dev/custody/runner"
 )
 
 // DefaultStateFile is the state file's path relative to the workspace.
@@ -38,16 +39,15 @@ type FileStore struct {
 // NewFileStore returns a store at path.
 func NewFileStore(path string) *FileStore { return &FileStore{path: path} }
 
-// WorkspaceStateFile resolves the state file: an explicit path wins; otherwise the workspace is
-// GITHUB_WORKSPACE, CI_PROJECT_DIR or dir (the current directory), in that order.
-func WorkspaceStateFile(getenv func(string) string, explicit, dir string) string {
-	if explicit != "" {
+// WorkspaceStateFile resolves the state file: an explicit path wins; otherwise it is in the
+// runner's workspace (GITHUB_WORKSPACE, CI_PROJECT_DIR, ...: docs/runners.md), or in dir (the
+// current directory) when the runner names none.
+func WorkspaceStateFile(rc runner.Context, explicit, dir string) string {
+	switch {
+	case explicit != "":
 		return explicit
-	}
-	for _, name := range []string{"GITHUB_WORKSPACE", "CI_PROJECT_DIR"} {
-		if ws := getenv(name); ws != "" {
-			return filepath.Join(ws, DefaultStateFile)
-		}
+	case rc.Workspace != "":
+		return filepath.Join(rc.Workspace, DefaultStateFile)
 	}
 	return filepath.Join(dir, DefaultStateFile)
 }

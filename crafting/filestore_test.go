@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/custody-dev/custody/runner"
 )
 
 func sha256hex(s string) string {
@@ -83,13 +85,16 @@ func TestWorkspaceStateFile(t *testing.T) {
 		explicit string
 		want     string
 	}{
-		{"explicit wins", env{"GITHUB_WORKSPACE": "/gh"}, "/x/state.json", "/x/state.json"},
-		{"github", env{"GITHUB_WORKSPACE": "/gh", "CI_PROJECT_DIR": "/gl"}, "", "/gh/.custody/attestation.json"},
-		{"gitlab", env{"CI_PROJECT_DIR": "/gl"}, "", "/gl/.custody/attestation.json"},
+		{"explicit wins", env{"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": "/gh"}, "/x/state.json", "/x/state.json"},
+		{"github", env{"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": "/gh", "CI_PROJECT_DIR": "/gl"}, "", "/gh/.custody/attestation.json"},
+		{"gitlab", env{"GITLAB_CI": "true", "CI_PROJECT_DIR": "/gl"}, "", "/gl/.custody/attestation.json"},
+		{"jenkins", env{"JENKINS_URL": "https://ci.example.com/", "WORKSPACE": "/var/jenkins_home/workspace/app"}, "", "/var/jenkins_home/workspace/app/.custody/attestation.json"},
+		{"the workspace is the runner's: a variable of another is not", env{"GITHUB_WORKSPACE": "/gh"}, "", "/cwd/.custody/attestation.json"},
 		{"cwd", env{}, "", "/cwd/.custody/attestation.json"},
 	}
 	for _, tt := range tests {
-		if got := WorkspaceStateFile(tt.env.get, tt.explicit, "/cwd"); got != tt.want {
+		rc := runner.Detect(runner.Env{Getenv: tt.env.get})
+		if got := WorkspaceStateFile(rc, tt.explicit, "/cwd"); got != tt.want {
 			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
 		}
 	}

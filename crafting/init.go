@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 
 	"github.com/custody-dev/custody/attestation"
 	"github.com/custody-dev/custody/contract"
-	"github.com/custody-dev/custody/runner"
 	"github.com/custody-dev/custody/wire"
 )
 
@@ -42,10 +42,16 @@ func (c *Crafter) Init(ctx context.Context, opts InitOptions) (*State, error) {
 		return nil, err
 	}
 
-	rc := runner.Detect(c.getenv)
+	rc := c.runner
 	unsatisfied := &UnsatisfiedError{Op: "init"}
-	if want := opts.Contract.Spec.Runner; want != nil && want.Type != rc.Type {
+	switch want := opts.Contract.Spec.Runner; {
+	case want != nil && (want.Type != rc.Type || len(rc.Missing) > 0):
 		unsatisfied.RunnerWant, unsatisfied.Runner = string(want.Type), string(rc.Type)
+		if want.Type == rc.Type {
+			unsatisfied.RunnerMissing = rc.Missing
+		}
+	case len(rc.Missing) > 0:
+		c.warn(fmt.Sprintf("%s does not set %s here: the attestation records the runner without them", rc.Name, strings.Join(rc.Missing, ", ")))
 	}
 	env := map[string]string{}
 	for _, name := range opts.Contract.Spec.EnvAllowList {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/custody-dev/custody/client"
 	"github.com/custody-dev/custody/contract"
-	"github.com/custody-dev/custody/runner"
 	"github.com/custody-dev/custody/wire"
 )
 
@@ -36,10 +35,9 @@ func (c *Crafter) InitOnline(ctx context.Context, cp *client.Client, opts Online
 			return nil, err
 		}
 	}
-	rc := runner.Detect(c.getenv)
 	run, err := cp.InitRun(ctx, wire.InitRun{
 		Project: opts.Project, Workflow: opts.Workflow, Revision: opts.Revision, Contract: opts.ContractBody,
-		DryRun: opts.DryRun, RemoteState: opts.RemoteState, Runner: wire.Runner{Type: string(rc.Type), URL: rc.URL},
+		DryRun: opts.DryRun, RemoteState: opts.RemoteState, Runner: wire.Runner{Type: string(c.runner.Type), URL: c.runner.URL},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("init: %w", err)

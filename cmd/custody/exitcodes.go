@@ -42,6 +42,9 @@ var exitCodes = []exitCode{
 			if fromControlPlane(err) {
 				return status(400, 413, 415, 422)(err) && client.Code(err) != wire.CodeContractUnmet
 			}
+			if as[*cli.CredentialError]()(err) { // an upload that could get no credential
+				return false
+			}
 			return errors.Is(err, contract.ErrInvalid) || as[*materials.Error]()(err) || as[*crafting.InputError]()(err)
 		}},
 	{4, "contract-not-satisfied", "the run does not meet its contract: required materials or annotation values missing, environment variables unset, wrong runner",
@@ -54,7 +57,10 @@ var exitCodes = []exitCode{
 		}},
 	{6, "no-attestation", "no attestation is in progress: run `custody attestation init` first", is(crafting.ErrNoState)},
 	{7, "verification-failed", "at least one bundle failed verification; each verdict is printed", as[*cli.VerificationError]()},
-	{8, "auth", "the control plane refused the token: missing, malformed, unknown, expired or revoked (401), or not allowed to do this (403)", status(401, 403)},
+	{8, "auth", "the control plane refused the token: missing, malformed, unknown, expired or revoked (401), or not allowed to do this (403); " +
+		"or refused the exchange of the runner's OIDC token (oidc_token_invalid, oidc_token_replayed, trust_policy_unmatched); or no credential " +
+		"could be had: the runner gives the job no OIDC token (permissions: id-token: write, id_tokens:), or the job's token was already exchanged",
+		func(err error) bool { return status(401, 403)(err) || as[*cli.CredentialError]()(err) }},
 	{9, "not-found", "the control plane has no such project, workflow, contract revision, run, attestation or artifact, or the token may not see it", status(404)},
 	{10, "unavailable", "the control plane could not be reached, failed, or timed the request out (408), until the retry deadline passed",
 		func(err error) bool {

@@ -23,7 +23,7 @@ var allowed = map[string][]string{
 	"client":             {"contract", "attestation", "cas", "wire"},
 	"wire":               {},
 	// commands parse flags and render results: the work is crafting's, attestation's and signing's
-	"cli": {"contract", "attestation", "attestation/satisfy", "signing", "crafting", "crafting/materials", "client", "wire"},
+	"cli": {"contract", "attestation", "attestation/satisfy", "signing", "crafting", "crafting/materials", "client", "wire", "runner"},
 
 	// the one rule of a statement satisfying its contract, which crafting and controlplane both call
 	"attestation/satisfy": {"contract", "attestation", "cas"},
