@@ -1,10 +1,6 @@
-//go:build ignore
-
 // These tests run the examples as GitLab runs them, with no secret: each job's ID token is exchanged
 // at the control plane. They need the OIDC exchange (custodyd --oidc-issuer, custody workflow trust,
-// internal/oidctest) and custody's GitLab token source (CUSTODY_ID_TOKEN). Until those are on main the
-// build constraint above keeps them out of every build, and of go mod tidy (which reads every other
-// tag). Switch them on by deleting the build constraint.
+// internal/oidctest) and custody's GitLab token source (CUSTODY_ID_TOKEN).
 
 package gitlabci
 
