@@ -27,6 +27,9 @@ const (
 	MaxNameSize = 256
 )
 
+// ErrNotSet says the runner did not set the variable naming an environment file.
+var ErrNotSet = errors.New("not set: not in a GitHub Actions step, or a runner too old for environment files")
+
 // Actions writes to the runner of the step it runs in.
 type Actions struct {
 	getenv func(string) string
@@ -249,7 +252,7 @@ func (a *Actions) delimiter() (string, error) {
 func (a *Actions) file(env string) (string, error) {
 	path := a.getenv(env)
 	if path == "" {
-		return "", fmt.Errorf("%s is not set: not in a GitHub Actions step, or a runner too old for environment files", env)
+		return "", fmt.Errorf("%s: %w", env, ErrNotSet)
 	}
 	return path, nil
 }

@@ -3,6 +3,7 @@ package ghactions
 import (
 	"bytes"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,67 +43,6 @@ func (r *runner) read(t *testing.T, env string) string {
 	return string(b)
 }
 
-// parseEnvFile reads an environment file as the runner does (actions/runner FileCommandManager):
-// lines end at LF or CR LF; a line is name=value, or name<<DELIMITER followed by the value's lines
-// up to a line that is the delimiter; empty lines between entries are skipped.
-func parseEnvFile(text string) (map[string]string, error) {
-	out := map[string]string{}
-	i := 0
-	readLine := func() (string, bool) {
-		if i >= len(text) {
-			return "", false
-		}
-		start := i
-		lf := strings.IndexByte(text[i:], '\n')
-		if lf < 0 {
-			i = len(text)
-			return text[start:], true
-		}
-		if crlf := strings.Index(text[i:], "\r\n"); crlf >= 0 && crlf < lf {
-			i += crlf + 2
-			return text[start : start+crlf], true
-		}
-		i += lf + 1
-		return text[start : start+lf], true
-	}
-	for {
-		line, ok := readLine()
-		if !ok {
-			return out, nil
-		}
-		if line == "" {
-			continue
-		}
-		eq, heredoc := strings.Index(line, "="), strings.Index(line, "<<")
-		switch {
-		case eq >= 0 && (heredoc < 0 || eq < heredoc):
-			if eq == 0 {
-				return nil, errors.New("empty name")
-			}
-			out[line[:eq]] = line[eq+1:]
-		case heredoc > 0:
-			name, delim := line[:heredoc], line[heredoc+2:]
-			if delim == "" {
-				return nil, errors.New("empty delimiter")
-			}
-			var lines []string
-			for {
-				l, ok := readLine()
-				if !ok {
-					return nil, errors.New("no closing delimiter " + delim)
-				}
-				if l == delim {
-					break
-				}
-				lines = append(lines, l)
-			}
-			out[name] = strings.Join(lines, "\n")
-		default:
-			return nil, errors.New("invalid line " + line)
-		}
-	}
-}
-
 // hostileValues are values a runner must get back unchanged.
 var hostileValues = []struct{ name, value string }{
 	{"empty", ""},
@@ -127,7 +67,7 @@ func TestSetOutputRoundTrips(t *testing.T) {
 			if err := a.SetOutput("bundle-path", "after"); err != nil {
 				t.Fatal(err)
 			}
-			got, err := parseEnvFile(r.read(t, "GITHUB_OUTPUT"))
+			got, err := ParseEnvFile(r.read(t, "GITHUB_OUTPUT"))
 			if err != nil {
 				t.Fatalf("the runner would refuse the file: %v\n%q", err, r.read(t, "GITHUB_OUTPUT"))
 			}
@@ -150,7 +90,7 @@ func TestExportVariableRoundTrips(t *testing.T) {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
 	}
-	got, err := parseEnvFile(r.read(t, "GITHUB_ENV"))
+	got, err := ParseEnvFile(r.read(t, "GITHUB_ENV"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +166,7 @@ func TestNoFileOutsideARunner(t *testing.T) {
 		"GITHUB_ENV":          a.ExportVariable("a", "b"),
 		"GITHUB_STEP_SUMMARY": a.AddSummary("# x"),
 	} {
-		if err == nil || !strings.Contains(err.Error(), name+" is not set") {
+		if !errors.Is(err, ErrNotSet) || !strings.HasPrefix(err.Error(), name+": not set") {
 			t.Errorf("%s: error %v, want one naming it", name, err)
 		}
 	}
@@ -302,15 +242,6 @@ func TestRunning(t *testing.T) {
 	}
 }
 
-// unescape is the runner's unescaping of a command's message or property.
-func unescape(s string, property bool) string {
-	pairs := []string{"%0D", "\r", "%0A", "\n"}
-	if property {
-		pairs = append(pairs, "%3A", ":", "%2C", ",")
-	}
-	return strings.NewReplacer(append(pairs, "%25", "%")...).Replace(s)
-}
-
 func FuzzCommand(f *testing.F) {
 	f.Add("title", "message")
 	f.Add("a:b,c", "%0A\n::x::y\r")
@@ -324,35 +255,19 @@ func FuzzCommand(f *testing.F) {
 		if strings.Count(line, "\n") != 1 || !strings.HasSuffix(line, "\n") || strings.Contains(line, "\r") {
 			t.Fatalf("not one line: %q", line)
 		}
-		rest, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), "::error")
-		if !ok {
+		c, ok := ParseCommand(strings.TrimSuffix(line, "\n"))
+		if !ok || c.Name != "error" {
 			t.Fatalf("not an error command: %q", line)
 		}
-		props, msg := "", rest
-		if strings.HasPrefix(rest, " ") {
-			var found bool
-			props, msg, found = strings.Cut(rest[1:], "::")
-			if !found {
-				t.Fatalf("no end of properties: %q", line)
-			}
-		} else if msg, ok = strings.CutPrefix(rest, "::"); !ok {
-			t.Fatalf("no message: %q", line)
+		if c.Message != message {
+			t.Fatalf("the runner reads message %q, want %q", c.Message, message)
 		}
-		if got := unescape(msg, false); got != message {
-			t.Fatalf("the runner reads message %q, want %q", got, message)
+		want := map[string]string{}
+		if title != "" {
+			want["title"] = title
 		}
-		if title == "" {
-			if props != "" {
-				t.Fatalf("properties %q without a title", props)
-			}
-			return
-		}
-		esc, ok := strings.CutPrefix(props, "title=")
-		if !ok || strings.ContainsAny(esc, ",:") {
-			t.Fatalf("the title spills into other properties: %q", props)
-		}
-		if got := unescape(esc, true); got != title {
-			t.Fatalf("the runner reads title %q, want %q", got, title)
+		if !maps.Equal(c.Properties, want) {
+			t.Fatalf("the runner reads properties %q, want %q", c.Properties, want)
 		}
 	})
 }
@@ -376,7 +291,7 @@ func FuzzSetOutput(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := parseEnvFile(string(b))
+		got, err := ParseEnvFile(string(b))
 		if err != nil {
 			t.Fatalf("the runner would refuse %q: %v", b, err)
 		}
