@@ -34,6 +34,9 @@ local state.`,
 			if err != nil {
 				return err
 			}
+			if err := g.reportToActions(actionReport{status: &crafting.Status{State: st}}); err != nil {
+				return err
+			}
 			if g.json() {
 				return writeJSON(g.env.Stdout, map[string]string{"runID": st.RunID, "state": state, "reason": reason})
 			}
