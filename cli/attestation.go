@@ -24,7 +24,7 @@ State between steps is kept in the workspace's .custody/attestation.json.`,
 	}
 	cmd.PersistentFlags().StringVar(&g.attestationID, "attestation-id", "",
 		"run id of an attestation kept in the control plane (init --remote-state); env CUSTODY_ATTESTATION_ID")
-	cmd.AddCommand(newInitCmd(g), newAddCmd(g), newStatusCmd(g), newPushCmd(g), newResetCmd(g), newVerifyCmd(g),
+	cmd.AddCommand(newInitCmd(g), newAddCmd(g), newStatusCmd(g), newPushCmd(g), newResetCmd(g), newAttestCmd(g), newVerifyCmd(g),
 		newListCmd(g), newGetCmd(g))
 	return cmd
 }
