@@ -45,7 +45,7 @@ leaves the machine.`,
 			if err != nil {
 				return err
 			}
-			if err := g.reportToActions(actionReport{status: s}); err != nil {
+			if err := g.reportToActions(actionReport{status: s, exportRunID: f.remoteState}); err != nil {
 				return err
 			}
 			if g.json() {

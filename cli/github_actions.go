@@ -53,6 +53,9 @@ type actionReport struct {
 	push   *crafting.PushResult
 	// summary asks for the step summary.
 	summary bool
+	// exportRunID sets CUSTODY_ATTESTATION_ID for the job's next steps (GITHUB_ENV): a run whose state
+	// the control plane keeps.
+	exportRunID bool
 }
 
 // reportToActions writes the step outputs (and the summary) of a command that succeeded.
@@ -78,6 +81,13 @@ func (g *globals) reportToActions(r actionReport) error {
 			break
 		} else if err != nil {
 			return fmt.Errorf("%s: step output %s: %w", done(r), o[0], err)
+		}
+	}
+	if r.exportRunID && r.status != nil && r.status.State.RunID != "" {
+		if err := a.ExportVariable("CUSTODY_ATTESTATION_ID", r.status.State.RunID); errors.Is(err, ghactions.ErrNotSet) {
+			g.warn("CUSTODY_ATTESTATION_ID not exported to the next steps: %v", err)
+		} else if err != nil {
+			return fmt.Errorf("%s: %w", done(r), err)
 		}
 	}
 	if !r.summary || r.status == nil {

@@ -22,6 +22,7 @@ import (
 type ghStep struct {
 	result
 	outputs  map[string]string
+	exported map[string]string // GITHUB_ENV
 	summary  string
 	commands []ghactions.Command // workflow commands, in the order written (stdout and stderr)
 }
@@ -36,13 +37,13 @@ func (w *workspace) inActions() *workspace {
 func (w *workspace) step(inputs map[string]string, args ...string) ghStep {
 	w.t.Helper()
 	dir := w.t.TempDir()
-	out, summary := filepath.Join(dir, "output"), filepath.Join(dir, "summary")
-	for _, f := range []string{out, summary} {
+	out, summary, exported := filepath.Join(dir, "output"), filepath.Join(dir, "summary"), filepath.Join(dir, "env")
+	for _, f := range []string{out, summary, exported} {
 		if err := os.WriteFile(f, nil, 0o644); err != nil {
 			w.t.Fatal(err)
 		}
 	}
-	env := []string{"GITHUB_OUTPUT=" + out, "GITHUB_STEP_SUMMARY=" + summary}
+	env := []string{"GITHUB_OUTPUT=" + out, "GITHUB_STEP_SUMMARY=" + summary, "GITHUB_ENV=" + exported}
 	if inputs != nil {
 		args = append([]string{"github-action"}, args...)
 		for k, v := range inputs {
@@ -53,6 +54,9 @@ func (w *workspace) step(inputs map[string]string, args ...string) ghStep {
 	var err error
 	if s.outputs, err = ghactions.ParseEnvFile(string(cptest.ReadFile(w.t, out))); err != nil {
 		w.t.Fatalf("the runner would refuse GITHUB_OUTPUT: %v", err)
+	}
+	if s.exported, err = ghactions.ParseEnvFile(string(cptest.ReadFile(w.t, exported))); err != nil {
+		w.t.Fatalf("the runner would refuse GITHUB_ENV: %v", err)
 	}
 	s.summary = string(cptest.ReadFile(w.t, summary))
 	for _, line := range strings.Split(s.stdout+s.stderr, "\n") {
@@ -185,6 +189,44 @@ func summaryBlock(t *testing.T, summary string) string {
 		t.Fatalf("an unclosed sh block in the summary:\n%s", summary)
 	}
 	return block
+}
+
+// TestGitHubActionRemoteState: a build job inits with remote-state and adds the artifact; its next steps
+// find the run through CUSTODY_ATTESTATION_ID (exported to GITHUB_ENV), and an attest job on another
+// runner adds to it by the attestation-id output and pushes.
+func TestGitHubActionRemoteState(t *testing.T) {
+	t.Parallel()
+	cp := cptest.New(t, cptest.Options{})
+	token := cp.Workflow(t, "skynet", "build-and-test", ghContract, nil)
+	step := func(w *workspace, kv ...string) ghStep {
+		t.Helper()
+		in := actionDefaults()
+		in["CONTROL-PLANE"], in["TOKEN"] = cp.URL, token
+		for i := 0; i < len(kv); i += 2 {
+			in[kv[i]] = kv[i+1]
+		}
+		s := w.step(in)
+		if s.code != 0 {
+			t.Fatalf("step %v:\n%s", kv, s)
+		}
+		return s
+	}
+	build := newWorkspace(t).inActions()
+	build.write("rootfs.tar.gz", "rootfs!")
+	init := step(build, "COMMAND", "init", "WORKFLOW", "build-and-test", "PROJECT", "skynet", "REMOTE-STATE", "true")
+	id := init.outputs["attestation-id"]
+	if id == "" || init.exported["CUSTODY_ATTESTATION_ID"] != id {
+		t.Fatalf("init with remote-state: want the attestation-id output and CUSTODY_ATTESTATION_ID exported:\n%s", init)
+	}
+	step(build.with("CUSTODY_ATTESTATION_ID="+id), "COMMAND", "add", "NAME", "rootfs", "VALUE", "rootfs.tar.gz")
+
+	attest := newWorkspace(t).inActions()
+	step(attest, "COMMAND", "add", "NAME", "build-ref", "VALUE", "80e461e9b385c6986cdb8096c9dc99928943d667", "ATTESTATION-ID", id)
+	push := step(attest, "COMMAND", "push", "ATTESTATION-ID", id)
+	if push.outputs["attestation-id"] != id || !strings.HasPrefix(push.outputs["digest"], "sha256:") ||
+		!strings.Contains(push.summary, "| rootfs | ARTIFACT | Yes | Yes | x | rootfs\\.tar\\.gz\\@sha256\\:7c4f3995") {
+		t.Fatalf("push on the other runner:\n%s", push)
+	}
 }
 
 // TestGitHubActionErrors: what a user gets wrong in a step fails it with one error annotation that says
