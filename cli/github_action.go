@@ -35,7 +35,7 @@ var actionCommands = map[string][]string{
 	"push":   {"annotations", "bundle", "attestation-id"},
 	"reset":  {"attestation-id"},
 	"status": {"attestation-id"},
-	"attest": {"workflow", "project", "contract", "revision", "dry-run", "materials", "annotations", "bundle"},
+	"attest": {"workflow", "project", "contract", "revision", "materials", "annotations", "bundle"},
 }
 
 // required are the inputs a command cannot run without.
@@ -112,6 +112,9 @@ func actionArgs(in map[string]string) ([]string, error) {
 	if !ok {
 		return nil, usageErrorf("input command %q: want one of %s", command, strings.Join(sortedCommands(), ", "))
 	}
+	if command == "attest" && given(in, "dry-run") {
+		return nil, usageErrorf("input dry-run does not apply to command attest: a dry run cannot be signed keyless; run init with dry-run, then add and status")
+	}
 	for _, name := range ActionInputs {
 		if name == "command" || name == "control-plane" || name == "token" || !given(in, name) || slices.Contains(takes, name) {
 			continue
@@ -147,9 +150,6 @@ func actionArgs(in map[string]string) ([]string, error) {
 		if on {
 			args = append(args, b[1])
 		}
-	}
-	if command == "attest" && in["dry-run"] == "true" {
-		return nil, usageErrorf("input dry-run with command attest: a dry run cannot be signed keyless; run init with dry-run, then add and status")
 	}
 	for _, line := range lines(in["materials"]) {
 		args = append(args, "--material", line)

@@ -267,7 +267,7 @@ func TestGitHubActionErrors(t *testing.T) {
 		{"a boolean that is not true or false", with(initInputs, "DRY-RUN", "yes"), nil, 2, "custody github-action failed",
 			[]string{`input dry-run "yes": want true or false`}},
 		{"attest in a dry run", with(initInputs, "COMMAND", "attest", "DRY-RUN", "true"), nil, 2, "custody github-action failed",
-			[]string{"input dry-run with command attest: a dry run cannot be signed keyless"}},
+			[]string{"input dry-run does not apply to command attest: a dry run cannot be signed keyless"}},
 		{"an input over 64 KiB", with(nil, "COMMAND", "attest", "MATERIALS", strings.Repeat("a", 64<<10+1)), nil, 2, "custody github-action failed",
 			[]string{"input materials: 65537 bytes, at most 65536"}},
 		{"a token the control plane does not know", with(initInputs, "TOKEN", "cst_"+strings.Repeat("A", 43)), nil, 8, "custody attestation init failed",
