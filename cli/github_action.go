@@ -74,6 +74,9 @@ attest and status, and an error annotation saying what to change when it fails. 
 			if err != nil {
 				return err
 			}
+			if in["command"] == "reset" {
+				args = append(args, "--reason", resetReason(g.env.Getenv))
+			}
 			// The token is masked where every command uses one, before the first request (newClient).
 			shown := strings.Join(args, " ")
 			if in["token"] != "" {
@@ -89,6 +92,12 @@ attest and status, and an error annotation saying what to change when it fails. 
 			return nil
 		},
 	}
+}
+
+// resetReason is what the Action tells the control plane when it resets a run (the run records the
+// runner's URL since init).
+func resetReason(getenv func(string) string) string {
+	return "reset by the custody GitHub Action in job " + getenv("GITHUB_JOB")
 }
 
 // readActionInputs reads every input of the Action from INPUT_<NAME>, trimmed of surrounding space.
