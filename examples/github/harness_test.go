@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/custody-dev/custody/client"
+	"github.com/custody-dev/custody/internal/image"
 	"github.com/custody-dev/custody/internal/testtool"
 	"github.com/custody-dev/custody/wire"
 )
@@ -43,19 +44,16 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// binDir builds custody and custodyd (as the image does: static, trimmed) into a directory the tests
-// put first on PATH.
+// binDir builds custody and custodyd as the image's build does into a directory the tests put first on
+// PATH.
 func binDir(t *testing.T) string {
 	t.Helper()
 	bins.once.Do(func() {
 		if bins.dir, bins.err = os.MkdirTemp("", "custody-act-bin-"); bins.err != nil {
 			return
 		}
-		for _, pkg := range []string{"custody", "custodyd"} {
-			cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(bins.dir, pkg), "./cmd/"+pkg)
-			cmd.Dir, cmd.Env = repoRoot, append(os.Environ(), "CGO_ENABLED=0")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				bins.err = fmt.Errorf("build %s: %v\n%s", pkg, err, out)
+		for _, command := range []string{"custody", "custodyd"} {
+			if bins.err = image.BuildBinary(context.Background(), repoRoot, command, filepath.Join(bins.dir, command), "v0.0.0-act"); bins.err != nil {
 				return
 			}
 		}
