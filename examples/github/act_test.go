@@ -13,7 +13,7 @@ import (
 	"github.com/custody-dev/custody/cli"
 )
 
-func readContract(t *testing.T) string {
+func readContract(t testing.TB) string {
 	t.Helper()
 	b, err := os.ReadFile("contract.yaml")
 	if err != nil {

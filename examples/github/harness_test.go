@@ -46,7 +46,7 @@ func TestMain(m *testing.M) {
 
 // binDir builds custody and custodyd as the image's build does into a directory the tests put first on
 // PATH.
-func binDir(t *testing.T) string {
+func binDir(t testing.TB) string {
 	t.Helper()
 	bins.once.Do(func() {
 		if bins.dir, bins.err = os.MkdirTemp("", "custody-act-bin-"); bins.err != nil {
@@ -78,7 +78,7 @@ var servingLine = regexp.MustCompile(`"msg":"custodyd serving","addr":"([^"]+)"`
 // startControlPlane starts custodyd on a free loopback port with its data in a temp directory, creates
 // the project skynet and its workflow build-and-test with the contract, and a token for the workflow.
 // It is killed when the test ends.
-func startControlPlane(t *testing.T, contract string, args ...string) *controlPlane {
+func startControlPlane(t testing.TB, contract string, args ...string) *controlPlane {
 	t.Helper()
 	dir := t.TempDir()
 	cmd := exec.Command(filepath.Join(binDir(t), "custodyd"), append([]string{"--data-dir", dir, "--listen", "127.0.0.1:0"}, args...)...)
@@ -145,7 +145,7 @@ func startControlPlane(t *testing.T, contract string, args ...string) *controlPl
 }
 
 // custody runs the custody binary in dir with the admin token, and fails the test unless it exits 0.
-func (cp *controlPlane) custody(t *testing.T, dir string, args ...string) string {
+func (cp *controlPlane) custody(t testing.TB, dir string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(binDir(t), "custody"), args...)
 	cmd.Dir = dir
@@ -162,7 +162,7 @@ func (cp *controlPlane) custody(t *testing.T, dir string, args ...string) string
 }
 
 // runs lists the workflow's runs, newest first.
-func (cp *controlPlane) runs(t *testing.T) []wire.Run {
+func (cp *controlPlane) runs(t testing.TB) []wire.Run {
 	t.Helper()
 	runs, err := cp.admin.ListRuns(context.Background(), "skynet", "build-and-test", 100)
 	if err != nil {
@@ -268,7 +268,7 @@ type actRepo struct {
 
 // newActRepo makes a git repository (branch main, origin github.com/acme/app) holding the example
 // workflow file as it is, and returns it.
-func newActRepo(t *testing.T, example string) *actRepo {
+func newActRepo(t testing.TB, example string) *actRepo {
 	t.Helper()
 	dir := t.TempDir()
 	r := &actRepo{dir: dir, workflow: filepath.Join(".github", "workflows", filepath.Base(example))}
@@ -289,7 +289,7 @@ func newActRepo(t *testing.T, example string) *actRepo {
 }
 
 // head is the checked-out commit.
-func (r *actRepo) head(t *testing.T) string {
+func (r *actRepo) head(t testing.TB) string {
 	t.Helper()
 	cmd := exec.Command("git", "rev-parse", "HEAD")
 	cmd.Dir = r.dir
@@ -303,7 +303,7 @@ func (r *actRepo) head(t *testing.T) string {
 // custodyAction is a directory standing in for the repository custody-dev/custody at v1 (act's
 // --local-repository): the composite wrapper as its action.yml (no Docker engine runs here) and the
 // reusable workflow, so the examples run unchanged and offline.
-func custodyAction(t *testing.T) string {
+func custodyAction(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	copyFile(t, filepath.Join(repoRoot, ".github", "actions", "custody-local", "action.yml"), filepath.Join(dir, "action.yml"))
@@ -314,7 +314,7 @@ func custodyAction(t *testing.T) string {
 // run runs the repository's workflow under act in host mode for the event whose ref is given, with the
 // custody binaries first on PATH, the control plane in the repository variable CUSTODY_CONTROL_PLANE,
 // and env as the job's environment (--env NAME=VALUE each).
-func (r *actRepo) run(t *testing.T, cp *controlPlane, ref string, env ...string) actRun {
+func (r *actRepo) run(t testing.TB, cp *controlPlane, ref string, env ...string) actRun {
 	t.Helper()
 	act := testtool.Path(t, "act", "ACT_BIN", "go install github.com/nektos/act@v0.2.89")
 	home := t.TempDir()
@@ -349,7 +349,7 @@ func (r *actRepo) run(t *testing.T, cp *controlPlane, ref string, env ...string)
 	return res
 }
 
-func copyFile(t *testing.T, from, to string) {
+func copyFile(t testing.TB, from, to string) {
 	t.Helper()
 	b, err := os.ReadFile(from)
 	if err != nil {
