@@ -95,15 +95,6 @@ func TestGitHubActionSteps(t *testing.T) {
 	w := newWorkspace(t).inActions()
 	w.write("rootfs.tar.gz", "rootfs!")
 	common := map[string]string{"CONTROL-PLANE": cp.URL, "TOKEN": token}
-	with := func(in map[string]string) map[string]string {
-		out := actionDefaults()
-		for _, m := range []map[string]string{common, in} {
-			for k, v := range m {
-				out[k] = v
-			}
-		}
-		return out
-	}
 	masked := func(s ghStep) {
 		t.Helper()
 		if len(s.commands) == 0 || s.commands[0].Name != "add-mask" || s.commands[0].Message != token {
@@ -114,25 +105,25 @@ func TestGitHubActionSteps(t *testing.T) {
 		}
 	}
 
-	init := w.step(with(map[string]string{"COMMAND": "init", "WORKFLOW": "build-and-test", "PROJECT": "skynet"}))
+	init := w.step(actionInputs(common, "COMMAND", "init", "WORKFLOW", "build-and-test", "PROJECT", "skynet"))
 	if init.code != 0 || init.outputs["attestation-id"] == "" || init.summary != "" {
 		t.Fatalf("init: want exit 0, an attestation-id and no summary:\n%s", init)
 	}
 	masked(init)
-	add := w.step(with(map[string]string{"COMMAND": "add", "NAME": "rootfs", "VALUE": "rootfs.tar.gz"}))
+	add := w.step(actionInputs(common, "COMMAND", "add", "NAME", "rootfs", "VALUE", "rootfs.tar.gz"))
 	if add.code != 0 {
 		t.Fatalf("add:\n%s", add)
 	}
 	masked(add)
-	if add := w.step(with(map[string]string{"COMMAND": "add", "NAME": "build-ref", "VALUE": "80e461e9b385c6986cdb8096c9dc99928943d667"})); add.code != 0 {
+	if add := w.step(actionInputs(common, "COMMAND", "add", "NAME", "build-ref", "VALUE", "80e461e9b385c6986cdb8096c9dc99928943d667")); add.code != 0 {
 		t.Fatalf("add build-ref:\n%s", add)
 	}
-	status := w.step(with(map[string]string{"COMMAND": "status"}))
+	status := w.step(actionInputs(common, "COMMAND", "status"))
 	if status.code != 0 || !strings.Contains(status.summary, "### custody: attestation in progress") ||
 		!strings.Contains(status.summary, "| rootfs | ARTIFACT | Yes | Yes | x | rootfs\\.tar\\.gz\\@sha256\\:7c4f3995") {
 		t.Fatalf("status: want a summary with the materials table:\n%s", status)
 	}
-	push := w.step(with(map[string]string{"COMMAND": "push"}))
+	push := w.step(actionInputs(common, "COMMAND", "push"))
 	if push.code != 0 {
 		t.Fatalf("push:\n%s", push)
 	}
@@ -167,13 +158,20 @@ func TestGitHubActionSteps(t *testing.T) {
 	}
 }
 
-// actionDefaults are the inputs as the runner sets them from action.yml when a step gives none.
-func actionDefaults() map[string]string {
+// actionInputs are a step's inputs as the runner sets them: action.yml's defaults, then base, then the
+// NAME, VALUE pairs kv.
+func actionInputs(base map[string]string, kv ...string) map[string]string {
 	in := map[string]string{}
 	for _, name := range cli.ActionInputs {
 		in[strings.ToUpper(name)] = ""
 	}
 	in["DRY-RUN"], in["REMOTE-STATE"] = "false", "false"
+	for k, v := range base {
+		in[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		in[kv[i]] = kv[i+1]
+	}
 	return in
 }
 
@@ -200,12 +198,7 @@ func TestGitHubActionRemoteState(t *testing.T) {
 	token := cp.Workflow(t, "skynet", "build-and-test", ghContract, nil)
 	step := func(w *workspace, kv ...string) ghStep {
 		t.Helper()
-		in := actionDefaults()
-		in["CONTROL-PLANE"], in["TOKEN"] = cp.URL, token
-		for i := 0; i < len(kv); i += 2 {
-			in[kv[i]] = kv[i+1]
-		}
-		s := w.step(in)
+		s := w.step(actionInputs(map[string]string{"CONTROL-PLANE": cp.URL, "TOKEN": token}, kv...))
 		if s.code != 0 {
 			t.Fatalf("step %v:\n%s", kv, s)
 		}
@@ -237,16 +230,6 @@ func TestGitHubActionErrors(t *testing.T) {
 	cp := cptest.New(t, cptest.Options{})
 	token := cp.Workflow(t, "skynet", "build-and-test", ghContract, nil)
 	initInputs := map[string]string{"COMMAND": "init", "WORKFLOW": "build-and-test", "PROJECT": "skynet", "CONTROL-PLANE": cp.URL, "TOKEN": token}
-	with := func(base map[string]string, kv ...string) map[string]string {
-		out := actionDefaults()
-		for k, v := range base {
-			out[k] = v
-		}
-		for i := 0; i < len(kv); i += 2 {
-			out[kv[i]] = kv[i+1]
-		}
-		return out
-	}
 	for _, tc := range []struct {
 		name   string
 		inputs map[string]string
@@ -255,29 +238,29 @@ func TestGitHubActionErrors(t *testing.T) {
 		title  string
 		want   []string
 	}{
-		{"unknown command", with(nil, "COMMAND", "deploy"), nil, 2, "custody github-action failed",
+		{"unknown command", actionInputs(nil, "COMMAND", "deploy"), nil, 2, "custody github-action failed",
 			[]string{`input command "deploy": want one of add, attest, init, push, reset, status`}},
-		{"no command", with(nil), nil, 2, "custody github-action failed", []string{`input command "": want one of`}},
-		{"an input the command does not take", with(nil, "COMMAND", "push", "NAME", "rootfs"), nil, 2, "custody github-action failed",
+		{"no command", actionInputs(nil), nil, 2, "custody github-action failed", []string{`input command "": want one of`}},
+		{"an input the command does not take", actionInputs(nil, "COMMAND", "push", "NAME", "rootfs"), nil, 2, "custody github-action failed",
 			[]string{"input name does not apply to command push (it takes annotations, bundle, attestation-id)"}},
-		{"a required input missing", with(nil, "COMMAND", "init", "PROJECT", "skynet"), nil, 2, "custody github-action failed",
+		{"a required input missing", actionInputs(nil, "COMMAND", "init", "PROJECT", "skynet"), nil, 2, "custody github-action failed",
 			[]string{"input workflow is required with command init"}},
-		{"a revision that is no number", with(initInputs, "REVISION", "latest"), nil, 2, "custody github-action failed",
+		{"a revision that is no number", actionInputs(initInputs, "REVISION", "latest"), nil, 2, "custody github-action failed",
 			[]string{`input revision "latest": want a revision number`}},
-		{"a boolean that is not true or false", with(initInputs, "DRY-RUN", "yes"), nil, 2, "custody github-action failed",
+		{"a boolean that is not true or false", actionInputs(initInputs, "DRY-RUN", "yes"), nil, 2, "custody github-action failed",
 			[]string{`input dry-run "yes": want true or false`}},
-		{"attest in a dry run", with(initInputs, "COMMAND", "attest", "DRY-RUN", "true"), nil, 2, "custody github-action failed",
+		{"attest in a dry run", actionInputs(initInputs, "COMMAND", "attest", "DRY-RUN", "true"), nil, 2, "custody github-action failed",
 			[]string{"input dry-run does not apply to command attest: a dry run cannot be signed keyless"}},
-		{"an input over 64 KiB", with(nil, "COMMAND", "attest", "MATERIALS", strings.Repeat("a", 64<<10+1)), nil, 2, "custody github-action failed",
+		{"an input over 64 KiB", actionInputs(nil, "COMMAND", "attest", "MATERIALS", strings.Repeat("a", 64<<10+1)), nil, 2, "custody github-action failed",
 			[]string{"input materials: 65537 bytes, at most 65536"}},
-		{"a token the control plane does not know", with(initInputs, "TOKEN", "cst_"+strings.Repeat("A", 43)), nil, 8, "custody attestation init failed",
+		{"a token the control plane does not know", actionInputs(initInputs, "TOKEN", "cst_"+strings.Repeat("A", 43)), nil, 8, "custody attestation init failed",
 			[]string{"unknown token (401 unauthenticated)"}},
-		{"an unreachable control plane", with(initInputs, "CONTROL-PLANE", "http://127.0.0.1:1"), nil, 10, "custody attestation init failed",
+		{"an unreachable control plane", actionInputs(initInputs, "CONTROL-PLANE", "http://127.0.0.1:1"), nil, 10, "custody attestation init failed",
 			[]string{"127.0.0.1:1"}},
-		{"a workflow that does not exist", with(initInputs, "WORKFLOW", "deploy"), nil, 9, "custody attestation init failed", []string{"deploy"}},
-		{"push with no run in progress", with(initInputs, "COMMAND", "push", "WORKFLOW", "", "PROJECT", ""), nil, 6, "custody attestation push failed",
+		{"a workflow that does not exist", actionInputs(initInputs, "WORKFLOW", "deploy"), nil, 9, "custody attestation init failed", []string{"deploy"}},
+		{"push with no run in progress", actionInputs(initInputs, "COMMAND", "push", "WORKFLOW", "", "PROJECT", ""), nil, 6, "custody attestation push failed",
 			[]string{"custody attestation init"}},
-		{"push of a run that lacks materials", with(initInputs, "COMMAND", "push", "WORKFLOW", "", "PROJECT", ""),
+		{"push of a run that lacks materials", actionInputs(initInputs, "COMMAND", "push", "WORKFLOW", "", "PROJECT", ""),
 			func(w *workspace) {
 				if s := w.step(initInputs); s.code != 0 {
 					t.Fatalf("init:\n%s", s)
@@ -340,11 +323,8 @@ func TestGitHubActionAttest(t *testing.T) {
 	token := cp.Workflow(t, "skynet", "build-and-test", ghContract, nil)
 	w := newWorkspace(t).inActions()
 	w.write("rootfs.tar.gz", "rootfs!")
-	attest := actionDefaults()
-	for k, v := range map[string]string{"COMMAND": "attest", "WORKFLOW": "build-and-test", "PROJECT": "skynet", "CONTROL-PLANE": cp.URL,
-		"TOKEN": token, "MATERIALS": "# what the build made\nrootfs=rootfs.tar.gz\n\n  build-ref = 80e461e9b385c6986cdb8096c9dc99928943d667\n"} {
-		attest[k] = v
-	}
+	attest := actionInputs(nil, "COMMAND", "attest", "WORKFLOW", "build-and-test", "PROJECT", "skynet", "CONTROL-PLANE", cp.URL,
+		"TOKEN", token, "MATERIALS", "# what the build made\nrootfs=rootfs.tar.gz\n\n  build-ref = 80e461e9b385c6986cdb8096c9dc99928943d667\n")
 
 	broken := maps.Clone(attest)
 	broken["MATERIALS"] = "rootfs=missing.tar.gz\nbuild-ref=80e461e9b385c6986cdb8096c9dc99928943d667"
