@@ -74,6 +74,9 @@ attest and status, and an error annotation saying what to change when it fails. 
 			if err != nil {
 				return err
 			}
+			if in["control-plane"] == "" && g.env.Getenv("CUSTODY_CONTROL_PLANE") == "" {
+				return usageErrorf("input control-plane is required (or CUSTODY_CONTROL_PLANE in the step's environment): the Action signs keyless through the control plane")
+			}
 			if in["command"] == "reset" {
 				args = append(args, "--reason", resetReason(g.env.Getenv))
 			}

@@ -253,6 +253,8 @@ func TestGitHubActionErrors(t *testing.T) {
 			[]string{"input dry-run does not apply to command attest: a dry run cannot be signed keyless"}},
 		{"an input over 64 KiB", actionInputs(nil, "COMMAND", "attest", "MATERIALS", strings.Repeat("a", 64<<10+1)), nil, 2, "custody github-action failed",
 			[]string{"input materials: 65537 bytes, at most 65536"}},
+		{"no control plane", actionInputs(initInputs, "CONTROL-PLANE", ""), nil, 2, "custody github-action failed",
+			[]string{"input control-plane is required (or CUSTODY_CONTROL_PLANE in the step's environment)"}},
 		{"a token the control plane does not know", actionInputs(initInputs, "TOKEN", "cst_"+strings.Repeat("A", 43)), nil, 8, "custody attestation init failed",
 			[]string{"unknown token (401 unauthenticated)"}},
 		{"an unreachable control plane", actionInputs(initInputs, "CONTROL-PLANE", "http://127.0.0.1:1"), nil, 10, "custody attestation init failed",
