@@ -104,7 +104,7 @@ func (o *oidcCredential) token(ctx context.Context) (string, error) {
 	}
 	if kept != nil && kept.ControlPlane == o.url && now.Add(credentialMargin).Before(kept.ExpiresAt) &&
 		(!sc.known() || sc == runScope{kept.Project, kept.Workflow}) {
-		return kept.Token, nil
+		return kept.Token, o.g.mask(kept.Token) // each step's log is masked on its own
 	}
 	if !sc.known() {
 		if o.fallback != "" {
@@ -120,6 +120,9 @@ func (o *oidcCredential) token(ctx context.Context) (string, error) {
 	}
 	if err != nil {
 		return "", &CredentialError{Err: err}
+	}
+	if err := o.g.mask(idToken); err != nil {
+		return "", err
 	}
 	idDigest := idTokenDigest(idToken)
 	if kept != nil && kept.IDToken == idDigest {
@@ -138,6 +141,9 @@ func (o *oidcCredential) token(ctx context.Context) (string, error) {
 	}
 	if !wire.TokenPattern.MatchString(ex.Token) || len(ex.Token) != len(wire.TokenPrefix)+43 || ex.ExpiresAt.IsZero() {
 		return "", fmt.Errorf("exchange the OIDC token: the control plane's answer holds no custody token with its expiry")
+	}
+	if err := o.g.mask(ex.Token); err != nil {
+		return "", err
 	}
 	o.keep(keptCredential{ControlPlane: o.url, Project: sc.project, Workflow: sc.workflow, Token: ex.Token, ExpiresAt: ex.ExpiresAt,
 		Issuer: ex.Issuer, Subject: ex.Subject, ExchangedAt: now.UTC(), IDToken: idDigest, Job: o.job})

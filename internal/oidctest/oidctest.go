@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -317,7 +318,10 @@ func (i *Issuer) ActionsTokenServer(t testing.TB, claims map[string]any) (url, r
 			owner, _ := claims["repository_owner"].(string)
 			aud = "https://github.com/" + owner
 		}
-		tok, err := i.sign(claims, Audience(aud))
+		// Each request gets a token of its own, as GitHub's token service mints one per request.
+		fresh := maps.Clone(claims)
+		fresh["jti"] = newJTI()
+		tok, err := i.sign(fresh, Audience(aud))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
