@@ -36,6 +36,7 @@ import (
 type options struct {
 	store        string
 	ns           []int
+	modes        []signMode
 	duration     time.Duration
 	warmup       time.Duration
 	databaseURL  string
@@ -54,9 +55,10 @@ type options struct {
 
 func main() {
 	var o options
-	var ns string
+	var ns, modes string
 	flag.StringVar(&o.store, "store", "sqlite", "sqlite or postgres")
 	flag.StringVar(&ns, "n", "1,16,64", "comma-separated numbers of concurrent pipelines")
+	flag.StringVar(&modes, "sign", "key,keyless", "how pipelines sign, comma-separated, each measured on a fresh server per N: key (a key the workflow trusts) or keyless (a certificate and a timestamp from custodyd)")
 	flag.DurationVar(&o.duration, "duration", 20*time.Second, "measured time per N")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load before each measurement")
 	flag.StringVar(&o.databaseURL, "database-url", os.Getenv("CUSTODY_BENCH_DATABASE_URL"),
@@ -80,6 +82,11 @@ func main() {
 			os.Exit(2)
 		}
 		o.ns = append(o.ns, n)
+	}
+	var err error
+	if o.modes, err = parseSignModes(modes); err != nil {
+		fmt.Fprintf(os.Stderr, "load: %v\n", err)
+		os.Exit(2)
 	}
 	if o.store != "sqlite" && o.store != "postgres" {
 		fmt.Fprintf(os.Stderr, "load: -store %q: want sqlite or postgres\n", o.store)
@@ -121,29 +128,32 @@ func run(ctx context.Context, o options) error {
 		defer pg.close()
 	}
 
+	// The modes of one N run back to back, each on a fresh server, so they meet the same machine.
 	var results []result
 	for _, n := range o.ns {
-		res, err := runOne(ctx, o, bin, filepath.Join(dir, fmt.Sprintf("n%d", n)), pg, n)
-		if err != nil {
-			return fmt.Errorf("N=%d: %w", n, err)
+		for _, mode := range o.modes {
+			res, err := runOne(ctx, o, bin, filepath.Join(dir, fmt.Sprintf("n%d-%s", n, mode)), pg, n, mode)
+			if err != nil {
+				return fmt.Errorf("N=%d, %s: %w", n, mode, err)
+			}
+			results = append(results, res)
+			fmt.Fprintf(os.Stderr, "# N=%d %s done: %.1f attestations/s, %d errors, %d lost\n", n, mode, res.rate(), res.errors, res.lost)
 		}
-		results = append(results, res)
-		fmt.Fprintf(os.Stderr, "# N=%d done: %.1f attestations/s, %d errors, %d lost\n", n, res.rate(), res.errors, res.lost)
 	}
 	printTable(o.out, o, pg, results)
 	for _, r := range results {
 		if r.errors > 0 || r.lost > 0 {
-			return fmt.Errorf("N=%d: %d errors, %d lost attestations (first error: %v)", r.n, r.errors, r.lost, r.firstErr)
+			return fmt.Errorf("N=%d, %s: %d errors, %d lost attestations (first error: %v)", r.n, r.mode, r.errors, r.lost, r.firstErr)
 		}
 	}
 	return nil
 }
 
-// runOne measures one N against a fresh custodyd and a fresh store.
-func runOne(ctx context.Context, o options, bin, dir string, pg *postgres, n int) (result, error) {
+// runOne measures one N, signing the way mode says, against a fresh custodyd and a fresh store.
+func runOne(ctx context.Context, o options, bin, dir string, pg *postgres, n int, mode signMode) (result, error) {
 	var args []string
 	if pg != nil {
-		url, err := pg.newDatabase(ctx, fmt.Sprintf("bench_n%d_%d", n, time.Now().UnixNano()))
+		url, err := pg.newDatabase(ctx, fmt.Sprintf("bench_n%d_%s_%d", n, mode, time.Now().UnixNano()))
 		if err != nil {
 			return result{}, err
 		}
@@ -157,7 +167,7 @@ func runOne(ctx context.Context, o options, bin, dir string, pg *postgres, n int
 		return result{}, err
 	}
 	defer srv.stop()
-	fx, err := bootstrap(ctx, srv.url, srv.token)
+	fx, err := bootstrap(ctx, srv.url, srv.token, mode)
 	if err != nil {
 		return result{}, err
 	}
@@ -186,7 +196,8 @@ func runOne(ctx context.Context, o options, bin, dir string, pg *postgres, n int
 	}
 	var stopProfile func() error
 	if o.profile != "" {
-		if stopProfile, err = startPerf(srv.pid(), filepath.Join(o.profile, fmt.Sprintf("%s-n%d.perf.data", o.store, n))); err != nil {
+		name := filepath.Join(o.profile, fmt.Sprintf("%s-n%d-%s", o.store, n, mode))
+		if stopProfile, err = startProfiles(srv.pid(), name); err != nil {
 			return result{}, err
 		}
 	}
@@ -211,7 +222,7 @@ func runOne(ctx context.Context, o options, bin, dir string, pg *postgres, n int
 	if err != nil {
 		return result{}, err
 	}
-	res.n, res.idle, res.before, res.after = n, idle, before, after
+	res.n, res.mode, res.idle, res.before, res.after = n, mode, idle, before, after
 	res.genCPU, res.machineCPU = selfAfter.cpu-selfBefore.cpu, machineAfter-machineBefore
 	// Zero lost: every attestation a pipeline was told is stored is in the store, warm-up's too.
 	stored, err := fx.stored(ctx, gen.acked())

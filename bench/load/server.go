@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -156,6 +157,33 @@ func procUsage(pid int) (usage, error) {
 	const clockTicks = 100                      // USER_HZ on Linux
 	u.cpu = time.Duration(utime+stime) * time.Second / clockTicks
 	return u, nil
+}
+
+// startProfiles records a perf profile of custodyd (pid) into name.perf.data and a Go CPU profile of
+// this process, the load generator, into name.gen.pprof (go tool pprof), until stop is called.
+func startProfiles(pid int, name string) (stop func() error, err error) {
+	stopPerf, err := startPerf(pid, name+".perf.data")
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Create(name + ".gen.pprof")
+	if err != nil {
+		_ = stopPerf()
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		_ = stopPerf()
+		return nil, fmt.Errorf("profile the load generator: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("profile the load generator: %w", err)
+		}
+		fmt.Fprintf(os.Stderr, "# load generator profile: go tool pprof %s\n", f.Name())
+		return stopPerf()
+	}, nil
 }
 
 // startPerf records a call-graph profile of pid until the returned stop is called.
