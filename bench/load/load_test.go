@@ -125,6 +125,25 @@ func TestPushLargeSmoke(t *testing.T) {
 	}
 }
 
+// TestPushOverheadSmoke runs the push-overhead comparison with a few pushes: in process and as
+// `custody attestation push` processes, every push stored, the table and the verdict printed.
+func TestPushOverheadSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds custody and custodyd")
+	}
+	var out bytes.Buffer
+	o := options{root: "../..", out: &out, artifactSize: 4 << 10, overhead: pushOverhead{pushes: 2, warmup: 1, cli: true}}
+	if err := run(context.Background(), o); err != nil {
+		t.Fatalf("push-overhead: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"2 pushes of each, alternating", "| sign + push: median |", "| of which the certificate call: median | - |",
+		"| `custody attestation push` process", "keyless adds "} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
 // TestKeylessWorkflowTrustsNoKey: the load's keyless workflow trusts no key, so its pipelines are
 // stored only because custodyd certified their keys; a key-signed push to it is refused.
 func TestKeylessWorkflowTrustsNoKey(t *testing.T) {

@@ -48,6 +48,7 @@ type options struct {
 	addMiB       int64
 	runs         int
 	pushLarge    largePush
+	overhead     pushOverhead
 	startLoad    string    // load average when the run started
 	root         string    // the repository's root, where the binaries are built from
 	out          io.Writer // where the tables go
@@ -74,6 +75,9 @@ func main() {
 	flag.IntVar(&o.pushLarge.rounds, "rounds", 5, "with -push-large: rounds of concurrent pushes")
 	flag.IntVar(&o.pushLarge.materials, "materials", defaultLargeMaterials, "with -push-large: materials per statement")
 	flag.IntVar(&o.pushLarge.statementSize, "statement-size", defaultLargeStatement, "with -push-large: bytes the statement is filled to")
+	flag.IntVar(&o.overhead.pushes, "push-overhead", 0, "instead of the load: this many keyless and as many key-signed pushes, alternating, against one custodyd: sign + push as the client waits for it")
+	flag.IntVar(&o.overhead.warmup, "push-warmup", 3, "with -push-overhead: pushes of each kind first, not kept")
+	flag.BoolVar(&o.overhead.cli, "push-cli", true, "with -push-overhead: also time whole `custody attestation push` processes, --key and keyless")
 	flag.Parse()
 	for _, s := range strings.Split(ns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -115,6 +119,9 @@ func run(ctx context.Context, o options) error {
 	}
 	if o.pushLarge.concurrency > 0 {
 		return runLargePush(ctx, o, o.pushLarge, dir)
+	}
+	if o.overhead.pushes > 0 {
+		return runPushOverhead(ctx, o, o.overhead, dir)
 	}
 	bin := filepath.Join(dir, "custodyd")
 	if err := goBuild(o.root, bin, "./cmd/custodyd"); err != nil {
