@@ -1,11 +1,13 @@
 // Command load is custodyd's load generator. It builds custodyd, starts it on loopback (SQLite in a
 // temp dir, or PostgreSQL), bootstraps a project, a workflow whose contract requires one ARTIFACT and
-// one STRING, a trusted key and a workflow token, then runs N concurrent simulated pipelines for a
-// fixed time. Each pipeline loops: init a run, upload a fresh 1 MiB artifact to the CAS, add a string,
-// sign the in-toto statement with the key (a Sigstore bundle, as `custody attestation push --key`
-// makes), push it. It reports completed attestations per second, p50/p99/max latency per call, errors,
-// and, after the run, compares the attestations the store holds with those the pipelines were told
-// were stored (zero lost), plus custodyd's RSS and CPU time.
+// one STRING and a workflow token, then runs N concurrent simulated pipelines for a fixed time. Each
+// pipeline loops: init a run, upload a fresh 1 MiB artifact to the CAS, add a string, sign the in-toto
+// statement into a Sigstore bundle, push it. It signs the way -sign says, each mode on a fresh server
+// per N: with a key the workflow trusts (as `custody attestation push --key`), or keyless (as
+// `custody attestation push`: a key per run, certified by custodyd for the run, and a timestamp; the
+// workflow trusts no key). It reports completed attestations per second, p50/p99/max latency per
+// call, errors, and, after the run, compares the attestations the store holds with those the
+// pipelines were told were stored (zero lost), plus custodyd's RSS and CPU time, and keyless / key.
 //
 //	go run ./bench/load -store sqlite -n 1,16,64 -duration 20s
 //	go run ./bench/load -store postgres -n 1,16,64 -duration 20s                 # throwaway cluster
@@ -15,6 +17,10 @@
 // custodyd's filesystem CAS on loopback, against the hashing floor (bench/hashfloor), same run:
 //
 //	go run ./bench/load -add-mib 1024 -runs 5
+//
+// With -push-overhead it measures what a keyless push adds over a key-signed one (overhead.go):
+//
+//	go run ./bench/load -push-overhead 20
 //
 // Every N gets a fresh custodyd and a fresh store. Output is a markdown table for docs/benchmarks.md.
 package main
