@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -26,7 +28,7 @@ func TestLoadSmoke(t *testing.T) {
 	}
 	for _, store := range []string{"sqlite", "postgres"} {
 		t.Run(store, func(t *testing.T) {
-			o := options{store: store, ns: []int{1, 3}, modes: []signMode{signKey, signKeyless}, duration: 500 * time.Millisecond,
+			o := options{store: store, ns: []int{1, 3}, modes: []signMode{signKey, signKeyless}, slices: 2, duration: 600 * time.Millisecond,
 				artifactSize: 64 << 10, runs: 1, root: "../..", pgDurable: false}
 			if store == "postgres" {
 				o.databaseURL = pgtest.New(t) // a superuser's URL: the generator makes its databases beside it
@@ -218,5 +220,30 @@ func TestParseSignModes(t *testing.T) {
 		if err != nil || !slices.Equal(got, c.want) {
 			t.Errorf("parseSignModes(%q) = %v, %v; want %v", c.in, got, err, c.want)
 		}
+	}
+}
+
+// TestAlternate: modes take turns a, b, b, a, a, b, ... so a drift over time hits each alike.
+func TestAlternate(t *testing.T) {
+	var got []string
+	err := alternate(4, 2, func(round, i int) error {
+		got = append(got, fmt.Sprintf("%d%c", round, 'a'+i))
+		return nil
+	})
+	want := []string{"0a", "0b", "1b", "1a", "2a", "2b", "3b", "3a"}
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("alternate(4, 2) = %v, %v; want %v", got, err, want)
+	}
+	stop := errors.New("stop")
+	calls := 0
+	err = alternate(3, 3, func(round, i int) error {
+		calls++
+		if round == 1 && i == 1 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || calls != 5 {
+		t.Errorf("alternate stopping at round 1, mode 1: %d calls, %v; want 5 calls and the error", calls, err)
 	}
 }

@@ -43,6 +43,7 @@ type options struct {
 	store        string
 	ns           []int
 	modes        []signMode
+	slices       int // the measured time of each N is cut into slices alternating between the modes
 	duration     time.Duration
 	warmup       time.Duration
 	databaseURL  string
@@ -67,6 +68,7 @@ func main() {
 	flag.StringVar(&ns, "n", "1,16,64", "comma-separated numbers of concurrent pipelines")
 	flag.StringVar(&modes, "sign", "key,keyless", "how pipelines sign, comma-separated, each measured on a fresh server per N: key (a key the workflow trusts) or keyless (a certificate and a timestamp from custodyd)")
 	flag.DurationVar(&o.duration, "duration", 20*time.Second, "measured time per N")
+	flag.IntVar(&o.slices, "slices", 4, "with more than one -sign mode: slices of -duration that alternate between the modes (1: one after the other)")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load before each measurement")
 	flag.StringVar(&o.databaseURL, "database-url", os.Getenv("CUSTODY_BENCH_DATABASE_URL"),
 		"admin URL of a running PostgreSQL (a database per N is created on it); empty: a throwaway cluster (env CUSTODY_BENCH_DATABASE_URL)")
@@ -141,17 +143,16 @@ func run(ctx context.Context, o options) error {
 		defer pg.close()
 	}
 
-	// The modes of one N run back to back, each on a fresh server, so they meet the same machine.
 	var results []result
 	for _, n := range o.ns {
-		for _, mode := range o.modes {
-			res, err := runOne(ctx, o, bin, filepath.Join(dir, fmt.Sprintf("n%d-%s", n, mode)), pg, n, mode)
-			if err != nil {
-				return fmt.Errorf("N=%d, %s: %w", n, mode, err)
-			}
-			results = append(results, res)
-			fmt.Fprintf(os.Stderr, "# N=%d %s done: %.1f attestations/s, %d errors, %d lost\n", n, mode, res.rate(), res.errors, res.lost)
+		res, err := measureN(ctx, o, bin, dir, pg, n)
+		if err != nil {
+			return fmt.Errorf("N=%d: %w", n, err)
 		}
+		for _, r := range res {
+			fmt.Fprintf(os.Stderr, "# N=%d %s done: %.1f attestations/s, %d errors, %d lost\n", n, r.mode, r.rate(), r.errors, r.lost)
+		}
+		results = append(results, res...)
 	}
 	printTable(o.out, o, pg, results)
 	for _, r := range results {
@@ -160,96 +161,6 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	return nil
-}
-
-// runOne measures one N, signing the way mode says, against a fresh custodyd and a fresh store.
-func runOne(ctx context.Context, o options, bin, dir string, pg *postgres, n int, mode signMode) (result, error) {
-	var args []string
-	if pg != nil {
-		url, err := pg.newDatabase(ctx, fmt.Sprintf("bench_n%d_%s_%d", n, mode, time.Now().UnixNano()))
-		if err != nil {
-			return result{}, err
-		}
-		if url, err = withParams(url, o.pgParams); err != nil {
-			return result{}, err
-		}
-		args = append(args, "--database-url", url)
-	}
-	srv, err := startServer(bin, filepath.Join(dir, "data"), args...)
-	if err != nil {
-		return result{}, err
-	}
-	defer srv.stop()
-	fx, err := bootstrap(ctx, srv.url, srv.token, mode)
-	if err != nil {
-		return result{}, err
-	}
-	idle, err := srv.usage()
-	if err != nil {
-		return result{}, err
-	}
-	gen := &generator{fx: fx, artifactSize: o.artifactSize}
-	// Warm up: connections, caches, the store's first pages; not measured.
-	if o.warmup > 0 {
-		if _, err := gen.run(ctx, n, o.warmup); err != nil {
-			return result{}, err
-		}
-	}
-	before, err := srv.usage()
-	if err != nil {
-		return result{}, err
-	}
-	selfBefore, err := procUsage(os.Getpid())
-	if err != nil {
-		return result{}, err
-	}
-	machineBefore, err := machineBusy()
-	if err != nil {
-		return result{}, err
-	}
-	var stopProfile func() error
-	if o.profile != "" {
-		name := filepath.Join(o.profile, fmt.Sprintf("%s-n%d-%s", o.store, n, mode))
-		if stopProfile, err = startProfiles(srv.pid(), name); err != nil {
-			return result{}, err
-		}
-	}
-	res, err := gen.run(ctx, n, o.duration)
-	if err != nil {
-		return result{}, err
-	}
-	if stopProfile != nil {
-		if err := stopProfile(); err != nil {
-			return result{}, err
-		}
-	}
-	after, err := srv.usage()
-	if err != nil {
-		return result{}, err
-	}
-	selfAfter, err := procUsage(os.Getpid())
-	if err != nil {
-		return result{}, err
-	}
-	machineAfter, err := machineBusy()
-	if err != nil {
-		return result{}, err
-	}
-	res.n, res.mode, res.idle, res.before, res.after = n, mode, idle, before, after
-	res.genCPU, res.machineCPU = selfAfter.cpu-selfBefore.cpu, machineAfter-machineBefore
-	// Zero lost: every attestation a pipeline was told is stored is in the store, warm-up's too.
-	stored, err := fx.stored(ctx, gen.acked())
-	if err != nil {
-		return result{}, fmt.Errorf("count stored attestations: %w", err)
-	}
-	res.stored = len(stored)
-	for d := range gen.acked() {
-		if !stored[d] {
-			res.lost++
-		}
-	}
-	res.acked = len(gen.acked())
-	return res, nil
 }
 
 // goBuild builds the package pkg of the module at root into bin.

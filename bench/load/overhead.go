@@ -54,7 +54,7 @@ func runPushOverhead(ctx context.Context, o options, po pushOverhead, dir string
 		defer workers[i].http.CloseIdleConnections()
 	}
 	// Warm-up rounds (connections, custodyd's verifier and contract caches) are not kept.
-	err = alternate(po.warmup+po.pushes, func(round, i int) error {
+	err = alternate(po.warmup+po.pushes, 2, func(round, i int) error {
 		if round == po.warmup {
 			for _, w := range workers {
 				w.lat = map[string][]time.Duration{}
@@ -80,22 +80,6 @@ func runPushOverhead(ctx context.Context, o options, po pushOverhead, dir string
 		}
 	}
 	po.print(o.out, o, results[0], results[1])
-	return nil
-}
-
-// alternate calls push(round, i) for the two modes i of every round, key first in even rounds.
-func alternate(rounds int, push func(round, i int) error) error {
-	for round := range rounds {
-		order := []int{0, 1}
-		if round%2 == 1 {
-			order = []int{1, 0}
-		}
-		for _, i := range order {
-			if err := push(round, i); err != nil {
-				return err
-			}
-		}
-	}
 	return nil
 }
 
@@ -132,7 +116,7 @@ func cliPushes(ctx context.Context, o options, po pushOverhead, dir, url string,
 		ws[i].artifact = filepath.Join(ws[i].dir, "artifact.bin")
 		envs[i] = append(append([]string(nil), base...), "CUSTODY_TOKEN="+fx.token, "HOME="+ws[i].dir)
 	}
-	return alternate(po.warmup+po.pushes, func(round, i int) error {
+	return alternate(po.warmup+po.pushes, 2, func(round, i int) error {
 		fx, w, env := fxs[i], ws[i], envs[i]
 		// A different artifact each time, so every push is a new attestation.
 		if err := os.WriteFile(w.artifact, fmt.Appendf(nil, "%s %d %d", fx.mode, round, time.Now().UnixNano()), 0o644); err != nil {

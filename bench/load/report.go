@@ -18,7 +18,8 @@ type result struct {
 	firstErr            error
 	elapsed             time.Duration
 	lat                 map[string][]time.Duration
-	idle, before, after usage         // before the warm-up, before and after the measurement
+	idle, after         usage         // custodyd before the warm-up, and after the measurement
+	serverCPU           time.Duration // custodyd's CPU time in the measurement
 	genCPU, machineCPU  time.Duration // the load generator's CPU time, and all cores' busy time, in the measurement
 	acked, stored, lost int
 }
@@ -57,7 +58,7 @@ func printTable(w io.Writer, o options, pg *postgres, results []result) {
 	fmt.Fprintln(w, "|---|---|---|---|---|---|")
 	for _, r := range results {
 		fmt.Fprintf(w, "| %d | %s | %s / %s / %s ms | %.0f%% of %d cores | %.1f → %.1f MiB (%+.1f MiB) | %.1f MiB |\n", r.n, r.mode,
-			r.perAttestation(r.serverCPU()), r.perAttestation(r.genCPU), r.perAttestation(r.restCPU()),
+			r.perAttestation(r.serverCPU), r.perAttestation(r.genCPU), r.perAttestation(r.restCPU()),
 			100*r.machineCPU.Seconds()/r.elapsed.Seconds()/float64(runtime.NumCPU()), runtime.NumCPU(), mib(r.idle.rssKiB), mib(r.after.rssKiB),
 			mib(r.after.rssKiB-r.idle.rssKiB), mib(r.after.hwmKiB))
 	}
@@ -94,7 +95,7 @@ func printKeyless(w io.Writer, results []result) {
 		}
 		fmt.Fprintf(w, "| %d | %.1f → %.1f | %s | %s | %s | %s → %s | %s → %s / %s → %s |\n", k.n, k.rate(), l.rate(), ratio,
 			l.p5099("certificate"), l.p5099("timestamp"), ms(percentile(k.lat["sign+push"], 50)), ms(percentile(l.lat["sign+push"], 50)),
-			k.perAttestation(k.serverCPU()), l.perAttestation(l.serverCPU()), k.perAttestation(k.genCPU), l.perAttestation(l.genCPU))
+			k.perAttestation(k.serverCPU), l.perAttestation(l.serverCPU), k.perAttestation(k.genCPU), l.perAttestation(l.genCPU))
 	}
 }
 
@@ -103,12 +104,10 @@ func (r result) p5099(call string) string {
 	return ms(percentile(r.lat[call], 50)) + " / " + ms(percentile(r.lat[call], 99))
 }
 
-// serverCPU is custodyd's CPU time in the measurement; restCPU the machine's busy time that was
-// neither custodyd's nor the load generator's (the database, other processes).
-func (r result) serverCPU() time.Duration { return r.after.cpu - r.before.cpu }
-
+// restCPU is the machine's busy time in the measurement that was neither custodyd's nor the load
+// generator's (the database, other processes).
 func (r result) restCPU() time.Duration {
-	return max(0, r.machineCPU-r.serverCPU()-r.genCPU) // tick granularity can make it dip below 0
+	return max(0, r.machineCPU-r.serverCPU-r.genCPU) // tick granularity can make it dip below 0
 }
 
 // perAttestation is d per completed attestation, in ms.

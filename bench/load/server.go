@@ -159,21 +159,15 @@ func procUsage(pid int) (usage, error) {
 	return u, nil
 }
 
-// startProfiles records a perf profile of custodyd (pid) into name.perf.data and a Go CPU profile of
-// this process, the load generator, into name.gen.pprof (go tool pprof), until stop is called.
-func startProfiles(pid int, name string) (stop func() error, err error) {
-	stopPerf, err := startPerf(pid, name+".perf.data")
+// startGenProfile records a Go CPU profile of this process, the load generator, into name (go tool
+// pprof), until stop is called.
+func startGenProfile(name string) (stop func() error, err error) {
+	f, err := os.Create(name)
 	if err != nil {
-		return nil, err
-	}
-	f, err := os.Create(name + ".gen.pprof")
-	if err != nil {
-		_ = stopPerf()
 		return nil, err
 	}
 	if err := pprof.StartCPUProfile(f); err != nil {
 		f.Close()
-		_ = stopPerf()
 		return nil, fmt.Errorf("profile the load generator: %w", err)
 	}
 	return func() error {
@@ -181,8 +175,7 @@ func startProfiles(pid int, name string) (stop func() error, err error) {
 		if err := f.Close(); err != nil {
 			return fmt.Errorf("profile the load generator: %w", err)
 		}
-		fmt.Fprintf(os.Stderr, "# load generator profile: go tool pprof %s\n", f.Name())
-		return stopPerf()
+		return nil
 	}, nil
 }
 
