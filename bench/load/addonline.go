@@ -58,7 +58,7 @@ func addOnline(ctx context.Context, out io.Writer, root, dir string, sizeMiB int
 			return err
 		}
 		defer tg.srv.stop()
-		if tg.fx, err = bootstrap(ctx, tg.srv.url, tg.srv.token); err != nil {
+		if tg.fx, err = bootstrap(ctx, tg.srv.url, tg.srv.token, signKey); err != nil {
 			return err
 		}
 		tg.work = filepath.Join(dir, fmt.Sprintf("work%d", i))

@@ -1,11 +1,13 @@
 // Command load is custodyd's load generator. It builds custodyd, starts it on loopback (SQLite in a
 // temp dir, or PostgreSQL), bootstraps a project, a workflow whose contract requires one ARTIFACT and
-// one STRING, a trusted key and a workflow token, then runs N concurrent simulated pipelines for a
-// fixed time. Each pipeline loops: init a run, upload a fresh 1 MiB artifact to the CAS, add a string,
-// sign the in-toto statement with the key (a Sigstore bundle, as `custody attestation push --key`
-// makes), push it. It reports completed attestations per second, p50/p99/max latency per call, errors,
-// and, after the run, compares the attestations the store holds with those the pipelines were told
-// were stored (zero lost), plus custodyd's RSS and CPU time.
+// one STRING and a workflow token, then runs N concurrent simulated pipelines for a fixed time. Each
+// pipeline loops: init a run, upload a fresh 1 MiB artifact to the CAS, add a string, sign the in-toto
+// statement into a Sigstore bundle, push it. It signs the way -sign says, each mode on a fresh server
+// per N: with a key the workflow trusts (as `custody attestation push --key`), or keyless (as
+// `custody attestation push`: a key per run, certified by custodyd for the run, and a timestamp; the
+// workflow trusts no key). It reports completed attestations per second, p50/p99/max latency per
+// call, errors, and, after the run, compares the attestations the store holds with those the
+// pipelines were told were stored (zero lost), plus custodyd's RSS and CPU time, and keyless / key.
 //
 //	go run ./bench/load -store sqlite -n 1,16,64 -duration 20s
 //	go run ./bench/load -store postgres -n 1,16,64 -duration 20s                 # throwaway cluster
@@ -15,6 +17,10 @@
 // custodyd's filesystem CAS on loopback, against the hashing floor (bench/hashfloor), same run:
 //
 //	go run ./bench/load -add-mib 1024 -runs 5
+//
+// With -push-overhead it measures what a keyless push adds over a key-signed one (overhead.go):
+//
+//	go run ./bench/load -push-overhead 20
 //
 // Every N gets a fresh custodyd and a fresh store. Output is a markdown table for docs/benchmarks.md.
 package main
@@ -36,6 +42,8 @@ import (
 type options struct {
 	store        string
 	ns           []int
+	modes        []signMode
+	slices       int // the measured time of each N is cut into slices alternating between the modes
 	duration     time.Duration
 	warmup       time.Duration
 	databaseURL  string
@@ -47,6 +55,7 @@ type options struct {
 	addMiB       int64
 	runs         int
 	pushLarge    largePush
+	overhead     pushOverhead
 	startLoad    string    // load average when the run started
 	root         string    // the repository's root, where the binaries are built from
 	out          io.Writer // where the tables go
@@ -54,10 +63,12 @@ type options struct {
 
 func main() {
 	var o options
-	var ns string
+	var ns, modes string
 	flag.StringVar(&o.store, "store", "sqlite", "sqlite or postgres")
 	flag.StringVar(&ns, "n", "1,16,64", "comma-separated numbers of concurrent pipelines")
+	flag.StringVar(&modes, "sign", "key,keyless", "how pipelines sign, comma-separated, each measured on a fresh server per N: key (a key the workflow trusts) or keyless (a certificate and a timestamp from custodyd)")
 	flag.DurationVar(&o.duration, "duration", 20*time.Second, "measured time per N")
+	flag.IntVar(&o.slices, "slices", 4, "with more than one -sign mode: slices of -duration that alternate between the modes (1: one after the other)")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load before each measurement")
 	flag.StringVar(&o.databaseURL, "database-url", os.Getenv("CUSTODY_BENCH_DATABASE_URL"),
 		"admin URL of a running PostgreSQL (a database per N is created on it); empty: a throwaway cluster (env CUSTODY_BENCH_DATABASE_URL)")
@@ -72,6 +83,9 @@ func main() {
 	flag.IntVar(&o.pushLarge.rounds, "rounds", 5, "with -push-large: rounds of concurrent pushes")
 	flag.IntVar(&o.pushLarge.materials, "materials", defaultLargeMaterials, "with -push-large: materials per statement")
 	flag.IntVar(&o.pushLarge.statementSize, "statement-size", defaultLargeStatement, "with -push-large: bytes the statement is filled to")
+	flag.IntVar(&o.overhead.pushes, "push-overhead", 0, "instead of the load: this many keyless and as many key-signed pushes, alternating, against one custodyd: sign + push as the client waits for it")
+	flag.IntVar(&o.overhead.warmup, "push-warmup", 3, "with -push-overhead: pushes of each kind first, not kept")
+	flag.BoolVar(&o.overhead.cli, "push-cli", true, "with -push-overhead: also time whole `custody attestation push` processes, --key and keyless")
 	flag.Parse()
 	for _, s := range strings.Split(ns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -80,6 +94,11 @@ func main() {
 			os.Exit(2)
 		}
 		o.ns = append(o.ns, n)
+	}
+	var err error
+	if o.modes, err = parseSignModes(modes); err != nil {
+		fmt.Fprintf(os.Stderr, "load: %v\n", err)
+		os.Exit(2)
 	}
 	if o.store != "sqlite" && o.store != "postgres" {
 		fmt.Fprintf(os.Stderr, "load: -store %q: want sqlite or postgres\n", o.store)
@@ -109,6 +128,9 @@ func run(ctx context.Context, o options) error {
 	if o.pushLarge.concurrency > 0 {
 		return runLargePush(ctx, o, o.pushLarge, dir)
 	}
+	if o.overhead.pushes > 0 {
+		return runPushOverhead(ctx, o, o.overhead, dir)
+	}
 	bin := filepath.Join(dir, "custodyd")
 	if err := goBuild(o.root, bin, "./cmd/custodyd"); err != nil {
 		return err
@@ -123,109 +145,22 @@ func run(ctx context.Context, o options) error {
 
 	var results []result
 	for _, n := range o.ns {
-		res, err := runOne(ctx, o, bin, filepath.Join(dir, fmt.Sprintf("n%d", n)), pg, n)
+		res, err := measureN(ctx, o, bin, dir, pg, n)
 		if err != nil {
 			return fmt.Errorf("N=%d: %w", n, err)
 		}
-		results = append(results, res)
-		fmt.Fprintf(os.Stderr, "# N=%d done: %.1f attestations/s, %d errors, %d lost\n", n, res.rate(), res.errors, res.lost)
+		for _, r := range res {
+			fmt.Fprintf(os.Stderr, "# N=%d %s done: %.1f attestations/s, %d errors, %d lost\n", n, r.mode, r.rate(), r.errors, r.lost)
+		}
+		results = append(results, res...)
 	}
 	printTable(o.out, o, pg, results)
 	for _, r := range results {
 		if r.errors > 0 || r.lost > 0 {
-			return fmt.Errorf("N=%d: %d errors, %d lost attestations (first error: %v)", r.n, r.errors, r.lost, r.firstErr)
+			return fmt.Errorf("N=%d, %s: %d errors, %d lost attestations (first error: %v)", r.n, r.mode, r.errors, r.lost, r.firstErr)
 		}
 	}
 	return nil
-}
-
-// runOne measures one N against a fresh custodyd and a fresh store.
-func runOne(ctx context.Context, o options, bin, dir string, pg *postgres, n int) (result, error) {
-	var args []string
-	if pg != nil {
-		url, err := pg.newDatabase(ctx, fmt.Sprintf("bench_n%d_%d", n, time.Now().UnixNano()))
-		if err != nil {
-			return result{}, err
-		}
-		if url, err = withParams(url, o.pgParams); err != nil {
-			return result{}, err
-		}
-		args = append(args, "--database-url", url)
-	}
-	srv, err := startServer(bin, filepath.Join(dir, "data"), args...)
-	if err != nil {
-		return result{}, err
-	}
-	defer srv.stop()
-	fx, err := bootstrap(ctx, srv.url, srv.token)
-	if err != nil {
-		return result{}, err
-	}
-	idle, err := srv.usage()
-	if err != nil {
-		return result{}, err
-	}
-	gen := &generator{fx: fx, artifactSize: o.artifactSize}
-	// Warm up: connections, caches, the store's first pages; not measured.
-	if o.warmup > 0 {
-		if _, err := gen.run(ctx, n, o.warmup); err != nil {
-			return result{}, err
-		}
-	}
-	before, err := srv.usage()
-	if err != nil {
-		return result{}, err
-	}
-	selfBefore, err := procUsage(os.Getpid())
-	if err != nil {
-		return result{}, err
-	}
-	machineBefore, err := machineBusy()
-	if err != nil {
-		return result{}, err
-	}
-	var stopProfile func() error
-	if o.profile != "" {
-		if stopProfile, err = startPerf(srv.pid(), filepath.Join(o.profile, fmt.Sprintf("%s-n%d.perf.data", o.store, n))); err != nil {
-			return result{}, err
-		}
-	}
-	res, err := gen.run(ctx, n, o.duration)
-	if err != nil {
-		return result{}, err
-	}
-	if stopProfile != nil {
-		if err := stopProfile(); err != nil {
-			return result{}, err
-		}
-	}
-	after, err := srv.usage()
-	if err != nil {
-		return result{}, err
-	}
-	selfAfter, err := procUsage(os.Getpid())
-	if err != nil {
-		return result{}, err
-	}
-	machineAfter, err := machineBusy()
-	if err != nil {
-		return result{}, err
-	}
-	res.n, res.idle, res.before, res.after = n, idle, before, after
-	res.genCPU, res.machineCPU = selfAfter.cpu-selfBefore.cpu, machineAfter-machineBefore
-	// Zero lost: every attestation a pipeline was told is stored is in the store, warm-up's too.
-	stored, err := fx.stored(ctx, gen.acked())
-	if err != nil {
-		return result{}, fmt.Errorf("count stored attestations: %w", err)
-	}
-	res.stored = len(stored)
-	for d := range gen.acked() {
-		if !stored[d] {
-			res.lost++
-		}
-	}
-	res.acked = len(gen.acked())
-	return res, nil
 }
 
 // goBuild builds the package pkg of the module at root into bin.

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,45 +39,82 @@ spec:
       type: STRING
 `
 
-// fixture is what the pipelines run against.
+// signMode is how a pipeline signs: with a key the workflow trusts (`custody attestation push --key`),
+// or keyless, as `custody attestation push` does by default: a key made for the one signature, which
+// the control plane certifies for the run, and a timestamp from its timestamp authority.
+type signMode string
+
+const (
+	signKey     signMode = "key"
+	signKeyless signMode = "keyless"
+)
+
+// parseSignModes reads -sign: a comma-separated list of modes, each once.
+func parseSignModes(s string) ([]signMode, error) {
+	var modes []signMode
+	seen := map[signMode]bool{}
+	for _, f := range strings.Split(s, ",") {
+		m := signMode(strings.TrimSpace(f))
+		if m != signKey && m != signKeyless {
+			return nil, fmt.Errorf("-sign %q: %q is neither key nor keyless", s, m)
+		}
+		if seen[m] {
+			return nil, fmt.Errorf("-sign %q: %s twice", s, m)
+		}
+		seen[m] = true
+		modes = append(modes, m)
+	}
+	return modes, nil
+}
+
+// fixture is what the pipelines run against: one workflow and its token.
 type fixture struct {
 	url, token        string // workflow token
 	admin             *client.Client
 	project, workflow string
-	signer            *signing.KeySigner
+	mode              signMode
+	key               *signing.KeySigner // the key the workflow trusts; nil keyless
 }
 
-// bootstrap creates a project, a workflow with benchContract, a trusted key (generated here) and a
-// workflow token.
-func bootstrap(ctx context.Context, url, adminToken string) (*fixture, error) {
+// bootstrap creates a project and, in it, a workflow (newWorkflow) signed the way mode says.
+func bootstrap(ctx context.Context, url, adminToken string, mode signMode) (*fixture, error) {
 	admin, err := client.New(url, adminToken, client.WithRetry(client.Retry{}))
 	if err != nil {
 		return nil, err
 	}
-	fx := &fixture{url: url, admin: admin, project: "skynet", workflow: "build-and-test"}
-	if _, err := admin.CreateProject(ctx, fx.project); err != nil {
+	if _, err := admin.CreateProject(ctx, "skynet"); err != nil {
 		return nil, fmt.Errorf("create project: %w", err)
 	}
+	return newWorkflow(ctx, admin, url, "skynet", "build-and-test", mode)
+}
+
+// newWorkflow creates a workflow of project with benchContract and a workflow token. Signed by key,
+// it trusts a key generated here; keyless, it trusts no key, so only a certificate from the control
+// plane gets a push stored.
+func newWorkflow(ctx context.Context, admin *client.Client, url, project, workflow string, mode signMode) (*fixture, error) {
+	fx := &fixture{url: url, admin: admin, project: project, workflow: workflow, mode: mode}
 	if _, err := admin.CreateWorkflow(ctx, fx.project, wire.CreateWorkflow{Name: fx.workflow, Contract: benchContract}); err != nil {
 		return nil, fmt.Errorf("create workflow: %w", err)
 	}
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	sv, err := signature.LoadECDSASignerVerifier(priv, crypto.SHA256)
-	if err != nil {
-		return nil, err
-	}
-	if fx.signer, err = signing.NewKeySigner(sv); err != nil {
-		return nil, err
-	}
-	pem, err := cryptoutils.MarshalPublicKeyToPEM(priv.Public())
-	if err != nil {
-		return nil, err
-	}
-	if _, err := admin.AddKey(ctx, fx.project, fx.workflow, string(pem)); err != nil {
-		return nil, fmt.Errorf("add key: %w", err)
+	if mode == signKey {
+		priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		sv, err := signature.LoadECDSASignerVerifier(priv, crypto.SHA256)
+		if err != nil {
+			return nil, err
+		}
+		if fx.key, err = signing.NewKeySigner(sv); err != nil {
+			return nil, err
+		}
+		pem, err := cryptoutils.MarshalPublicKeyToPEM(priv.Public())
+		if err != nil {
+			return nil, err
+		}
+		if _, err := admin.AddKey(ctx, fx.project, fx.workflow, string(pem)); err != nil {
+			return nil, fmt.Errorf("add key: %w", err)
+		}
 	}
 	tok, err := admin.CreateToken(ctx, wire.CreateToken{Project: fx.project, Workflow: fx.workflow, ExpiresIn: "24h"})
 	if err != nil {
@@ -105,8 +143,23 @@ func (fx *fixture) stored(ctx context.Context, digests map[string]bool) (map[str
 	return out, nil
 }
 
+// checkStored asks custodyd for every attestation g was told it stored.
+func checkStored(ctx context.Context, g *generator) error {
+	acked := g.acked()
+	stored, err := g.fx.stored(ctx, acked)
+	if err != nil {
+		return fmt.Errorf("count stored attestations: %w", err)
+	}
+	if len(stored) != len(acked) {
+		return fmt.Errorf("%d attestations acked, %d stored", len(acked), len(stored))
+	}
+	return nil
+}
+
 // The calls a pipeline makes, in the order reported.
-var calls = []string{"init", "upload", "sign", "push", "pipeline"}
+// certificate and timestamp are keyless signing's calls to the control plane (inside sign);
+// "sign+push" is the push as the user waits for it: statement, signature, store.
+var calls = []string{"init", "upload", "certificate", "timestamp", "sign", "push", "sign+push", "pipeline"}
 
 // generator runs pipelines and remembers every attestation the control plane said it stored.
 type generator struct {
@@ -162,13 +215,12 @@ func (g *generator) run(ctx context.Context, n int, d time.Duration) (result, er
 
 // worker is one pipeline, with its own connections (as a CI job has).
 type worker struct {
-	g      *generator
-	id     int
-	cp     *client.Client
-	http   *http.Client
-	buf    []byte
-	nonce  []byte
-	signer *signing.KeySigner
+	g     *generator
+	id    int
+	cp    *client.Client
+	http  *http.Client
+	buf   []byte
+	nonce []byte
 
 	completed, errors int
 	firstErr          error
@@ -183,7 +235,7 @@ func (g *generator) newWorker(id int) (*worker, error) {
 		return nil, err
 	}
 	w := &worker{g: g, id: id, cp: cp, http: h, buf: make([]byte, g.artifactSize), nonce: make([]byte, 16),
-		signer: g.fx.signer, lat: map[string][]time.Duration{}}
+		lat: map[string][]time.Duration{}}
 	if _, err := rand.Read(w.buf); err != nil {
 		return nil, err
 	}
@@ -264,6 +316,7 @@ func (w *worker) pipeline(ctx context.Context, i int) error {
 		Builder:       attestation.Builder{ID: "https://custody.dev/bench/load", Version: "bench"},
 	}
 	var bundle []byte
+	signStart := time.Now()
 	if err := w.timed("sign", func() error {
 		st, err := attestation.NewStatement(attestation.SubjectsFrom(materials), pred)
 		if err != nil {
@@ -273,7 +326,11 @@ func (w *worker) pipeline(ctx context.Context, i int) error {
 		if err != nil {
 			return err
 		}
-		bundle, err = w.signer.Sign(ctx, payload)
+		signer, err := w.signer(run.Run.ID)
+		if err != nil {
+			return err
+		}
+		bundle, err = signer.Sign(ctx, payload)
 		return err
 	}); err != nil {
 		return fmt.Errorf("sign: %w", err)
@@ -285,6 +342,7 @@ func (w *worker) pipeline(ctx context.Context, i int) error {
 	}); err != nil {
 		return err
 	}
+	w.lat["sign+push"] = append(w.lat["sign+push"], time.Since(signStart))
 	if !pushed.Created {
 		return errors.New("push: the control plane already had this attestation")
 	}
@@ -293,4 +351,36 @@ func (w *worker) pipeline(ctx context.Context, i int) error {
 	w.g.mu.Unlock()
 	w.lat["pipeline"] = append(w.lat["pipeline"], time.Since(start))
 	return nil
+}
+
+// signer is what signs run's statement: the workflow's key, or, keyless, what the CLI makes for each
+// push: a signing.KeylessSigner whose authority is the control plane for this run (a fresh key, its
+// certificate, a timestamp), with the two calls timed.
+func (w *worker) signer(runID string) (signing.Signer, error) {
+	if w.g.fx.mode == signKey {
+		return w.g.fx.key, nil
+	}
+	return signing.NewKeylessSigner(&timedAuthority{a: w.cp.RunAuthority(runID), w: w}, nil)
+}
+
+// timedAuthority records the latency of a keyless signer's calls to the control plane.
+type timedAuthority struct {
+	a signing.Authority
+	w *worker
+}
+
+func (t *timedAuthority) Certificate(ctx context.Context, csrDER []byte) (chain [][]byte, err error) {
+	err = t.w.timed("certificate", func() error {
+		chain, err = t.a.Certificate(ctx, csrDER)
+		return err
+	})
+	return chain, err
+}
+
+func (t *timedAuthority) Timestamp(ctx context.Context, requestDER []byte) (reply []byte, err error) {
+	err = t.w.timed("timestamp", func() error {
+		reply, err = t.a.Timestamp(ctx, requestDER)
+		return err
+	})
+	return reply, err
 }

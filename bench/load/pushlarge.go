@@ -46,19 +46,11 @@ type largePushResult struct {
 }
 
 func runLargePush(ctx context.Context, o options, lp largePush, dir string) error {
-	bin := filepath.Join(dir, "custodyd")
-	if err := goBuild(o.root, bin, "./cmd/custodyd"); err != nil {
-		return err
-	}
-	srv, err := startServer(bin, filepath.Join(dir, "data"))
+	srv, fx, err := startBootstrapped(ctx, o, dir)
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
-	fx, err := bootstrap(ctx, srv.url, srv.token)
-	if err != nil {
-		return err
-	}
 	other, err := otherProject(ctx, fx)
 	if err != nil {
 		return err
@@ -72,6 +64,25 @@ func runLargePush(ctx context.Context, o options, lp largePush, dir string) erro
 		return fmt.Errorf("%d of %d pushes failed (first: %v)", res.pushErrors, res.pushes+res.pushErrors, res.firstErr)
 	}
 	return nil
+}
+
+// startBootstrapped builds custodyd into dir, starts it on its embedded defaults (SQLite, filesystem
+// CAS) in dir/data and bootstraps it with a key-signed workflow. The caller stops it.
+func startBootstrapped(ctx context.Context, o options, dir string) (*server, *fixture, error) {
+	bin := filepath.Join(dir, "custodyd")
+	if err := goBuild(o.root, bin, "./cmd/custodyd"); err != nil {
+		return nil, nil, err
+	}
+	srv, err := startServer(bin, filepath.Join(dir, "data"))
+	if err != nil {
+		return nil, nil, err
+	}
+	fx, err := bootstrap(ctx, srv.url, srv.token, signKey)
+	if err != nil {
+		srv.stop()
+		return nil, nil, err
+	}
+	return srv, fx, nil
 }
 
 // otherProject creates a second project and workflow, and returns a client with its workflow token.
@@ -221,7 +232,7 @@ func (lp largePush) bundle(ctx context.Context, fx *fixture, run *wire.Initializ
 			return nil, err
 		}
 	}
-	return fx.signer.Sign(ctx, payload)
+	return fx.key.Sign(ctx, payload)
 }
 
 func (lp largePush) print(w io.Writer, o options, r largePushResult) {

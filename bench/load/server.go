@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -156,6 +157,26 @@ func procUsage(pid int) (usage, error) {
 	const clockTicks = 100                      // USER_HZ on Linux
 	u.cpu = time.Duration(utime+stime) * time.Second / clockTicks
 	return u, nil
+}
+
+// startGenProfile records a Go CPU profile of this process, the load generator, into name (go tool
+// pprof), until stop is called.
+func startGenProfile(name string) (stop func() error, err error) {
+	f, err := os.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("profile the load generator: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("profile the load generator: %w", err)
+		}
+		return nil
+	}, nil
 }
 
 // startPerf records a call-graph profile of pid until the returned stop is called.
