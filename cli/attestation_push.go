@@ -44,6 +44,9 @@ outside CI.`,
 			}
 			req := crafting.PushRequest{Key: key, KeyOptions: signing.KeyOptions{Getenv: g.env.Getenv}, ControlPlane: cp,
 				BundlePath: bundlePath, Stdout: g.env.Stdout, Annotations: given}
+			if g.oidc != nil {
+				req.Authenticated = g.oidc.ciJob
+			}
 			if ask := g.passwordPrompt(cmd.Context()); ask != nil {
 				req.KeyOptions.Password = func() ([]byte, error) { return ask(promptPassword) }
 			}

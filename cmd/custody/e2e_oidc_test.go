@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/custody-dev/custody/attestation"
 	"github.com/custody-dev/custody/cli"
 	"github.com/custody-dev/custody/internal/cptest"
 	"github.com/custody-dev/custody/internal/oidctest"
@@ -165,7 +166,43 @@ func TestOIDCExchangeServesTheJob(t *testing.T) {
 			if _, err := os.Stat(j.credentialFile()); !os.IsNotExist(err) {
 				t.Errorf("the kept credential outlived the pushed state: %v", err)
 			}
+			sub := jobClaims(ci)["sub"]
+			if r := runnerOf(t, filepath.Join(j.dir, "attestation.sigstore.json")); r == nil || !r.Authenticated || r.Issuer != j.iss.URL ||
+				!strings.HasPrefix(r.Subject, strings.Split(sub.(string), ":")[0]+":cyberdyne/skynet:") {
+				t.Errorf("the predicate's runner %+v: want it authenticated by the job's token", r)
+			}
 		})
+	}
+}
+
+// runnerOf is the runner the predicate of a bundle file records.
+func runnerOf(t *testing.T, bundle string) *attestation.Runner {
+	t.Helper()
+	doc, err := attestation.Read(cptest.ReadFile(t, bundle))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct{ Predicate attestation.Predicate }
+	if err := json.Unmarshal(doc.Envelope.Payload, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Predicate.Runner
+}
+
+// A job that pushes with a custody token (CUSTODY_TOKEN) records its runner as it is, not
+// authenticated: no token of the CI vouched for it.
+func TestOIDCRunnerNotAuthenticatedWithACustodyToken(t *testing.T) {
+	t.Parallel()
+	j := newOIDCJob(t, "github", nil)
+	j.env = append(j.env, "CUSTODY_TOKEN="+j.cp.Workflow(t, "skynet", "build-and-test-2", outputContract, nil))
+	j.ok("attestation", "init", "--workflow", "build-and-test-2", "--project", "skynet")
+	j.ok("attestation", "add", "--name", "rootfs", "--value", "rootfs.tar.gz")
+	j.ok("attestation", "push", "--bundle", "attestation.sigstore.json")
+	if r := runnerOf(t, filepath.Join(j.dir, "attestation.sigstore.json")); r == nil || r.Type != "GITHUB_ACTION" || r.ClaimsAuthenticated() {
+		t.Errorf("the predicate's runner %+v: want the GitHub runner, not authenticated", r)
+	}
+	if n := exchangeCalls(j.cp); n != 0 {
+		t.Errorf("%d exchanges with a custody token", n)
 	}
 }
 
