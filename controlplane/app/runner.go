@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -14,26 +15,28 @@ import (
 
 // ciRunner is how a CI's runner context maps onto the claims of its ID tokens, one to one: the
 // runner type and the claim only its tokens have, the variable that names the repository and its
-// claim, and the prefix every run URL of the token's run has (after the repository's URL). The prefix stops at the run (GitHub) or the
-// project's jobs (GitLab): the job that pushes may be another job of the run than the one that
-// recorded the context (remote state, or state handed over between jobs).
+// claim, and the run URLs of the token's run: a prefix after the repository's URL, then what may
+// follow it. They stop at the run (GitHub: any attempt) or the project's jobs (GitLab): the job that
+// pushes may be another job of the run than the one that recorded the context (remote state, or
+// state handed over between jobs).
 type ciRunner struct {
-	claim          string // the claim only this CI's tokens have
-	runner         contract.RunnerType
-	repoVar        string
-	repoClaim      string
-	runURL         func(repoURL string, w *auth.Workload) string
-	runDescription string
+	claim     string // the claim only this CI's tokens have
+	runner    contract.RunnerType
+	repoVar   string
+	repoClaim string
+	runURL    func(repoURL string, w *auth.Workload) string
+	rest      *regexp.Regexp
+	runs      string // what the run URLs are, for messages
 }
 
 var ciRunners = []ciRunner{
 	{claim: "job_workflow_ref", runner: contract.RunnerGitHubAction, repoVar: "GITHUB_REPOSITORY", repoClaim: "repository",
 		runURL: func(repoURL string, w *auth.Workload) string {
 			return repoURL + "/actions/runs/" + w.Claim("run_id")
-		}, runDescription: "run"},
+		}, rest: regexp.MustCompile(`^(/attempts/[0-9]+)?$`), runs: "the token's run"},
 	{claim: "ci_config_ref_uri", runner: contract.RunnerGitLabPipeline, repoVar: "CI_PROJECT_PATH", repoClaim: "project_path",
-		runURL:         func(repoURL string, _ *auth.Workload) string { return repoURL + "/-/jobs" },
-		runDescription: "project's jobs"},
+		runURL: func(repoURL string, _ *auth.Workload) string { return repoURL + "/-/jobs" },
+		rest:   regexp.MustCompile(`^/[0-9]+$`), runs: "a job of the token's project"},
 }
 
 // checkRunner refuses a predicate that records its runner as authenticated (attestation.Runner)
@@ -93,8 +96,8 @@ func runnerMismatch(w *auth.Workload, r *attestation.Runner) []string {
 	}
 	if r.URL != "" {
 		prefix := ci.runURL(id.CI.SourceRepositoryURI, w)
-		if r.URL != prefix && !strings.HasPrefix(r.URL, prefix+"/") {
-			wrong = append(wrong, fmt.Sprintf("run URL %s, not one of the token's %s (%s)", quoted(r.URL), ci.runDescription, prefix))
+		if rest, ok := strings.CutPrefix(r.URL, prefix); !ok || !ci.rest.MatchString(rest) {
+			wrong = append(wrong, fmt.Sprintf("run URL %s, not %s (%s%s)", quoted(r.URL), ci.runs, prefix, strings.Trim(ci.rest.String(), "^$")))
 		}
 	}
 	return wrong

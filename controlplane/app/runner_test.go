@@ -2,6 +2,8 @@ package app
 
 import (
 	"encoding/json"
+	"net/url"
+	"path"
 	"slices"
 	"strings"
 	"testing"
@@ -17,7 +19,7 @@ import (
 
 // workloadOf is the principal of a credential exchanged for a token of issuer with claims, as the
 // store gives it back (numbers as json.Number).
-func workloadOf(t *testing.T, issuer string, claims map[string]any) auth.Principal {
+func workloadOf(t testing.TB, issuer string, claims map[string]any) auth.Principal {
 	t.Helper()
 	b, err := json.Marshal(claims)
 	if err != nil {
@@ -90,15 +92,19 @@ func TestCheckRunner(t *testing.T) {
 		{name: "no repository", p: ghJob, runner: ghRunner(func(r *attestation.Runner) { delete(r.Environment, "GITHUB_REPOSITORY") }),
 			want: `GITHUB_REPOSITORY "", the token's repository is "acme/app"`},
 		{name: "another run", p: ghJob, runner: ghRunner(func(r *attestation.Runner) { r.URL = "https://github.com/acme/app/actions/runs/9000000002/attempts/1" }),
-			want: `run URL "https://github.com/acme/app/actions/runs/9000000002/attempts/1", not one of the token's run (https://github.com/acme/app/actions/runs/9000000001)`},
+			want: `run URL "https://github.com/acme/app/actions/runs/9000000002/attempts/1", not the token's run (https://github.com/acme/app/actions/runs/9000000001(/attempts/[0-9]+)?)`},
 		{name: "a run ID that only starts the same", p: ghJob, runner: ghRunner(func(r *attestation.Runner) { r.URL = "https://github.com/acme/app/actions/runs/90000000012" }),
-			want: "not one of the token's run"},
+			want: "not the token's run"},
 		{name: "another server", p: ghJob, runner: ghRunner(func(r *attestation.Runner) {
 			r.URL = "https://github.example/acme/app/actions/runs/9000000001/attempts/1"
 		}),
-			want: "not one of the token's run"},
+			want: "not the token's run"},
+		{name: "a path out of the run", p: ghJob, runner: ghRunner(func(r *attestation.Runner) { r.URL += "/../../../../other/actions/runs/1" }),
+			want: "not the token's run"},
+		{name: "a path out of the project's jobs", p: glJob, runner: glRunner(func(r *attestation.Runner) { r.URL += "/../../../../other/-/jobs/1" }),
+			want: "not a job of the token's project"},
 		{name: "another GitLab project's job", p: glJob, runner: glRunner(func(r *attestation.Runner) { r.URL = "https://gitlab.example.com/gitlab/acme/other/-/jobs/302" }),
-			want: `not one of the token's project's jobs (https://gitlab.example.com/gitlab/acme/app/-/jobs)`},
+			want: `not a job of the token's project (https://gitlab.example.com/gitlab/acme/app/-/jobs/[0-9]+)`},
 		{name: "a GitLab runner with a GitHub token", p: ghJob, runner: glRunner(func(r *attestation.Runner) { r.Issuer, r.Subject = github, "repo:acme/app:ref:refs/heads/main" }),
 			want: "runner type GITLAB_PIPELINE, and the token is no GITLAB_PIPELINE job's (it has no ci_config_ref_uri claim)"},
 		{name: "a runner the control plane does not check", p: ghJob, runner: ghRunner(func(r *attestation.Runner) { r.Type = "JENKINS_JOB" }),
@@ -132,4 +138,36 @@ func TestAuthenticatedRunnersAreChecked(t *testing.T) {
 	if !slices.Equal(checked, crafting.AuthenticatedRunners) {
 		t.Errorf("the control plane checks %v, crafting claims %v", checked, crafting.AuthenticatedRunners)
 	}
+}
+
+// FuzzCheckRunner: a runner context the control plane accepts as a GitHub job's authenticated one
+// names the job's issuer, subject and repository, and a run URL that, resolved as a browser
+// resolves it, is on the token's server, under the token's run.
+func FuzzCheckRunner(f *testing.F) {
+	job := workloadOf(f, github, oidctest.GitHubClaims("acme/app", "refs/heads/main"))
+	const sub, run = "repo:acme/app:ref:refs/heads/main", "/acme/app/actions/runs/9000000001"
+	for _, u := range []string{"https://github.com" + run + "/attempts/1", "https://github.com" + run, "", "https://github.com" + run + "/../../../x",
+		"https://github.com" + run + "/%2e%2e/1", "https://github.com" + run + "1", "https://github.com" + run + "/attempts/1?x#y", "https://x@github.com" + run} {
+		f.Add("GITHUB_ACTION", u, "acme/app", github, sub, true)
+	}
+	f.Add("GITLAB_PIPELINE", "", "acme/app", github, sub, true)
+	f.Add("GITHUB_ACTION", "", "acme/app", "", "", false)
+	f.Fuzz(func(t *testing.T, typ, runURL, repo, issuer, subject string, authenticated bool) {
+		r := &attestation.Runner{Type: typ, URL: runURL, Environment: map[string]string{"GITHUB_REPOSITORY": repo},
+			Authenticated: authenticated, Issuer: issuer, Subject: subject}
+		if checkRunner(job, r) != nil || !r.ClaimsAuthenticated() {
+			return
+		}
+		if !authenticated || typ != "GITHUB_ACTION" || repo != "acme/app" || issuer != github || subject != sub {
+			t.Fatalf("accepted %+v", r)
+		}
+		if runURL == "" {
+			return
+		}
+		u, err := url.Parse(runURL)
+		if err != nil || u.Scheme != "https" || u.Host != "github.com" || u.User != nil || u.RawQuery != "" || u.Fragment != "" ||
+			!strings.HasPrefix(path.Clean(u.Path)+"/", run+"/") {
+			t.Fatalf("accepted the run URL %q (%v)", runURL, err)
+		}
+	})
 }
