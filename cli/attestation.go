@@ -27,7 +27,7 @@ State between steps is kept in the workspace's .custody/attestation.json.`,
 		"run id of an attestation kept in the control plane (init --remote-state); env CUSTODY_ATTESTATION_ID")
 	cmd.PersistentFlags().StringVar(&g.oidcToken, "oidc-token", "",
 		"a CI OIDC ID token to exchange for a credential (env CUSTODY_OIDC_TOKEN; default: the runner's, docs/runners.md)")
-	cmd.AddCommand(newInitCmd(g), newAddCmd(g), newStatusCmd(g), newPushCmd(g), newResetCmd(g), newVerifyCmd(g),
+	cmd.AddCommand(newInitCmd(g), newAddCmd(g), newStatusCmd(g), newPushCmd(g), newResetCmd(g), newAttestCmd(g), newVerifyCmd(g),
 		newListCmd(g), newGetCmd(g))
 	return cmd
 }

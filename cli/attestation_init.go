@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
+	"github.com/custody-dev/custody/client"
 	"github.com/custody-dev/custody/crafting"
 )
 
@@ -42,34 +45,14 @@ leaves the machine.`,
 			if err != nil {
 				return err
 			}
-			opts := crafting.InitOptions{Workflow: f.workflow, Project: f.project, DryRun: f.dryRun, Replace: f.replace}
-			if cp == nil {
-				if f.contractFile == "" {
-					return usageErrorf("--contract FILE is required without a control plane")
-				}
-				if f.revision != 0 || f.remoteState {
-					return usageErrorf("--revision and --remote-state need a control plane")
-				}
-				if opts.Contract, _, err = readContract(cmd.Context(), "--contract", f.contractFile); err != nil {
-					return err
-				}
-				_, err = c.Init(cmd.Context(), opts)
-			} else {
-				online := crafting.OnlineInit{InitOptions: opts, RemoteState: f.remoteState}
-				online.Revision = f.revision
-				if f.contractFile != "" {
-					// Checked here too, so a broken file fails before the control plane is asked.
-					if _, online.ContractBody, err = readContract(cmd.Context(), "--contract", f.contractFile); err != nil {
-						return err
-					}
-				}
-				_, err = c.InitOnline(cmd.Context(), cp, online)
-			}
-			if err != nil {
+			if err := g.startRun(cmd.Context(), c, cp, f); err != nil {
 				return err
 			}
 			s, err := c.Status(cmd.Context())
 			if err != nil {
+				return err
+			}
+			if err := g.reportToActions(actionReport{status: s, exportRunID: f.remoteState}); err != nil {
 				return err
 			}
 			if g.json() {
@@ -83,13 +66,48 @@ leaves the machine.`,
 			return nil
 		},
 	}
+	f.register(cmd, "")
+	fl := cmd.Flags()
+	fl.BoolVar(&f.replace, "replace", false, "discard an attestation in progress")
+	fl.BoolVar(&f.remoteState, "remote-state", false, "keep the state in the control plane, so jobs on other runners can add to it")
+	return cmd
+}
+
+// register defines the flags init and attest share; dryRun adds to the help of --dry-run.
+func (f *initFlags) register(cmd *cobra.Command, dryRun string) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.workflow, "workflow", "", "name of the workflow (required; env CUSTODY_WORKFLOW)")
 	fl.StringVar(&f.project, "project", "", "name of the workflow's project (required; env CUSTODY_PROJECT)")
 	fl.StringVar(&f.contractFile, "contract", "", "contract file (YAML or JSON): creates the workflow if it does not exist; offline, the contract")
 	fl.IntVar(&f.revision, "revision", 0, "contract revision (default: the latest)")
-	fl.BoolVar(&f.dryRun, "dry-run", false, "store nothing, and do not fail on a runner or environment the contract does not get")
-	fl.BoolVar(&f.replace, "replace", false, "discard an attestation in progress")
-	fl.BoolVar(&f.remoteState, "remote-state", false, "keep the state in the control plane, so jobs on other runners can add to it")
-	return cmd
+	fl.BoolVar(&f.dryRun, "dry-run", false, "store nothing"+dryRun+", and do not fail on a runner or environment the contract does not get")
+}
+
+// startRun starts a run: online through the control plane cp (nil: offline, from --contract).
+func (g *globals) startRun(ctx context.Context, c *crafting.Crafter, cp *client.Client, f initFlags) error {
+	opts := crafting.InitOptions{Workflow: f.workflow, Project: f.project, DryRun: f.dryRun, Replace: f.replace}
+	var err error
+	if cp == nil {
+		if f.contractFile == "" {
+			return usageErrorf("--contract FILE is required without a control plane")
+		}
+		if f.revision != 0 || f.remoteState {
+			return usageErrorf("--revision and --remote-state need a control plane")
+		}
+		if opts.Contract, _, err = readContract(ctx, "--contract", f.contractFile); err != nil {
+			return err
+		}
+		_, err = c.Init(ctx, opts)
+		return err
+	}
+	online := crafting.OnlineInit{InitOptions: opts, RemoteState: f.remoteState}
+	online.Revision = f.revision
+	if f.contractFile != "" {
+		// Checked here too, so a broken file fails before the control plane is asked.
+		if _, online.ContractBody, err = readContract(ctx, "--contract", f.contractFile); err != nil {
+			return err
+		}
+	}
+	_, err = c.InitOnline(ctx, cp, online)
+	return err
 }

@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
+	"github.com/custody-dev/custody/client"
 	"github.com/custody-dev/custody/crafting"
 	"github.com/custody-dev/custody/signing"
 )
@@ -39,38 +42,12 @@ outside CI.`,
 			if err != nil {
 				return err
 			}
-			if key == "" && cp == nil {
-				return usageErrorf("--key is required without a control plane: keyless signing needs one (custody login, or CUSTODY_CONTROL_PLANE)")
-			}
-			req := crafting.PushRequest{Key: key, KeyOptions: signing.KeyOptions{Getenv: g.env.Getenv}, ControlPlane: cp,
-				BundlePath: bundlePath, Stdout: g.env.Stdout, Annotations: given}
-			if g.oidc != nil {
-				req.Authenticated = g.oidc.ciJob
-			}
-			if ask := g.passwordPrompt(cmd.Context()); ask != nil {
-				req.KeyOptions.Password = func() ([]byte, error) { return ask(promptPassword) }
-			}
-			res, err := c.PushRun(cmd.Context(), req)
+			res, err := g.push(cmd.Context(), c, cp, key, bundlePath, given)
 			if err != nil {
 				return err
 			}
 			g.forgetCredential() // the state is cleared: the job's credential has served
-			if res.Written {
-				return nil // the bundle is the output
-			}
-			if g.json() {
-				return writeJSON(g.env.Stdout, res)
-			}
-			if res.Bundle != "" {
-				g.info("attestation signed and written to %s (%s)", res.Bundle, res.Digest)
-			}
-			if res.Keyless {
-				g.info("signed keyless as %s", res.Identity)
-			}
-			if res.RunURL != "" {
-				g.info("attestation %s pushed: %s", res.Digest, res.RunURL)
-			}
-			return nil
+			return g.renderPush(res)
 		},
 	}
 	fl := cmd.Flags()
@@ -78,4 +55,44 @@ outside CI.`,
 	fl.StringVar(&bundlePath, "bundle", "", "write the Sigstore bundle to this file (default: stdout)")
 	fl.StringArrayVar(&annotations, "annotation", nil, "value of a contract annotation, name=value (repeatable)")
 	return cmd
+}
+
+// push signs the run with the key (a cosign key reference), or keyless through the control plane cp,
+// and stores it where the flags say.
+func (g *globals) push(ctx context.Context, c *crafting.Crafter, cp *client.Client, key, bundlePath string, annotations map[string]string) (*crafting.PushResult, error) {
+	if key == "" && cp == nil {
+		return nil, usageErrorf("--key is required without a control plane: keyless signing needs one (custody login, or CUSTODY_CONTROL_PLANE)")
+	}
+	req := crafting.PushRequest{Key: key, KeyOptions: signing.KeyOptions{Getenv: g.env.Getenv}, ControlPlane: cp,
+		BundlePath: bundlePath, Stdout: g.env.Stdout, Annotations: annotations}
+	if g.oidc != nil {
+		req.Authenticated = g.oidc.ciJob
+	}
+	if ask := g.passwordPrompt(ctx); ask != nil {
+		req.KeyOptions.Password = func() ([]byte, error) { return ask(promptPassword) }
+	}
+	return c.PushRun(ctx, req)
+}
+
+// renderPush reports a push: to the Actions runner in a GitHub Actions step, then as JSON or lines.
+func (g *globals) renderPush(res *crafting.PushResult) error {
+	if err := g.reportToActions(actionReport{status: res.Status, push: res, summary: true}); err != nil {
+		return err
+	}
+	if res.Written {
+		return nil // the bundle is the output
+	}
+	if g.json() {
+		return writeJSON(g.env.Stdout, res)
+	}
+	if res.Bundle != "" {
+		g.info("attestation signed and written to %s (%s)", res.Bundle, res.Digest)
+	}
+	if res.Keyless {
+		g.info("signed keyless as %s", res.Identity)
+	}
+	if res.RunURL != "" {
+		g.info("attestation %s pushed: %s", res.Digest, res.RunURL)
+	}
+	return nil
 }

@@ -35,6 +35,9 @@ local state.`,
 				return err
 			}
 			g.forgetCredential()
+			if err := g.reportToActions(actionReport{status: &crafting.Status{State: st}}); err != nil {
+				return err
+			}
 			if g.json() {
 				return writeJSON(g.env.Stdout, map[string]string{"runID": st.RunID, "state": state, "reason": reason})
 			}

@@ -19,6 +19,9 @@ func newStatusCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := g.reportToActions(actionReport{status: s, summary: true}); err != nil {
+				return err
+			}
 			if g.json() {
 				return writeJSON(g.env.Stdout, s)
 			}

@@ -140,6 +140,9 @@ func (o *oidcCredential) resolve(ctx context.Context) (string, *crafting.CIJob, 
 	}
 	if kept != nil && kept.ControlPlane == o.url && now.Add(credentialMargin).Before(kept.ExpiresAt) &&
 		(!sc.known() || sc == runScope{kept.Project, kept.Workflow}) {
+		if err := o.g.mask(kept.Token); err != nil { // each step's log is masked on its own
+			return "", nil, err
+		}
 		return kept.Token, kept.ciJob(), nil
 	}
 	if !sc.known() {
@@ -156,6 +159,9 @@ func (o *oidcCredential) resolve(ctx context.Context) (string, *crafting.CIJob, 
 	}
 	if err != nil {
 		return "", nil, &CredentialError{Err: err}
+	}
+	if err := o.g.mask(idToken); err != nil {
+		return "", nil, err
 	}
 	idDigest := idTokenDigest(idToken)
 	if kept != nil && kept.IDToken == idDigest {
@@ -174,6 +180,9 @@ func (o *oidcCredential) resolve(ctx context.Context) (string, *crafting.CIJob, 
 	}
 	if !wire.TokenPattern.MatchString(ex.Token) || len(ex.Token) != len(wire.TokenPrefix)+43 || ex.ExpiresAt.IsZero() {
 		return "", nil, fmt.Errorf("exchange the OIDC token: the control plane's answer holds no custody token with its expiry")
+	}
+	if err := o.g.mask(ex.Token); err != nil {
+		return "", nil, err
 	}
 	k := keptCredential{ControlPlane: o.url, Project: sc.project, Workflow: sc.workflow, Token: ex.Token, ExpiresAt: ex.ExpiresAt,
 		Issuer: ex.Issuer, Subject: ex.Subject, ExchangedAt: now.UTC(), IDToken: idDigest, Job: o.job}

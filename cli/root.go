@@ -114,7 +114,7 @@ Exit codes are listed in docs/exit-codes.md.`,
 	pf.StringVar(&g.token, "token", "", "API token (env CUSTODY_TOKEN, or custody login)")
 
 	root.AddCommand(newAttestationCmd(g), newArtifactCmd(g), newProjectCmd(g), newWorkflowCmd(g), newContractCmd(g),
-		newTokenCmd(g), newLoginCmd(g), newConfigCmd(g), newGenerateKeyPairCmd(g), newTrustedRootCmd(g), newVersionCmd(g))
+		newTokenCmd(g), newLoginCmd(g), newConfigCmd(g), newGenerateKeyPairCmd(g), newTrustedRootCmd(g), newVersionCmd(g), newGitHubActionCmd(g))
 	return root
 }
 
@@ -139,5 +139,9 @@ func (e Env) lookupEnv(name string) (string, bool) {
 func Execute(ctx context.Context, env Env, args []string) error {
 	root := NewRoot(env)
 	root.SetArgs(args)
-	return root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err != nil {
+		annotateError(env, cmd, err)
+	}
+	return err
 }

@@ -142,6 +142,9 @@ func (g *globals) craftingControlPlane(rc runner.Context, stateFile string, sc f
 // newClient returns a client of the control plane at url with the retry policy in effect, which
 // says on stderr what failed and until when it retries.
 func (g *globals) newClient(url, token string, opts ...client.Option) (*client.Client, error) {
+	if err := g.mask(token); err != nil {
+		return nil, err
+	}
 	retry, err := g.retryPolicy()
 	if err != nil {
 		return nil, err

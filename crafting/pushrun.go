@@ -36,9 +36,13 @@ type PushResult struct {
 	Digest string `json:"digest"`
 	Bundle string `json:"bundle,omitempty"`
 	RunURL string `json:"runURL,omitempty"`
-	// Keyless tells a certificate from the control plane signed it; Identity is the certificate's.
+	// Keyless tells a certificate from the control plane signed it; Identity and Issuer are the
+	// certificate's SAN and OIDC issuer.
 	Keyless  bool   `json:"keyless"`
 	Identity string `json:"identity,omitempty"`
+	Issuer   string `json:"issuer,omitempty"`
+	// Status is the run as it was pushed (the state is cleared once it is stored).
+	Status *Status `json:"-"`
 	// Written reports the bundle went to Stdout.
 	Written bool `json:"-"`
 }
@@ -71,9 +75,10 @@ func (c *Crafter) PushRun(ctx context.Context, req PushRequest) (*PushResult, er
 		return nil, err
 	}
 	res := &PushResult{RunID: pushed.State.RunID, Digest: pushed.Digest, Bundle: req.BundlePath,
-		Keyless: pushed.Certificate != nil, Written: req.BundlePath == "" && (dest.cp == nil || pushed.State.DryRun)}
+		Keyless: pushed.Certificate != nil, Written: req.BundlePath == "" && (dest.cp == nil || pushed.State.DryRun),
+		Status: statusOf(pushed.State)}
 	if pushed.Certificate != nil {
-		res.Identity = pushed.Certificate.Identity
+		res.Identity, res.Issuer = pushed.Certificate.Identity, pushed.Certificate.Issuer
 	}
 	if dest.cp != nil && dest.cp.Result != nil {
 		res.RunURL = dest.cp.Result.RunURL

@@ -107,7 +107,7 @@ func (j *oidcJob) run(args ...string) result {
 	j.t.Helper()
 	r := j.custody(args...)
 	for _, secret := range []string{"cst_", "eyJhbGciOi"} { // a custody token; a JWT's header
-		if strings.Contains(r.stdout+r.stderr, secret) {
+		if strings.Contains(unmasked(r.stdout+r.stderr), secret) {
 			j.t.Errorf("custody %s printed a credential or an ID token:\n%s%s", strings.Join(args, " "), r.stdout, r.stderr)
 		}
 	}
@@ -274,8 +274,12 @@ func TestOIDCRefusals(t *testing.T) {
 			if r.code != tt.code || !strings.Contains(r.stderr, tt.want) {
 				t.Errorf("init: exit %d, want %d with %q:\n%s", r.code, tt.code, tt.want, r.stderr)
 			}
-			if lines := strings.Count(strings.TrimSpace(r.stderr), "\n"); lines != 0 {
+			// One message for the log, and in a GitHub job the same as one error annotation.
+			if lines := strings.Count(strings.TrimSpace(logLines(r.stderr)), "\n"); lines != 0 {
 				t.Errorf("want one message, got %d lines:\n%s", lines+1, r.stderr)
+			}
+			if tt.ci == "github" && strings.Count(r.stderr, "::error ") != 1 {
+				t.Errorf("want one error annotation:\n%s", r.stderr)
 			}
 			if _, err := os.Stat(filepath.Join(j.dir, ".custody")); !os.IsNotExist(err) {
 				t.Errorf("a refused init left %s: %v", filepath.Join(j.dir, ".custody"), err)
@@ -299,7 +303,7 @@ func TestInitEnforcesTheContractsRunner(t *testing.T) {
 	r := w.custody("attestation", "init", "--workflow", "w", "--project", "p", "--contract", "contract.yaml")
 	want := "ERR init: contract not satisfied: the contract demands runner GITLAB_PIPELINE (GitLab CI/CD), this is GITHUB_ACTION (GitHub Actions): " +
 		"run it on GitLab CI/CD, or change the contract's spec.runner\n"
-	if r.code != 4 || r.stderr != want {
+	if r.code != 4 || logLines(r.stderr) != want || !strings.Contains(r.stderr, "::error title=custody attestation init failed::") {
 		t.Errorf("init: exit %d\n%s\nwant exit 4\n%s", r.code, r.stderr, want)
 	}
 	w.ok("attestation", "init", "--workflow", "w", "--project", "p", "--contract", "contract.yaml", "--dry-run")
@@ -422,7 +426,7 @@ func TestCredentialOrder(t *testing.T) {
 				if err != nil || !strings.HasPrefix(who.Name, "workload ") {
 					t.Errorf("the control plane got %+v (%v) first, want the exchanged credential", who, err)
 				}
-				if strings.Contains(stdout.String()+stderr.String(), got[0]) {
+				if strings.Contains(unmasked(stdout.String()+stderr.String()), got[0]) {
 					t.Errorf("the exchanged credential was printed")
 				}
 			case got[0] != tokens[tt.want]:
@@ -433,4 +437,29 @@ func TestCredentialOrder(t *testing.T) {
 			}
 		})
 	}
+}
+
+// unmasked is what a step printed but its ::add-mask:: commands: in a GitHub Actions step custody
+// tells the runner each secret to hide before anything could print it, and the runner never shows
+// those lines; every other line must hold no secret.
+func unmasked(printed string) string {
+	var keep []string
+	for _, line := range strings.Split(printed, "\n") {
+		if !strings.HasPrefix(line, "::add-mask::") {
+			keep = append(keep, line)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
+
+// logLines is what a step printed but the workflow commands (::add-mask::, ::error ...::) a GitHub
+// Actions runner takes out of the log.
+func logLines(printed string) string {
+	var keep []string
+	for _, line := range strings.SplitAfter(printed, "\n") {
+		if !strings.HasPrefix(line, "::") {
+			keep = append(keep, line)
+		}
+	}
+	return strings.Join(keep, "")
 }

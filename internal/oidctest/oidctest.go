@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -301,7 +302,7 @@ func signature(input string, o tokenOptions, k keys) ([]byte, error) {
 // ActionsTokenServer serves ID tokens as GitHub Actions does at ACTIONS_ID_TOKEN_REQUEST_URL: GET
 // with "Authorization: bearer <request token>" and "&audience=<aud>" answers {"value": "<jwt>"}, a
 // token of the issuer with claims and that audience (the repository owner's URL without one, as
-// GitHub does), and a fresh jti for each request, as GitHub gives each token its own. It returns the URL (with a query, as GitHub's has, so clients append
+// GitHub does). It returns the URL (with a query, as GitHub's has, so clients append
 // "&audience=") and the request token; it stops when the test ends.
 func (i *Issuer) ActionsTokenServer(t testing.TB, claims map[string]any) (url, requestToken string) {
 	t.Helper()
@@ -317,12 +318,10 @@ func (i *Issuer) ActionsTokenServer(t testing.TB, claims map[string]any) (url, r
 			owner, _ := claims["repository_owner"].(string)
 			aud = "https://github.com/" + owner
 		}
-		c := make(map[string]any, len(claims))
-		for k, v := range claims {
-			c[k] = v
-		}
-		c["jti"] = newJTI()
-		tok, err := i.sign(c, Audience(aud))
+		// Each request gets a token of its own, as GitHub's token service mints one per request.
+		fresh := maps.Clone(claims)
+		fresh["jti"] = newJTI()
+		tok, err := i.sign(fresh, Audience(aud))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return

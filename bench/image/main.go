@@ -1,0 +1,81 @@
+// Command image builds the custody image as CI does where no Docker engine runs (internal/image:
+// go-containerregistry, the Dockerfile's file system and config) and prints its size:
+//
+//	go run ./bench/image [-oci DIR] [-version v1.2.3]
+//
+// It prints a markdown table for docs/benchmarks.md: the binary, the layer compressed and unpacked, and
+// the image as a registry stores it (manifest, config and compressed layer), against the 20 MiB bound.
+// -oci DIR also writes the image to an OCI layout in DIR (crane push DIR ... publishes it).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+
+	"github.com/custody-dev/custody/internal/image"
+)
+
+func main() {
+	oci := flag.String("oci", "", "write the image to an OCI layout in this directory")
+	version := flag.String("version", "dev", "version the binary and the labels carry")
+	flag.Parse()
+	if err := run(*oci, *version); err != nil {
+		fmt.Fprintf(os.Stderr, "image: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(oci, version string) error {
+	dir, err := os.MkdirTemp("", "custody-image-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "custody")
+	if err := image.BuildBinary(context.Background(), ".", "custody", bin, version); err != nil {
+		return err
+	}
+	info, err := os.Stat(bin)
+	if err != nil {
+		return err
+	}
+	img, err := image.Build(image.Options{Binary: bin, Version: version, Created: time.Now().UTC().Truncate(time.Second)})
+	if err != nil {
+		return err
+	}
+	size, err := image.SizeOf(img)
+	if err != nil {
+		return err
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		return err
+	}
+	mib := func(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+	fmt.Printf("| what | size |\n|---|---|\n")
+	fmt.Printf("| custody binary (static, -trimpath, -s -w) | %s |\n", mib(info.Size()))
+	fmt.Printf("| image unpacked (the layer, uncompressed: `docker images`) | %s |\n", mib(size.Unpacked))
+	fmt.Printf("| image stored and pulled (manifest, config, gzip layer) | %s (bound %s) |\n", mib(size.Stored), mib(image.MaxSize))
+	fmt.Printf("\nimage %s\n", digest)
+	if oci != "" {
+		p, err := layout.Write(oci, empty.Index)
+		if err != nil {
+			return err
+		}
+		if err := p.AppendImage(img); err != nil {
+			return err
+		}
+		fmt.Printf("written to the OCI layout %s\n", oci)
+	}
+	if size.Stored > image.MaxSize {
+		return fmt.Errorf("the image is %s, over %s", mib(size.Stored), mib(image.MaxSize))
+	}
+	return nil
+}

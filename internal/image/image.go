@@ -1,0 +1,231 @@
+// Package image builds the custody image with go-containerregistry, where no Docker engine runs: the
+// image the Dockerfile at the repository's root describes (a static custody binary on an empty base with
+// Debian's CA certificates, run as a non-root user, with OCI labels), as one layer. Tests measure its size
+// and hold it to the Dockerfile (image_test.go); bench/image prints its size and writes it out.
+package image
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// What the image holds and runs as, as the Dockerfile says it.
+const (
+	BinaryPath  = "/usr/local/bin/custody"
+	CACertsPath = "/etc/ssl/certs/ca-certificates.crt"
+	// User is the image's user: not root, and the uid of the runner user of GitHub's hosted and ARC
+	// runners, so the Action can write the workspace and the runner's files they mount.
+	User = "1001:1001"
+	// DebianCACerts is where Debian's ca-certificates package keeps the bundle the image carries.
+	DebianCACerts = "/etc/ssl/certs/ca-certificates.crt"
+	// MaxSize bounds the image: what a registry stores and a pull transfers (manifest, config and
+	// compressed layers).
+	MaxSize = 20 << 20
+)
+
+// The users of the image: root, and the one it runs as.
+const (
+	passwd = "root:x:0:0:root:/root:/sbin/nologin\ncustody:x:1001:1001:custody:/tmp:/sbin/nologin\n"
+	group  = "root:x:0:\ncustody:x:1001:\n"
+)
+
+// Env and Entrypoint are the image config's.
+var (
+	Env        = []string{"PATH=/usr/local/bin", "HOME=/tmp"}
+	Entrypoint = []string{BinaryPath}
+)
+
+// Labels are the image's OCI labels (org.opencontainers.image.*).
+func Labels(version, revision string, created time.Time) map[string]string {
+	return map[string]string{
+		"org.opencontainers.image.title":         "custody",
+		"org.opencontainers.image.description":   "custody CLI: attest how software was built (the GitHub Action's and the GitLab components' image)",
+		"org.opencontainers.image.source":        "https://github.com/custody-dev/custody",
+		"org.opencontainers.image.documentation": "https://github.com/custody-dev/custody/blob/main/docs/github-action.md",
+		"org.opencontainers.image.version":       version,
+		"org.opencontainers.image.revision":      revision,
+		"org.opencontainers.image.created":       created.UTC().Format(time.RFC3339),
+	}
+}
+
+// BuildBinary builds the command ./cmd/<command> of the module at moduleDir into out, as the
+// Dockerfile's build stage does: static (CGO_ENABLED=0), -trimpath, -ldflags '-s -w' and the version.
+func BuildBinary(ctx context.Context, moduleDir, command, out, version string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w -X main.version="+version, "-o", out, "./cmd/"+command)
+	cmd.Dir = moduleDir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build ./cmd/%s: %w\n%s", command, err, b)
+	}
+	return nil
+}
+
+// Options say what goes into the image.
+type Options struct {
+	// Binary is the custody binary (BuildBinary), for the platform's OS and architecture.
+	Binary string
+	// CACerts is the PEM bundle of CA certificates; "" is DebianCACerts.
+	CACerts string
+	// Version and Revision are the labels'; Created the labels' and the files' time (a fixed time
+	// makes the image reproducible).
+	Version, Revision string
+	Created           time.Time
+	// Platform is the binary's; the zero value is linux/amd64.
+	Platform v1.Platform
+}
+
+// Build returns the image: one layer with the root file system, the config of the Dockerfile.
+func Build(opts Options) (v1.Image, error) {
+	if opts.CACerts == "" {
+		opts.CACerts = DebianCACerts
+	}
+	if opts.Platform.OS == "" {
+		opts.Platform = v1.Platform{OS: "linux", Architecture: "amd64"}
+	}
+	binary, err := os.ReadFile(opts.Binary)
+	if err != nil {
+		return nil, fmt.Errorf("custody binary: %w", err)
+	}
+	certs, err := os.ReadFile(opts.CACerts)
+	if err != nil {
+		return nil, fmt.Errorf("CA certificates (Debian: apt-get install ca-certificates): %w", err)
+	}
+	fs := []file{
+		{name: "etc/", mode: 0o755 | tarDir},
+		{name: "etc/group", mode: 0o644, body: []byte(group)},
+		{name: "etc/passwd", mode: 0o644, body: []byte(passwd)},
+		{name: "etc/ssl/", mode: 0o755 | tarDir},
+		{name: "etc/ssl/certs/", mode: 0o755 | tarDir},
+		{name: strings.TrimPrefix(CACertsPath, "/"), mode: 0o644, body: certs},
+		{name: "tmp/", mode: 0o1777 | tarDir},
+		{name: "usr/", mode: 0o755 | tarDir},
+		{name: "usr/local/", mode: 0o755 | tarDir},
+		{name: "usr/local/bin/", mode: 0o755 | tarDir},
+		{name: strings.TrimPrefix(BinaryPath, "/"), mode: 0o755, body: binary},
+	}
+	layerTar, err := tarOf(fs, opts.Created)
+	if err != nil {
+		return nil, err
+	}
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layerTar)), nil },
+		tarball.WithMediaType(types.OCILayer), tarball.WithCompressionLevel(gzip.DefaultCompression)) // as docker build
+	if err != nil {
+		return nil, fmt.Errorf("layer: %w", err)
+	}
+	base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+	img, err := mutate.Append(base, mutate.Addendum{Layer: layer, History: v1.History{
+		Created: v1.Time{Time: opts.Created}, CreatedBy: "internal/image: the Dockerfile's root file system", Comment: "custody " + opts.Version,
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("append layer: %w", err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture, cf.Variant = opts.Platform.OS, opts.Platform.Architecture, opts.Platform.Variant
+	cf.Created = v1.Time{Time: opts.Created}
+	cf.Config.Entrypoint = Entrypoint
+	cf.Config.Env = Env
+	cf.Config.User = User
+	cf.Config.Labels = Labels(opts.Version, opts.Revision, opts.Created)
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return img, nil
+}
+
+// Size is an image's size.
+type Size struct {
+	// Stored is what a registry stores and a pull transfers: manifest, config and compressed layers.
+	Stored int64
+	// Unpacked is the layers' uncompressed size: what `docker images` shows.
+	Unpacked int64
+}
+
+// SizeOf measures an image.
+func SizeOf(img v1.Image) (Size, error) {
+	var s Size
+	manifest, err := img.RawManifest()
+	if err != nil {
+		return s, err
+	}
+	config, err := img.RawConfigFile()
+	if err != nil {
+		return s, err
+	}
+	s.Stored = int64(len(manifest) + len(config))
+	layers, err := img.Layers()
+	if err != nil {
+		return s, err
+	}
+	for _, l := range layers {
+		n, err := l.Size()
+		if err != nil {
+			return s, err
+		}
+		s.Stored += n
+		rc, err := l.Uncompressed()
+		if err != nil {
+			return s, err
+		}
+		m, err := io.Copy(io.Discard, rc)
+		rc.Close()
+		if err != nil {
+			return s, err
+		}
+		s.Unpacked += m
+	}
+	return s, nil
+}
+
+// tarDir marks a file entry as a directory.
+const tarDir = 1 << 31
+
+type file struct {
+	name string
+	mode int64
+	body []byte
+}
+
+// tarOf writes the files, sorted, owned by root (as COPY makes them), at time mtime.
+func tarOf(files []file, mtime time.Time) ([]byte, error) {
+	sort.Slice(files, func(i, j int) bool { return files[i].name < files[j].name })
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range files {
+		h := &tar.Header{Name: f.name, Mode: f.mode &^ tarDir, ModTime: mtime.Truncate(time.Second)}
+		if f.mode&tarDir != 0 {
+			h.Typeflag = tar.TypeDir
+		} else {
+			h.Typeflag, h.Size = tar.TypeReg, int64(len(f.body))
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return nil, fmt.Errorf("tar %s: %w", f.name, err)
+		}
+		if _, err := tw.Write(f.body); err != nil {
+			return nil, fmt.Errorf("tar %s: %w", f.name, err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
