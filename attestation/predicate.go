@@ -40,6 +40,20 @@ type Runner struct {
 	URL string `json:"url,omitempty"`
 	// Environment is what the runner said about itself (repository, ref, job, ...).
 	Environment map[string]string `json:"environment,omitempty"`
+	// Authenticated records that the control plane checked this context against the CI's OIDC
+	// token: the push's credential was exchanged for a token of Issuer naming Subject, which the
+	// control plane verified, and the context names that token's repository and run (docs/attestation.md).
+	// The control plane refuses a push that claims it without such a credential.
+	Authenticated bool `json:"authenticated,omitempty"`
+	// Issuer and Subject are the verified token's iss and sub, set with Authenticated.
+	Issuer  string `json:"issuer,omitempty"`
+	Subject string `json:"subject,omitempty"`
+}
+
+// ClaimsAuthenticated reports whether the runner claims to be authenticated: Authenticated, or an
+// issuer or subject, which only an authenticated runner has.
+func (r *Runner) ClaimsAuthenticated() bool {
+	return r != nil && (r.Authenticated || r.Issuer != "" || r.Subject != "")
 }
 
 // Git is the head of the workspace's git repository at init.

@@ -152,6 +152,9 @@ func TestPredicateSchemaRejects(t *testing.T) {
 		{"bad digest", func(m map[string]any) { material(m)["digest"] = "sha1:abc" }, "sha256"},
 		{"unknown kind", func(m map[string]any) { material(m)["kind"] = "BLOB" }, "/materials/0/kind"},
 		{"bad time", func(m map[string]any) { m["finishedAt"] = "yesterday" }, "date-time"},
+		{"authenticated without its issuer", func(m map[string]any) { delete(runnerOf(m), "issuer") }, "issuer"},
+		{"an issuer without authenticated", func(m map[string]any) { delete(runnerOf(m), "authenticated") }, "authenticated"},
+		{"authenticated false", func(m map[string]any) { runnerOf(m)["authenticated"] = false }, "/runner/authenticated"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,6 +173,8 @@ func TestPredicateSchemaRejects(t *testing.T) {
 }
 
 func material(m map[string]any) map[string]any { return m["materials"].([]any)[0].(map[string]any) }
+
+func runnerOf(m map[string]any) map[string]any { return m["runner"].(map[string]any) }
 
 func TestPredicateSchemaKindsMatchContract(t *testing.T) {
 	var schema struct {

@@ -59,7 +59,8 @@ func fullPredicate() *Predicate {
 	at := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	return &Predicate{
 		Workflow: Workflow{Name: "build", Project: "demo", RunID: "r1", ContractName: "build", ContractRevision: 3},
-		Runner:   &Runner{Type: "GITHUB_ACTION", URL: "https://github.com/o/r/actions/runs/1", Environment: map[string]string{"GITHUB_REF": "refs/heads/main"}},
+		Runner: &Runner{Type: "GITHUB_ACTION", URL: "https://github.com/o/r/actions/runs/1", Environment: map[string]string{"GITHUB_REF": "refs/heads/main"},
+			Authenticated: true, Issuer: "https://token.actions.githubusercontent.com", Subject: "repo:o/r:ref:refs/heads/main"},
 		Git: &Git{Commit: strings.Repeat("c", 40), AuthorName: "Dev", AuthorEmail: "dev@example.com", Date: at, Message: "msg",
 			Remotes: []GitRemote{{Name: "origin", URL: "https://github.com/o/r.git"}}},
 		Materials: []Material{{Name: "bin", Kind: contract.KindArtifact, Value: "app", Digest: "sha256:" + hexA, Output: true,

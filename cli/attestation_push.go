@@ -65,6 +65,9 @@ func (g *globals) push(ctx context.Context, c *crafting.Crafter, cp *client.Clie
 	}
 	req := crafting.PushRequest{Key: key, KeyOptions: signing.KeyOptions{Getenv: g.env.Getenv}, ControlPlane: cp,
 		BundlePath: bundlePath, Stdout: g.env.Stdout, Annotations: annotations}
+	if g.oidc != nil {
+		req.Authenticated = g.oidc.ciJob
+	}
 	if ask := g.passwordPrompt(ctx); ask != nil {
 		req.KeyOptions.Password = func() ([]byte, error) { return ask(promptPassword) }
 	}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/custody-dev/custody/client"
@@ -80,6 +81,12 @@ type oidcCredential struct {
 	fallback string
 	// job identifies the job (jobDigest).
 	job string
+
+	// mu guards the credential once had: a command uses one.
+	mu  sync.Mutex
+	got string
+	// exchanged is the CI job the credential was exchanged for; nil for the config file's token.
+	exchanged *crafting.CIJob
 }
 
 // jobDigest identifies a job by its runner context: type, run URL and the variables recorded.
@@ -92,7 +99,36 @@ func jobDigest(rc runner.Context) string {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
+// token returns the command's credential, the same one at every call once had.
 func (o *oidcCredential) token(ctx context.Context) (string, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.got != "" {
+		return o.got, nil
+	}
+	tok, exchanged, err := o.resolve(ctx)
+	if err != nil {
+		return "", err
+	}
+	o.got, o.exchanged = tok, exchanged
+	return tok, nil
+}
+
+// ciJob returns the CI job the command's credential was exchanged for (getting it first), or nil
+// when it is the config file's token: the job a pushed predicate records its runner as
+// authenticated by.
+func (o *oidcCredential) ciJob(ctx context.Context) (*crafting.CIJob, error) {
+	if _, err := o.token(ctx); err != nil {
+		return nil, err
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.exchanged, nil
+}
+
+// resolve gets the credential: the kept one while it serves, else an exchange of the runner's
+// token, else the config file's; and the CI job an exchanged one names.
+func (o *oidcCredential) resolve(ctx context.Context) (string, *crafting.CIJob, error) {
 	now := time.Now()
 	if o.g.env.Now != nil {
 		now = o.g.env.Now()
@@ -104,50 +140,63 @@ func (o *oidcCredential) token(ctx context.Context) (string, error) {
 	}
 	if kept != nil && kept.ControlPlane == o.url && now.Add(credentialMargin).Before(kept.ExpiresAt) &&
 		(!sc.known() || sc == runScope{kept.Project, kept.Workflow}) {
-		return kept.Token, o.g.mask(kept.Token) // each step's log is masked on its own
+		if err := o.g.mask(kept.Token); err != nil { // each step's log is masked on its own
+			return "", nil, err
+		}
+		return kept.Token, kept.ciJob(), nil
 	}
 	if !sc.known() {
 		if o.fallback != "" {
-			return o.fallback, nil
+			return o.fallback, nil, nil
 		}
-		return "", &CredentialError{Err: fmt.Errorf("no token for the control plane at %s: the runner's OIDC token is exchanged "+
+		return "", nil, &CredentialError{Err: fmt.Errorf("no token for the control plane at %s: the runner's OIDC token is exchanged "+
 			"for one workflow, and none is known here: run custody attestation init --workflow W --project P first, set "+
 			"CUSTODY_WORKFLOW and CUSTODY_PROJECT, or pass --token", o.url)}
 	}
 	idToken, err := o.source.Token(ctx)
 	if errors.Is(err, runner.ErrNoToken) && o.fallback != "" {
-		return o.fallback, nil
+		return o.fallback, nil, nil
 	}
 	if err != nil {
-		return "", &CredentialError{Err: err}
+		return "", nil, &CredentialError{Err: err}
 	}
 	if err := o.g.mask(idToken); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	idDigest := idTokenDigest(idToken)
 	if kept != nil && kept.IDToken == idDigest {
-		return "", &CredentialError{Err: reused(kept, sc, now)}
+		return "", nil, &CredentialError{Err: reused(kept, sc, now)}
 	}
 	public, err := o.g.newClient(o.url, "")
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	ex, err := public.ExchangeOIDC(ctx, wire.ExchangeOIDC{Token: idToken, Project: sc.project, Workflow: sc.workflow})
 	if client.Code(err) == wire.CodeTrustPolicyUnmatched {
-		return "", fmt.Errorf("%w; custody workflow trust list %s --project %s shows the workflow's policies", err, sc.workflow, sc.project)
+		return "", nil, fmt.Errorf("%w; custody workflow trust list %s --project %s shows the workflow's policies", err, sc.workflow, sc.project)
 	}
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if !wire.TokenPattern.MatchString(ex.Token) || len(ex.Token) != len(wire.TokenPrefix)+43 || ex.ExpiresAt.IsZero() {
-		return "", fmt.Errorf("exchange the OIDC token: the control plane's answer holds no custody token with its expiry")
+		return "", nil, fmt.Errorf("exchange the OIDC token: the control plane's answer holds no custody token with its expiry")
 	}
 	if err := o.g.mask(ex.Token); err != nil {
-		return "", err
+		return "", nil, err
 	}
-	o.keep(keptCredential{ControlPlane: o.url, Project: sc.project, Workflow: sc.workflow, Token: ex.Token, ExpiresAt: ex.ExpiresAt,
-		Issuer: ex.Issuer, Subject: ex.Subject, ExchangedAt: now.UTC(), IDToken: idDigest, Job: o.job})
-	return ex.Token, nil
+	k := keptCredential{ControlPlane: o.url, Project: sc.project, Workflow: sc.workflow, Token: ex.Token, ExpiresAt: ex.ExpiresAt,
+		Issuer: ex.Issuer, Subject: ex.Subject, ExchangedAt: now.UTC(), IDToken: idDigest, Job: o.job}
+	o.keep(k)
+	return ex.Token, k.ciJob(), nil
+}
+
+// ciJob is the CI job the credential was exchanged for, as the control plane answered; nil when
+// the answer named none (a credential kept by an older custody).
+func (k *keptCredential) ciJob() *crafting.CIJob {
+	if k.Issuer == "" || k.Subject == "" {
+		return nil
+	}
+	return &crafting.CIJob{Issuer: k.Issuer, Subject: k.Subject}
 }
 
 // idTokenDigest is what is kept of an ID token: its digest.

@@ -64,6 +64,8 @@ type globals struct {
 	initScope runScope
 	// credentialPath is where a credential exchanged for the runner's OIDC token is kept.
 	credentialPath string
+	// oidc is a crafting command's credential when the runner's OIDC token may give it.
+	oidc *oidcCredential
 }
 
 // NewRoot builds the custody command tree.

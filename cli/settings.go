@@ -134,9 +134,9 @@ func (g *globals) craftingControlPlane(rc runner.Context, stateFile string, sc f
 		return g.newClient(url, config)
 	}
 	g.credentialPath = stateFile + credentialSuffix
-	cred := &oidcCredential{g: g, url: strings.TrimRight(url, "/"), source: src, path: g.credentialPath, scope: sc,
+	g.oidc = &oidcCredential{g: g, url: strings.TrimRight(url, "/"), source: src, path: g.credentialPath, scope: sc,
 		fallback: config, job: jobDigest(rc)}
-	return g.newClient(url, "", client.WithTokenFunc(cred.token))
+	return g.newClient(url, "", client.WithTokenFunc(g.oidc.token))
 }
 
 // newClient returns a client of the control plane at url with the retry policy in effect, which

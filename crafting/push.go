@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 
 	"github.com/custody-dev/custody/attestation"
 	"github.com/custody-dev/custody/attestation/satisfy"
 	"github.com/custody-dev/custody/client"
+	"github.com/custody-dev/custody/contract"
 	"github.com/custody-dev/custody/signing"
 	"github.com/custody-dev/custody/wire"
 )
@@ -32,7 +34,22 @@ type PushOptions struct {
 	Destination Destination
 	// Annotations give values to the contract's run-level annotations.
 	Annotations map[string]string
+	// Authenticated, when set, resolves the credential the push stores with and returns the CI job
+	// it was exchanged for (nil: a custody token). The predicate then records the runner as
+	// authenticated by that job's verified OIDC token, which the control plane checks against the
+	// runner context before it stores the attestation. Not asked for a dry run, nor on a runner
+	// whose context the control plane does not check (AuthenticatedRunners).
+	Authenticated func(ctx context.Context) (*CIJob, error)
 }
+
+// CIJob is the CI job a credential was exchanged for: the issuer and subject of the OIDC token the
+// control plane verified.
+type CIJob struct{ Issuer, Subject string }
+
+// AuthenticatedRunners are the runners whose context the control plane checks against the claims
+// of the CI's OIDC token (the repository, the run): the only ones a predicate records as
+// authenticated.
+var AuthenticatedRunners = []contract.RunnerType{contract.RunnerGitHubAction, contract.RunnerGitLabPipeline}
 
 // Pushed is a signed attestation.
 type Pushed struct {
@@ -62,6 +79,9 @@ func (c *Crafter) Push(ctx context.Context, opts PushOptions) (*Pushed, error) {
 		}
 	}
 	p := c.predicate(st, opts.Annotations)
+	if err := authenticate(ctx, st, p, opts.Authenticated); err != nil {
+		return nil, err
+	}
 	subjects := attestation.SubjectsFrom(st.Materials)
 	if u := unsatisfied(st, subjects, p); u != nil {
 		return nil, u
@@ -117,6 +137,25 @@ func pushSigner(st *State, opts PushOptions) (Signer, *client.RunAuthority, erro
 		return nil, nil, fmt.Errorf("push: %w", err)
 	}
 	return signer, authority, nil
+}
+
+// authenticate records the predicate's runner as authenticated when the push's credential was
+// exchanged for the CI job's OIDC token, on a runner whose context the control plane checks.
+func authenticate(ctx context.Context, st *State, p *attestation.Predicate, job func(context.Context) (*CIJob, error)) error {
+	if job == nil || st.DryRun || st.Runner == nil || !slices.Contains(AuthenticatedRunners, contract.RunnerType(st.Runner.Type)) {
+		return nil
+	}
+	j, err := job(ctx)
+	if err != nil {
+		return fmt.Errorf("push: %w", err)
+	}
+	if j == nil || j.Issuer == "" || j.Subject == "" {
+		return nil
+	}
+	r := *st.Runner
+	r.Authenticated, r.Issuer, r.Subject = true, j.Issuer, j.Subject
+	p.Runner = &r
+	return nil
 }
 
 // unsatisfied applies the rule the control plane applies before storing (attestation/satisfy) to

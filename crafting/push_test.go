@@ -1,6 +1,7 @@
 package crafting
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -242,4 +243,77 @@ func editState(t *testing.T, dir string, edit func(*State)) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// The predicate records the runner as authenticated, with the issuer and subject of the CI job the
+// push's credential was exchanged for, only on a runner whose context the control plane checks, and
+// never for a dry run; the state keeps the runner as init recorded it. A credential that cannot be
+// had fails the push and leaves the state as it was.
+func TestPushRecordsAnAuthenticatedRunner(t *testing.T) {
+	t.Parallel()
+	job := &CIJob{Issuer: "https://token.actions.githubusercontent.com", Subject: "repo:cyberdyne/skynet:ref:refs/heads/main"}
+	jenkins := env{"JENKINS_URL": "https://ci.acme.internal/", "JOB_NAME": "skynet", "BUILD_NUMBER": "1", "BUILD_TAG": "jenkins-skynet-1"}
+	tests := []struct {
+		name   string
+		env    env
+		dryRun bool
+		job    *CIJob
+		err    error
+		want   bool // authenticated
+		asked  bool
+	}{
+		{name: "a GitHub job's exchanged credential", env: gitHubActions, job: job, want: true, asked: true},
+		{name: "a custody token", env: gitHubActions, asked: true},
+		{name: "a GitLab job's exchanged credential", env: env{"GITLAB_CI": "true", "CI_PROJECT_PATH": "cyberdyne/skynet"}, job: job, want: true, asked: true},
+		{name: "a runner the control plane does not check", env: jenkins, job: job},
+		{name: "no runner", env: env{}, job: job},
+		{name: "a dry run", env: gitHubActions, dryRun: true, job: job},
+		{name: "no credential", env: gitHubActions, err: errors.New("no OIDC token: add permissions: id-token: write"), asked: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			c := crafterAt(t, dir, tt.env.with("BUILD_NUMBER", "1"))
+			if _, err := c.Init(context.Background(), InitOptions{Workflow: "build-and-test", Project: "skynet", Contract: seedContract(), DryRun: tt.dryRun}); err != nil {
+				t.Fatal(err)
+			}
+			for _, add := range []AddOptions{{Name: "rootfs", Value: writeFile(t, dir, "rootfs.tar.gz", "rootfs!")},
+				{Name: "build-ref", Value: "abc", Annotations: map[string]string{"source": "git"}}} {
+				if _, err := c.Add(context.Background(), add); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := stateBytes(t, dir)
+			signer, _ := testSigner(t)
+			asked := false
+			dest := &memoryDestination{}
+			pushed, err := c.Push(context.Background(), PushOptions{Signer: signer, Destination: dest, Annotations: map[string]string{"release": "1"},
+				Authenticated: func(context.Context) (*CIJob, error) { asked = true; return tt.job, tt.err }})
+			if asked != tt.asked {
+				t.Errorf("the credential was asked for: %v, want %v", asked, tt.asked)
+			}
+			if tt.err != nil {
+				if err == nil || err.Error() != "push: "+tt.err.Error() || string(stateBytes(t, dir)) != string(before) {
+					t.Errorf("push = %v, want the credential's error and the state as it was", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := pushed.Predicate.Runner
+			switch {
+			case tt.want && (r == nil || !r.Authenticated || r.Issuer != job.Issuer || r.Subject != job.Subject || r.Type == ""):
+				t.Errorf("runner %+v, want authenticated by %+v", r, job)
+			case !tt.want && r.ClaimsAuthenticated():
+				t.Errorf("runner %+v claims to be authenticated", r)
+			case pushed.State.Runner.ClaimsAuthenticated():
+				t.Errorf("the state's runner %+v changed", pushed.State.Runner)
+			}
+			if !bytes.Contains(pushed.Statement, []byte(`"authenticated":true`)) != !tt.want {
+				t.Errorf("statement %s: authenticated %v", pushed.Statement, tt.want)
+			}
+		})
+	}
 }

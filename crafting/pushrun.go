@@ -24,6 +24,9 @@ type PushRequest struct {
 	BundlePath  string
 	Stdout      io.Writer
 	Annotations map[string]string
+	// Authenticated resolves the control plane's credential: the CI job it was exchanged for, or nil
+	// (PushOptions.Authenticated). Asked only when the push goes to the control plane.
+	Authenticated func(ctx context.Context) (*CIJob, error)
 }
 
 // PushResult is what a push did.
@@ -52,6 +55,7 @@ func (c *Crafter) PushRun(ctx context.Context, req PushRequest) (*PushResult, er
 	dest := &destinations{file: &bundleFile{path: req.BundlePath, stdout: req.Stdout}}
 	if req.ControlPlane != nil {
 		dest.cp = &ControlPlaneDestination{Client: req.ControlPlane}
+		opts.Authenticated = req.Authenticated
 	}
 	opts.Destination = dest
 	switch {

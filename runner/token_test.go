@@ -2,6 +2,8 @@ package runner
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,48 +12,47 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/custody-dev/custody/internal/oidctest"
 )
 
 // idToken is shaped like a JWT; the control plane, not the CLI, verifies it.
 const idToken = "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJzdWIiOiJyZXBvOm9jdG9jYXQvSGVsbG8tV29ybGQ6cmVmOnJlZnMvaGVhZHMvbWFpbiJ9.c2lnbmF0dXJl"
 
-// actionsTokenService speaks the protocol of GitHub Actions' token service: GET <url>&audience=X
-// with "Authorization: bearer <request token>" answers {"value": "<jwt>"}. answer, when set,
-// replaces the answer.
-type actionsTokenService struct {
-	*httptest.Server
-	requests atomic.Int32
-	audience atomic.Value
+// countingTransport counts the requests of the HTTP client a source is given.
+type countingTransport struct{ n atomic.Int32 }
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return http.DefaultTransport.RoundTrip(r)
 }
 
-const requestToken = "request-token-secret"
-
-func newActionsTokenService(t *testing.T, answer http.HandlerFunc) *actionsTokenService {
+// actionsJob is a GitHub Actions job whose ACTIONS_ID_TOKEN_REQUEST_* point at the test issuer's
+// token endpoint (internal/oidctest), and the client that asks it, counting its requests.
+func actionsJob(t *testing.T) (*oidctest.Issuer, env, *http.Client, *countingTransport) {
 	t.Helper()
-	s := &actionsTokenService{}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.requests.Add(1)
-		if r.Method != http.MethodGet || r.URL.Path != "/idtoken" || r.URL.Query().Get("api-version") != "2.0" {
-			http.Error(w, "unexpected request "+r.Method+" "+r.URL.String(), http.StatusBadRequest)
-			return
-		}
-		if r.Header.Get("Authorization") != "bearer "+requestToken {
-			http.Error(w, `{"message":"Bad credentials"}`, http.StatusUnauthorized)
-			return
-		}
-		s.audience.Store(r.URL.Query().Get("audience"))
-		if answer != nil {
-			answer(w, r)
-			return
-		}
-		fmt.Fprintf(w, `{"count":1,"value":%q}`, idToken)
-	}))
-	t.Cleanup(s.Close)
-	return s
+	iss := oidctest.New(t)
+	url, reqToken := iss.ActionsTokenServer(t, oidctest.GitHubClaims("octocat/hello-world", "refs/heads/main"))
+	count := &countingTransport{}
+	return iss, gitHubEnv.with("ACTIONS_ID_TOKEN_REQUEST_URL", url, "ACTIONS_ID_TOKEN_REQUEST_TOKEN", reqToken), &http.Client{Transport: count}, count
 }
 
-func (s *actionsTokenService) env() env {
-	return gitHubEnv.with("ACTIONS_ID_TOKEN_REQUEST_URL", s.URL+"/idtoken?api-version=2.0", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", requestToken)
+// claimsOf decodes a JWT's payload (no verification: the control plane verifies).
+func claimsOf(t *testing.T, jwt string) map[string]any {
+	t.Helper()
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		t.Fatalf("%q is no JWT", jwt)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c map[string]any
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func tokenSource(t *testing.T, e env, opts TokenOptions) TokenSource {
@@ -63,52 +64,115 @@ func tokenSource(t *testing.T, e env, opts TokenOptions) TokenSource {
 	return src
 }
 
+// The GitHub source asks the job's token endpoint for a token of custody's audience, or
+// CUSTODY_OIDC_AUDIENCE's, only when asked for a token, and a fresh one each time.
 func TestGitHubTokenSource(t *testing.T) {
 	t.Parallel()
-	svc := newActionsTokenService(t, nil)
-	src := tokenSource(t, svc.env(), TokenOptions{HTTPClient: svc.Client()})
-	if n := svc.requests.Load(); n != 0 {
+	iss, e, client, requests := actionsJob(t)
+	src := tokenSource(t, e, TokenOptions{HTTPClient: client})
+	if n := requests.n.Load(); n != 0 {
 		t.Fatalf("making the source asked the token service %d times: it asks only when a command needs credentials", n)
 	}
 	tok, err := src.Token(t.Context())
-	if err != nil || tok != idToken {
-		t.Fatalf("Token = %q, %v", tok, err)
-	}
-	if aud := svc.audience.Load(); aud != "custody" {
-		t.Errorf("audience %v, want custody", aud)
-	}
-
-	other := tokenSource(t, svc.env().with("CUSTODY_OIDC_AUDIENCE", "https://custody.acme.internal"), TokenOptions{HTTPClient: svc.Client()})
-	if _, err := other.Token(t.Context()); err != nil {
+	if err != nil {
 		t.Fatal(err)
 	}
-	if aud := svc.audience.Load(); aud != "https://custody.acme.internal" {
+	if c := claimsOf(t, tok); c["iss"] != iss.URL || c["aud"] != "custody" || c["repository"] != "octocat/hello-world" {
+		t.Errorf("token claims %v: want the issuer's token for audience custody", c)
+	}
+	again, err := src.Token(t.Context())
+	if err != nil || again == tok {
+		t.Errorf("a second Token: %v (the same token: %v), want a fresh one", err, again == tok)
+	}
+
+	other := tokenSource(t, e.with("CUSTODY_OIDC_AUDIENCE", "https://custody.acme.internal"), TokenOptions{HTTPClient: client})
+	tok, err = other.Token(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aud := claimsOf(t, tok)["aud"]; aud != "https://custody.acme.internal" {
 		t.Errorf("audience %v, want CUSTODY_OIDC_AUDIENCE's", aud)
 	}
 }
 
+// tokenServiceDouble answers at a GitHub-shaped token endpoint what GitHub's never does (an answer
+// that is not JSON, holds no token or no JWT, is too large or never ends, or never comes): the
+// protocol's corners the source must survive, which the test issuer's endpoint cannot be made to
+// produce. It checks the request as the real endpoint would.
+type tokenServiceDouble struct {
+	*httptest.Server
+	requests atomic.Int32
+}
+
+const requestToken = "request-token-secret"
+
+func newTokenServiceDouble(t *testing.T, answer http.HandlerFunc) *tokenServiceDouble {
+	t.Helper()
+	s := &tokenServiceDouble{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.requests.Add(1)
+		if r.Method != http.MethodGet || r.URL.Path != "/idtoken" || r.URL.Query().Get("api-version") != "2.0" ||
+			r.Header.Get("Authorization") != "bearer "+requestToken || r.URL.Query().Get("audience") != "custody" {
+			http.Error(w, "unexpected request "+r.Method+" "+r.URL.String(), http.StatusBadRequest)
+			return
+		}
+		answer(w, r)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *tokenServiceDouble) env() env {
+	return gitHubEnv.with("ACTIONS_ID_TOKEN_REQUEST_URL", s.URL+"/idtoken?api-version=2.0", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", requestToken)
+}
+
+// Each way the job's token endpoint can fail is an error naming it, never showing the request
+// token; a job without one (no id-token permission) asks nothing.
 func TestGitHubTokenSourceRefusals(t *testing.T) {
+	t.Parallel()
+	_, job, client, requests := actionsJob(t)
+	tests := []struct {
+		name string
+		env  env
+		want string
+		none bool // ErrNoToken: nothing was asked
+	}{
+		{name: "no id-token permission", env: gitHubEnv.with("ACTIONS_ID_TOKEN_REQUEST_URL", "", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", ""),
+			want: "add `permissions: id-token: write` to the workflow or the job", none: true},
+		{name: "a request URL without its token", env: job.with("ACTIONS_ID_TOKEN_REQUEST_TOKEN", ""), want: "permissions: id-token: write", none: true},
+		{name: "a request URL that is no URL", env: job.with("ACTIONS_ID_TOKEN_REQUEST_URL", "file:///etc/passwd"),
+			want: "ACTIONS_ID_TOKEN_REQUEST_URL is not an http(s) URL"},
+		{name: "the request token refused", env: job.with("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "expired-request-token-7f3a"), want: "answered 401 Unauthorized"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := requests.n.Load()
+			_, err := tokenSource(t, tt.env, TokenOptions{HTTPClient: client}).Token(t.Context())
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Token error = %v, want %q", err, tt.want)
+			}
+			if errors.Is(err, ErrNoToken) != tt.none {
+				t.Errorf("errors.Is(err, ErrNoToken) = %v, want %v", !tt.none, tt.none)
+			}
+			if tok := tt.env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"]; tok != "" && strings.Contains(err.Error(), tok) {
+				t.Errorf("the error shows the request token: %v", err)
+			}
+			if tt.none && requests.n.Load() != before {
+				t.Errorf("the token service was asked though the job has no token")
+			}
+		})
+	}
+}
+
+// Answers GitHub's endpoint never gives are refused, naming what is wrong.
+func TestGitHubTokenSourceBadAnswers(t *testing.T) {
 	t.Parallel()
 	huge := `{"value":"` + strings.Repeat("a", maxGitHubAnswer) + `"}`
 	tests := []struct {
 		name   string
 		answer http.HandlerFunc
-		env    func(*actionsTokenService) env
 		want   string
-		none   bool // ErrNoToken: nothing was asked
 	}{
-		{name: "no id-token permission", env: func(*actionsTokenService) env {
-			return gitHubEnv.with("ACTIONS_ID_TOKEN_REQUEST_URL", "", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "")
-		},
-			want: "add `permissions: id-token: write` to the workflow or the job", none: true},
-		{name: "a request URL without its token", env: func(s *actionsTokenService) env { return s.env().with("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "") },
-			want: "permissions: id-token: write", none: true},
-		{name: "a request URL that is no URL", env: func(s *actionsTokenService) env {
-			return s.env().with("ACTIONS_ID_TOKEN_REQUEST_URL", "file:///etc/passwd")
-		},
-			want: "ACTIONS_ID_TOKEN_REQUEST_URL is not an http(s) URL"},
-		{name: "the request token refused", env: func(s *actionsTokenService) env { return s.env().with("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "expired") },
-			want: "answered 401 Unauthorized"},
 		{name: "an answer that is not JSON", answer: func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "<html>") }, want: "the answer is not JSON"},
 		{name: "an answer without a token", answer: func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, `{"count":0}`) }, want: "empty token"},
 		{name: "an answer that is no JWT", answer: func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, `{"value":"not a jwt"}`) }, want: "not a JWT"},
@@ -124,23 +188,16 @@ func TestGitHubTokenSourceRefusals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			svc := newActionsTokenService(t, tt.answer)
-			e := svc.env()
-			if tt.env != nil {
-				e = tt.env(svc)
-			}
-			_, err := tokenSource(t, e, TokenOptions{HTTPClient: svc.Client()}).Token(t.Context())
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
+			svc := newTokenServiceDouble(t, tt.answer)
+			_, err := tokenSource(t, svc.env(), TokenOptions{HTTPClient: svc.Client()}).Token(t.Context())
+			if err == nil || !strings.Contains(err.Error(), tt.want) || errors.Is(err, ErrNoToken) {
 				t.Fatalf("Token error = %v, want %q", err, tt.want)
-			}
-			if errors.Is(err, ErrNoToken) != tt.none {
-				t.Errorf("errors.Is(err, ErrNoToken) = %v, want %v", !tt.none, tt.none)
 			}
 			if strings.Contains(err.Error(), requestToken) {
 				t.Errorf("the error shows the request token: %v", err)
 			}
-			if tt.none && svc.requests.Load() != 0 {
-				t.Errorf("the token service was asked though the job has no token")
+			if svc.requests.Load() != 1 {
+				t.Errorf("%d requests, want 1", svc.requests.Load())
 			}
 		})
 	}
@@ -150,7 +207,7 @@ func TestGitHubTokenSourceRefusals(t *testing.T) {
 func TestGitHubTokenSourceTimesOut(t *testing.T) {
 	t.Parallel()
 	release := make(chan struct{})
-	svc := newActionsTokenService(t, func(_ http.ResponseWriter, r *http.Request) {
+	svc := newTokenServiceDouble(t, func(_ http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 		case <-release:

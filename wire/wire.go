@@ -55,6 +55,9 @@ const (
 	// CodeTrustPolicyUnmatched: no trust policy of the workflow matches the ID token; the detail names
 	// each claim that failed and its value.
 	CodeTrustPolicyUnmatched = "trust_policy_unmatched"
+	// CodeRunnerNotAuthenticated: a pushed attestation records its runner as authenticated, and the
+	// pusher is not the CI job whose verified OIDC token that runner context names.
+	CodeRunnerNotAuthenticated = "runner_not_authenticated"
 )
 
 // Project is a project.

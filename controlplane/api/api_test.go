@@ -101,6 +101,10 @@ type craft struct {
 	Signer   crafting.Signer
 	Adds     []crafting.AddOptions
 	Uploader materials.Uploader
+	// Env is the environment the runner is detected from; Job, when set, is the CI job the push's
+	// credential was exchanged for (the predicate's runner is then authenticated).
+	Env map[string]string
+	Job *crafting.CIJob
 }
 
 func (c craft) bundle(t testing.TB) []byte {
@@ -114,7 +118,7 @@ func (c craft) bundle(t testing.TB) []byte {
 	cr, err := crafting.New(crafting.Options{
 		Store:     crafting.NewFileStore(filepath.Join(dir, "attestation.json")),
 		Materials: materials.New(materials.Options{Uploader: c.Uploader}),
-		Getenv:    func(string) string { return "" }, Version: "test", Workdir: dir,
+		Getenv:    func(k string) string { return c.Env[k] }, Version: "test", Workdir: dir,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +133,11 @@ func (c craft) bundle(t testing.TB) []byte {
 		}
 	}
 	dest := &memoryDestination{}
-	if _, err := cr.Push(ctx, crafting.PushOptions{Signer: c.Signer, Destination: dest}); err != nil {
+	push := crafting.PushOptions{Signer: c.Signer, Destination: dest}
+	if c.Job != nil {
+		push.Authenticated = func(context.Context) (*crafting.CIJob, error) { return c.Job, nil }
+	}
+	if _, err := cr.Push(ctx, push); err != nil {
 		t.Fatalf("push: %v", err)
 	}
 	return dest.pushed.Bundle

@@ -58,6 +58,9 @@ func (a *App) Push(ctx context.Context, p auth.Principal, runID string, bundle [
 	if pred == nil || pred.Workflow.RunID != r.ID || pred.Workflow.Name != w.Name || pred.Workflow.Project != pr.Name {
 		return nil, unprocessable(wire.CodeUnverifiable, "the attestation is not about run %s of %s/%s", r.ID, pr.Name, w.Name)
 	}
+	if err := checkRunner(p, pred.Runner); err != nil {
+		return nil, err
+	}
 	_, c, err := a.revision(ctx, w, r.ContractRevision)
 	if err != nil {
 		return nil, err

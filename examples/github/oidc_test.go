@@ -15,11 +15,17 @@ import (
 
 // oidcSetup starts a test OIDC issuer and a GitHub-Actions-shaped token endpoint (what the runner's
 // ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN point at) that hands out ID tokens with GitHub's claims for a run
-// of the repository at ref, and returns the issuer's URL and the endpoint's URL and request token.
-func oidcSetup(t *testing.T, repo, ref string) (issuer, requestURL, requestToken string) {
+// of the repository at ref, and returns the issuer's URL and the job's environment: the endpoint's URL
+// and request token, and the server and run the tokens name. The control plane stores a runner context
+// as authenticated only when it is the token's run on the token's server (docs/attestation.md): the test
+// issuer stands where a GitHub Enterprise Server would, under its own URL, and act's run is told its
+// run ID and attempt.
+func oidcSetup(t *testing.T, repo, ref string) (issuer string, env []string) {
 	iss := oidctest.New(t)
-	requestURL, requestToken = iss.ActionsTokenServer(t, oidctest.GitHubClaims(repo, ref))
-	return iss.URL, requestURL, requestToken
+	claims := oidctest.GitHubClaims(repo, ref)
+	requestURL, requestToken := iss.ActionsTokenServer(t, claims)
+	return iss.URL, []string{"ACTIONS_ID_TOKEN_REQUEST_URL=" + requestURL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN=" + requestToken,
+		"GITHUB_SERVER_URL=" + iss.URL, "GITHUB_RUN_ID=" + claims["run_id"].(string), "GITHUB_RUN_ATTEMPT=" + claims["run_attempt"].(string)}
 }
 
 // TestExamplesUnderActOIDC: the examples as users run them, with no secret: no CUSTODY_TOKEN, each job's
@@ -36,12 +42,12 @@ func TestExamplesUnderActOIDC(t *testing.T) {
 	} {
 		t.Run(tc.example, func(t *testing.T) {
 			t.Parallel()
-			issuer, requestURL, requestToken := oidcSetup(t, "acme/app", tc.ref)
+			issuer, env := oidcSetup(t, "acme/app", tc.ref)
 			cp := startControlPlane(t, readContract(t), "--oidc-issuer", issuer)
 			cp.custody(t, t.TempDir(), "workflow", "trust", "add", "build-and-test", "--project", "skynet", "--issuer", issuer,
 				"--claim", "repository=acme/app", "--claim", "ref="+tc.ref)
 			repo := newActRepo(t, tc.example)
-			run := repo.run(t, cp, tc.ref, "ACTIONS_ID_TOKEN_REQUEST_URL="+requestURL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN="+requestToken)
+			run := repo.run(t, cp, tc.ref, env...)
 			digest, subject := checkPushed(t, cp, repo, run, tc.job)
 			if printed := run.printed(); strings.Contains(printed, "cst_") {
 				t.Errorf("a custody credential shows in the log:\n%s", printed)

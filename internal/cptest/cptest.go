@@ -5,9 +5,13 @@ package cptest
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,6 +39,9 @@ type Server struct {
 	Dir        string
 	// TrustedRoot is the trusted_root.json of the control plane's CA and TSA (nil with NoKeyless).
 	TrustedRoot []byte
+
+	mu    sync.Mutex
+	calls []Call
 }
 
 // Options configure New.
@@ -61,6 +68,17 @@ type Options struct {
 	OIDCAudience string
 	// Logger receives the control plane's log; nil discards it.
 	Logger *slog.Logger
+	// Record keeps every request the control plane answers (Calls), so a test sees which credential
+	// each call carried.
+	Record bool
+}
+
+// Call is a request the control plane answered.
+type Call struct {
+	Method, Path string
+	// Bearer is the token the request carried ("" without one).
+	Bearer string
+	Status int
 }
 
 // New starts a control plane, bootstraps its admin token, and stops it when the test ends.
@@ -107,15 +125,72 @@ func New(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
-	srv.Config.Handler = api.New(api.Config{App: a, Log: opts.Logger, MaxBlobSize: opts.MaxBlobSize, BodyBudget: opts.BodyBudget})
+	out := &Server{AdminToken: token, App: a, Store: st, CAS: blobs, Dir: dir}
+	var h http.Handler = api.New(api.Config{App: a, Log: opts.Logger, MaxBlobSize: opts.MaxBlobSize, BodyBudget: opts.BodyBudget})
+	if opts.Record {
+		h = out.record(h)
+	}
+	srv.Config.Handler = h
 	srv.Start()
 	t.Cleanup(srv.Close)
-	out := &Server{URL: srv.URL, AdminToken: token, App: a, Store: st, CAS: blobs, Dir: dir}
+	out.URL = srv.URL
 	if keyless != nil {
 		out.TrustedRoot = keyless.TrustedRoot
 	}
 	return out
 }
+
+// record wraps the API so that every request it answers is kept.
+func (s *Server) record(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(rw, r)
+		bearer, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		s.mu.Lock()
+		s.calls = append(s.calls, Call{Method: r.Method, Path: r.URL.Path, Bearer: bearer, Status: rw.status})
+		s.mu.Unlock()
+	})
+}
+
+// Calls returns the requests answered so far, in the order they finished (Options.Record).
+func (s *Server) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.calls)
+}
+
+// Exchanges counts the OIDC exchanges the control plane granted (Options.Record).
+func (s *Server) Exchanges() int {
+	n := 0
+	for _, c := range s.Calls() {
+		if c.Method == http.MethodPost && c.Path == "/v1/auth/oidc" && c.Status == http.StatusCreated {
+			n++
+		}
+	}
+	return n
+}
+
+// statusWriter records the status of an answer.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (deadlines, flushes).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Keyless generates a CA and a TSA in memory, as custodyd does in its data directory, with their
 // trusted root. They keep the wall clock whatever the control plane's clock: a timestamp's PKCS #7
@@ -183,6 +258,15 @@ func (s *Server) Workflow(t testing.TB, project, workflow, contract string, publ
 		t.Fatalf("create token: %v", err)
 	}
 	return tok.Secret
+}
+
+// Trust adds a trust policy to project/workflow: ID tokens of issuer whose claims match claims may
+// be exchanged for credentials of the workflow (Options.OIDCIssuers must list the issuer).
+func (s *Server) Trust(t testing.TB, project, workflow, issuer string, claims map[string]string) {
+	t.Helper()
+	if _, err := s.Admin(t).AddTrustPolicy(context.Background(), project, workflow, wire.TrustPolicy{Issuer: issuer, Claims: claims}); err != nil {
+		t.Fatalf("trust policy of %s/%s: %v", project, workflow, err)
+	}
 }
 
 // ReadFile is os.ReadFile that fails the test.

@@ -5,10 +5,13 @@
 package gitlabci
 
 import (
+	"encoding/json"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/custody-dev/custody/attestation"
 	"github.com/custody-dev/custody/internal/oidctest"
 )
 
@@ -25,6 +28,15 @@ func oidcControlPlane(t *testing.T) (*controlPlane, *oidctest.Issuer) {
 	cp.admin("workflow", "trust", "add", workflow, "--project", project, "--issuer", iss.URL,
 		"--claim", "project_path="+componentProject, "--claim", "ref_protected=true")
 	return cp, iss
+}
+
+// jobVars are the variables of a job whose ID token is token, on the GitLab the test issuer stands
+// for: its URL is the server's (a self-managed GitLab's issuer is its URL), and the job's URL one of
+// the token's project's jobs (GitLabClaims' job 302), so the runner context custody records is the
+// one the control plane checks against the token's claims.
+func jobVars(cp *controlPlane, iss *oidctest.Issuer, token string) map[string]string {
+	return map[string]string{"CUSTODY_CONTROL_PLANE": cp.URL, "CUSTODY_ID_TOKEN": token,
+		"CI_SERVER_URL": iss.URL, "CI_JOB_URL": iss.URL + "/" + componentProject + "/-/jobs/302"}
 }
 
 // verifyCI checks a bundle signed with a certificate of the GitLab pipeline's identity.
@@ -44,10 +56,25 @@ func TestExampleAttestWithIDToken(t *testing.T) {
 	cp, iss := oidcControlPlane(t)
 	dir := repository(t, localPipeline(t, "attest"))
 	token := iss.Token(t, oidctest.GitLabClaims(componentProject, "main"))
-	r := runPipeline(t, dir, false, map[string]string{"CUSTODY_CONTROL_PLANE": cp.URL, "CUSTODY_ID_TOKEN": token})
+	r := runPipeline(t, dir, false, jobVars(cp, iss, token))
 	r.wantJobs(map[string]string{"build": "PASS", "custody-attest": "PASS"})
 	bundle := r.artifact("custody-attest", "attestation.sigstore.json")
 	verifyCI(t, cp, iss, bundle, dir+"/dist/app-amd64")
+	b, err := os.ReadFile(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := attestation.Read(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct{ Predicate attestation.Predicate }
+	if err := json.Unmarshal(doc.Envelope.Payload, &st); err != nil {
+		t.Fatal(err)
+	}
+	if r := st.Predicate.Runner; r == nil || r.Type != "GITLAB_PIPELINE" || !r.Authenticated || r.Issuer != iss.URL {
+		t.Errorf("the predicate's runner %+v: want the GitLab job, authenticated by its token", r)
+	}
 	if log := r.log("custody-attest"); strings.Contains(log, token) {
 		t.Error("the job log shows the ID token")
 	}
@@ -60,9 +87,7 @@ func TestExampleMultiStageWithIDTokens(t *testing.T) {
 	t.Parallel()
 	cp, iss := oidcControlPlane(t)
 	dir := repository(t, localPipeline(t, "multi-stage"))
-	vars := func(token string) map[string]string {
-		return map[string]string{"CUSTODY_CONTROL_PLANE": cp.URL, "CUSTODY_ID_TOKEN": token}
-	}
+	vars := func(token string) map[string]string { return jobVars(cp, iss, token) }
 	initToken := iss.Token(t, oidctest.GitLabClaims(componentProject, "main"))
 	runPipeline(t, dir, true, vars(initToken), "custody-init").wantJobs(map[string]string{"custody-init": "PASS"})
 	runPipeline(t, dir, true, nil, "build").wantJobs(map[string]string{"build": "PASS"})
@@ -88,7 +113,7 @@ func TestUntrustedPipelineIsRefused(t *testing.T) {
 	dir := repository(t, localPipeline(t, "attest"))
 	claims := oidctest.GitLabClaims(componentProject, "feature")
 	claims["ref_protected"] = "false"
-	r := runPipeline(t, dir, false, map[string]string{"CUSTODY_CONTROL_PLANE": cp.URL, "CUSTODY_ID_TOKEN": iss.Token(t, claims)})
+	r := runPipeline(t, dir, false, jobVars(cp, iss, iss.Token(t, claims)))
 	r.wantJobs(map[string]string{"build": "PASS", "custody-attest": "FAIL"})
 	if log := r.log("custody-attest"); !strings.Contains(log, "ref_protected") {
 		t.Errorf("the job log does not name the claim that failed:\n%s", log)

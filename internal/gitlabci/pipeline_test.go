@@ -319,7 +319,13 @@ func runPipeline(t *testing.T, dir string, isolated bool, vars map[string]string
 	for k, v := range vars {
 		all[k] = v
 	}
-	args := []string{"--no-color", "--force-shell-executor", "--ignore-predefined-vars", "GITLAB_CI,CI_PROJECT_DIR"}
+	predefined := []string{"GITLAB_CI", "CI_PROJECT_DIR"}
+	for _, k := range []string{"CI_SERVER_URL", "CI_JOB_URL"} { // set by the ID-token tests, to the test issuer's
+		if _, ok := vars[k]; ok {
+			predefined = append(predefined, k)
+		}
+	}
+	args := []string{"--no-color", "--force-shell-executor", "--ignore-predefined-vars", strings.Join(predefined, ",")}
 	if isolated {
 		args = append(args, "--shell-isolation", "--no-artifacts-to-source")
 	}

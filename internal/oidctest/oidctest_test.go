@@ -97,7 +97,28 @@ func TestActionsTokenServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := provider.Verifier(&gooidc.Config{ClientID: "custody"}).Verify(t.Context(), value); err != nil {
-		t.Errorf("the served token: %v", err)
+	verifier := provider.Verifier(&gooidc.Config{ClientID: "custody"})
+	first, err := verifier.Verify(t.Context(), value)
+	if err != nil {
+		t.Fatalf("the served token: %v", err)
+	}
+	// Each token is GitHub's answer to one request: a token of its own, with its own jti.
+	_, again := get("bearer " + reqToken)
+	second, err := verifier.Verify(t.Context(), again["value"].(string))
+	if err != nil {
+		t.Fatalf("the second token: %v", err)
+	}
+	var c1, c2 struct {
+		JTI        string `json:"jti"`
+		Repository string `json:"repository"`
+	}
+	if err := first.Claims(&c1); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Claims(&c2); err != nil {
+		t.Fatal(err)
+	}
+	if c1.JTI == "" || c1.JTI == c2.JTI || c1.Repository != "acme/app" || c2.Repository != "acme/app" {
+		t.Errorf("two tokens served: jti %q and %q, repository %q and %q: want the claims with a fresh jti each", c1.JTI, c2.JTI, c1.Repository, c2.Repository)
 	}
 }
