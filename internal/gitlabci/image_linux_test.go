@@ -507,12 +507,13 @@ func collect(t *testing.T, project string, paths []string) map[string][]byte {
 	return out
 }
 
-// runnerCommands are what GitLab Runner's own sh job script calls around a job's lines, as its
-// shell writer (shells/bash.go) writes them: the pipefail probe (grep), file-type variables (mkdir,
-// printf), dotenv and environment files (cat, touch), section markers (date), cleanup (chmod, rm,
-// find), and the shell's own builtins.
-var runnerCommands = []string{"cat", "cd", "chmod", "date", "echo", "eval", "exit", "export", "find", "grep", "mkdir",
-	"printf", "rm", "set", "touch", "trap"}
+// runnerCommands are what GitLab Runner calls in a job's container around the job's lines: in the
+// job script its shell writer (shells/bash.go) writes, the pipefail probe (grep), file-type variables
+// (mkdir, printf), dotenv and environment files (cat, touch), section markers (date), cleanup (chmod,
+// rm, find) and the shell's builtins; and `id -u`, `id -g` to find the image's user when
+// FF_DISABLE_UMASK_FOR_DOCKER_EXECUTOR is on.
+var runnerCommands = []string{"cat", "cd", "chmod", "date", "echo", "eval", "exit", "export", "find", "grep", "id",
+	"mkdir", "printf", "rm", "set", "touch", "trap"}
 
 // Every command the components' scripts call, and those GitLab Runner's job script calls around them,
 // is in the image: a builtin of its shell, or found through its PATH.
