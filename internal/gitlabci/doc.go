@@ -4,7 +4,10 @@
 // match; gitlab-ci-local checks only some of it), generate the components' READMEs and the inputs
 // tables of docs/gitlab.md from the specs, and run the examples under gitlab-ci-local against a
 // custodyd process on 127.0.0.1: `include: component:` resolves to this repository's templates/,
-// jobs run in a shell with the custody binary the test built, and the bundles they push verify.
+// jobs run in a shell with the custody binary the test built, and the bundles they push verify. Other
+// tests run the components' jobs in the custody image itself (internal/image, unpacked, entered with
+// chroot as its user), as GitLab's Docker executor would, and check that every command the scripts
+// call is in it.
 //
 // The package holds no code outside its tests.
 package gitlabci

@@ -1,7 +1,8 @@
 // Package image builds the custody image with go-containerregistry, where no Docker engine runs: the
 // image the Dockerfile at the repository's root describes (a static custody binary on an empty base with
-// Debian's CA certificates, run as a non-root user, with OCI labels), as one layer. Tests measure its size
-// and hold it to the Dockerfile (image_test.go); bench/image prints its size and writes it out.
+// Debian's CA certificates and a static busybox as the shell GitLab jobs run in, run as a non-root user,
+// with OCI labels), as one layer. Tests measure its size and hold it to the Dockerfile (image_test.go);
+// bench/image prints its size and writes it out.
 package image
 
 import (
@@ -9,10 +10,13 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"debug/elf"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -33,6 +37,14 @@ const (
 	User = "1001:1001"
 	// DebianCACerts is where Debian's ca-certificates package keeps the bundle the image carries.
 	DebianCACerts = "/etc/ssl/certs/ca-certificates.crt"
+	// BusyboxDir holds the image's shell: a static busybox (BusyboxDir/busybox) and a link to it for
+	// each of its applets (sh, cp, mkdir, grep, ...). GitLab's Docker executor starts a job with `sh -c`
+	// through the image's PATH and then runs the first shell it finds of a list that ends with
+	// /busybox/sh; kaniko's and distroless's debug images keep their busybox there too.
+	BusyboxDir = "/busybox"
+	// DebianBusybox is where Debian's busybox-static package installs its binary (the busybox package
+	// installs a dynamically linked one there, which the image, without a libc, cannot run).
+	DebianBusybox = "/bin/busybox"
 	// MaxSize bounds the image: what a registry stores and a pull transfers (manifest, config and
 	// compressed layers).
 	MaxSize = 20 << 20
@@ -44,9 +56,9 @@ const (
 	group  = "root:x:0:\ncustody:x:1001:\n"
 )
 
-// Env and Entrypoint are the image config's.
+// Env and Entrypoint are the image config's. PATH finds custody first, then busybox's applets.
 var (
-	Env        = []string{"PATH=/usr/local/bin", "HOME=/tmp"}
+	Env        = []string{"PATH=/usr/local/bin:" + BusyboxDir, "HOME=/tmp"}
 	Entrypoint = []string{BinaryPath}
 )
 
@@ -81,6 +93,9 @@ type Options struct {
 	Binary string
 	// CACerts is the PEM bundle of CA certificates; "" is DebianCACerts.
 	CACerts string
+	// Busybox is a static busybox for the platform; "" is DebianBusybox. Its applets are what it
+	// lists (busybox --list), so it must run on this machine.
+	Busybox string
 	// Version and Revision are the labels'; Created the labels' and the files' time (a fixed time
 	// makes the image reproducible).
 	Version, Revision string
@@ -94,6 +109,9 @@ func Build(opts Options) (v1.Image, error) {
 	if opts.CACerts == "" {
 		opts.CACerts = DebianCACerts
 	}
+	if opts.Busybox == "" {
+		opts.Busybox = DebianBusybox
+	}
 	if opts.Platform.OS == "" {
 		opts.Platform = v1.Platform{OS: "linux", Architecture: "amd64"}
 	}
@@ -105,7 +123,14 @@ func Build(opts Options) (v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("CA certificates (Debian: apt-get install ca-certificates): %w", err)
 	}
+	busybox, applets, err := readBusybox(opts.Busybox, opts.Platform)
+	if err != nil {
+		return nil, err
+	}
+	bb := strings.TrimPrefix(BusyboxDir, "/")
 	fs := []file{
+		{name: bb + "/", mode: 0o755 | tarDir},
+		{name: bb + "/busybox", mode: 0o755, body: busybox},
 		{name: "etc/", mode: 0o755 | tarDir},
 		{name: "etc/group", mode: 0o644, body: []byte(group)},
 		{name: "etc/passwd", mode: 0o644, body: []byte(passwd)},
@@ -117,6 +142,9 @@ func Build(opts Options) (v1.Image, error) {
 		{name: "usr/local/", mode: 0o755 | tarDir},
 		{name: "usr/local/bin/", mode: 0o755 | tarDir},
 		{name: strings.TrimPrefix(BinaryPath, "/"), mode: 0o755, body: binary},
+	}
+	for _, a := range applets {
+		fs = append(fs, file{name: bb + "/" + a, mode: 0o777, link: "busybox"})
 	}
 	layerTar, err := tarOf(fs, opts.Created)
 	if err != nil {
@@ -150,6 +178,56 @@ func Build(opts Options) (v1.Image, error) {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	return img, nil
+}
+
+// elfMachines are the ELF machines of the platforms the image is built for.
+var elfMachines = map[string]elf.Machine{
+	"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64, "arm": elf.EM_ARM, "386": elf.EM_386,
+	"ppc64le": elf.EM_PPC64, "s390x": elf.EM_S390, "riscv64": elf.EM_RISCV,
+}
+
+// readBusybox reads a static busybox for the platform and the applets it lists, without busybox
+// itself (the binary is BusyboxDir/busybox).
+func readBusybox(path string, p v1.Platform) ([]byte, []string, error) {
+	const install = "Debian: apt-get install busybox-static"
+	body, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("busybox, the image's shell (%s): %w", install, err)
+	}
+	exe, err := elf.NewFile(bytes.NewReader(body))
+	if err != nil {
+		return nil, nil, fmt.Errorf("busybox %s is not an ELF executable (%s): %w", path, install, err)
+	}
+	if want, ok := elfMachines[p.Architecture]; !ok || exe.Machine != want {
+		return nil, nil, fmt.Errorf("busybox %s is for %s, not the image's %s/%s", path, exe.Machine, p.OS, p.Architecture)
+	}
+	for _, prog := range exe.Progs {
+		if prog.Type == elf.PT_INTERP {
+			return nil, nil, fmt.Errorf("busybox %s is dynamically linked, and the image has no libc (%s: a static busybox)", path, install)
+		}
+	}
+	out, err := exec.Command(path, "--list").Output()
+	if err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			err = fmt.Errorf("%w: %s", err, bytes.TrimSpace(exit.Stderr))
+		}
+		return nil, nil, fmt.Errorf("busybox --list: %w", err)
+	}
+	var applets []string
+	for _, a := range strings.Fields(string(out)) {
+		if a == "busybox" {
+			continue
+		}
+		if strings.Contains(a, "/") || a == "." || a == ".." {
+			return nil, nil, fmt.Errorf("busybox --list: %q is not an applet name", a)
+		}
+		applets = append(applets, a)
+	}
+	if !slices.Contains(applets, "sh") {
+		return nil, nil, fmt.Errorf("busybox %s has no sh applet: GitLab jobs need a shell", path)
+	}
+	return body, applets, nil
 }
 
 // Size is an image's size.
@@ -203,6 +281,7 @@ type file struct {
 	name string
 	mode int64
 	body []byte
+	link string // a symbolic link to link, when set
 }
 
 // tarOf writes the files, sorted, owned by root (as COPY makes them), at time mtime.
@@ -212,9 +291,12 @@ func tarOf(files []file, mtime time.Time) ([]byte, error) {
 	tw := tar.NewWriter(&buf)
 	for _, f := range files {
 		h := &tar.Header{Name: f.name, Mode: f.mode &^ tarDir, ModTime: mtime.Truncate(time.Second)}
-		if f.mode&tarDir != 0 {
+		switch {
+		case f.mode&tarDir != 0:
 			h.Typeflag = tar.TypeDir
-		} else {
+		case f.link != "":
+			h.Typeflag, h.Linkname = tar.TypeSymlink, f.link
+		default:
 			h.Typeflag, h.Size = tar.TypeReg, int64(len(f.body))
 		}
 		if err := tw.WriteHeader(h); err != nil {

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -28,12 +29,24 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// built is the image of the working tree, built once.
+// needInputs skips the test without the machine's files the image takes (Debian's CA bundle and
+// busybox-static), or fails it in CI (CI=true), which installs them.
+func needInputs(t *testing.T) {
+	t.Helper()
+	for path, pkg := range map[string]string{DebianCACerts: "ca-certificates", DebianBusybox: "busybox-static"} {
+		if _, err := os.Stat(path); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("no %s (CI=true, so this fails rather than skips; Debian: apt-get install %s): %v", path, pkg, err)
+			}
+			t.Skipf("no %s (Debian: apt-get install %s): %v", path, pkg, err)
+		}
+	}
+}
+
+// built is the image of the working tree.
 func built(t *testing.T) v1.Image {
 	t.Helper()
-	if _, err := os.Stat(DebianCACerts); err != nil {
-		t.Skipf("no CA bundle at %s (Debian: apt-get install ca-certificates): %v", DebianCACerts, err)
-	}
+	needInputs(t)
 	bin := filepath.Join(t.TempDir(), "custody")
 	if err := BuildBinary(t.Context(), "../..", "custody", bin, "v0.0.0-test"); err != nil {
 		t.Fatal(err)
@@ -46,8 +59,9 @@ func built(t *testing.T) v1.Image {
 }
 
 // TestImage builds the image as CI does (go-containerregistry, no Docker engine), prints its size and
-// fails over MaxSize; checks its config (entrypoint, non-root user, labels) and file system (a static
-// custody that runs, CA certificates, /tmp); and writes it to an OCI layout and a registry.
+// fails over MaxSize; checks its config (entrypoint, non-root user, PATH, labels) and file system (a
+// static custody that runs, a static busybox with a link per applet, CA certificates, /tmp); and writes
+// it to an OCI layout and a registry.
 func TestImage(t *testing.T) {
 	t.Parallel()
 	img := built(t)
@@ -73,6 +87,9 @@ func TestImage(t *testing.T) {
 	if !slices.Equal(c.Entrypoint, []string{BinaryPath}) || cf.OS != "linux" || cf.Architecture != "amd64" {
 		t.Errorf("entrypoint %v on %s/%s", c.Entrypoint, cf.OS, cf.Architecture)
 	}
+	if !slices.Contains(c.Env, "PATH=/usr/local/bin:/busybox") {
+		t.Errorf("env %q: want PATH=/usr/local/bin:/busybox (custody, then the shell's applets)", c.Env)
+	}
 	for _, k := range []string{"title", "description", "source", "documentation", "version", "revision", "created"} {
 		if c.Labels["org.opencontainers.image."+k] == "" {
 			t.Errorf("label org.opencontainers.image.%s is missing: %v", k, c.Labels)
@@ -86,25 +103,40 @@ func TestImage(t *testing.T) {
 			t.Errorf("%s: %+v, want mode %o owned by root", name, f.hdr, mode)
 		}
 	}
-	if n := len(files); n != 11 {
-		t.Errorf("the layer holds %d entries, want 11: %v", n, slices.Sorted(maps.Keys(files)))
+	applets := busyboxApplets(t)
+	if n, want := len(files), 13+len(applets); n != want {
+		t.Errorf("the layer holds %d entries, want %d: %v", n, want, slices.Sorted(maps.Keys(files)))
+	}
+	busybox, err := os.ReadFile(DebianBusybox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := files["busybox/busybox"]; f.hdr == nil || f.hdr.Mode != 0o755 || !bytes.Equal(f.body, busybox) {
+		t.Errorf("busybox/busybox is not the machine's %s with mode 755", DebianBusybox)
+	}
+	for _, a := range append(applets, "sh", "cp", "mkdir", "rm", "dirname", "grep") {
+		if f := files["busybox/"+a]; f.hdr == nil || f.hdr.Typeflag != tar.TypeSymlink || f.hdr.Linkname != "busybox" {
+			t.Errorf("busybox/%s: %+v, want a link to busybox", a, f.hdr)
+		}
 	}
 	certs := files["etc/ssl/certs/ca-certificates.crt"].body
 	if n := bytes.Count(certs, []byte("-----BEGIN CERTIFICATE-----")); !x509.NewCertPool().AppendCertsFromPEM(certs) || n < 100 {
 		t.Errorf("the CA bundle holds %d certificates", n)
 	}
 	custody := files["usr/local/bin/custody"].body
-	exe, err := elf.NewFile(bytes.NewReader(custody))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range exe.Progs {
-		if p.Type == elf.PT_INTERP {
-			t.Error("custody is dynamically linked (it has an interpreter): the image has no libc")
+	for name, body := range map[string][]byte{"custody": custody, "busybox": files["busybox/busybox"].body} {
+		exe, err := elf.NewFile(bytes.NewReader(body))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
 		}
-	}
-	if exe.Section(".symtab") != nil {
-		t.Error("custody keeps its symbol table: -ldflags '-s -w' strips it")
+		for _, p := range exe.Progs {
+			if p.Type == elf.PT_INTERP {
+				t.Errorf("%s is dynamically linked (it has an interpreter): the image has no libc", name)
+			}
+		}
+		if exe.Section(".symtab") != nil {
+			t.Errorf("%s keeps its symbol table: -ldflags '-s -w' strips it", name)
+		}
 	}
 	bin := filepath.Join(t.TempDir(), "custody")
 	if err := os.WriteFile(bin, custody, 0o755); err != nil {
@@ -142,9 +174,7 @@ func TestImage(t *testing.T) {
 // TestImageIsReproducible: the same binary and options make the same image.
 func TestImageIsReproducible(t *testing.T) {
 	t.Parallel()
-	if _, err := os.Stat(DebianCACerts); err != nil {
-		t.Skipf("no CA bundle at %s: %v", DebianCACerts, err)
-	}
+	needInputs(t)
 	bin := filepath.Join(t.TempDir(), "custody")
 	if err := os.WriteFile(bin, []byte("not really a binary"), 0o755); err != nil {
 		t.Fatal(err)
@@ -163,6 +193,62 @@ func TestImageIsReproducible(t *testing.T) {
 	}
 	if digests[0] != digests[1] {
 		t.Errorf("two builds: %v", digests)
+	}
+}
+
+// busyboxApplets are the applets the machine's busybox lists, without busybox itself.
+func busyboxApplets(t *testing.T) []string {
+	t.Helper()
+	out, err := exec.Command(DebianBusybox, "--list").Output()
+	if err != nil {
+		t.Fatalf("%s --list: %v", DebianBusybox, err)
+	}
+	return slices.DeleteFunc(strings.Fields(string(out)), func(a string) bool { return a == "busybox" })
+}
+
+// Build refuses a busybox the image could not run, naming the package to install.
+func TestBuildRefusesABusyboxItCannotUse(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat(DebianCACerts); err != nil {
+		t.Skipf("no CA bundle at %s: %v", DebianCACerts, err)
+	}
+	dir := t.TempDir()
+	custody := filepath.Join(dir, "custody")
+	text := filepath.Join(dir, "busybox.txt")
+	for _, p := range []string{custody, text} {
+		if err := os.WriteFile(p, []byte("not really a binary"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A dynamically linked program of this machine: the Go toolchain's go command may be static, the
+	// shell is not.
+	dynamic, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh on PATH")
+	}
+	if dynamic, err = filepath.EvalSymlinks(dynamic); err != nil {
+		t.Fatal(err)
+	}
+	here := v1.Platform{OS: "linux", Architecture: runtime.GOARCH}
+	other := v1.Platform{OS: "linux", Architecture: "s390x"}
+	if runtime.GOARCH == "s390x" {
+		other.Architecture = "amd64"
+	}
+	tests := []struct {
+		busybox  string
+		platform v1.Platform
+		want     string
+	}{
+		{filepath.Join(dir, "none"), here, "busybox, the image's shell (Debian: apt-get install busybox-static): open " + filepath.Join(dir, "none") + ": no such file or directory"},
+		{text, here, "busybox " + text + " is not an ELF executable (Debian: apt-get install busybox-static)"},
+		{dynamic, other, "busybox " + dynamic + " is for "},
+		{dynamic, here, "busybox " + dynamic + " is dynamically linked, and the image has no libc (Debian: apt-get install busybox-static: a static busybox)"},
+	}
+	for _, tt := range tests {
+		_, err := Build(Options{Binary: custody, Busybox: tt.busybox, Platform: tt.platform, Created: time.Unix(1700000000, 0)})
+		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+			t.Errorf("Build with busybox %s for %s: %v, want %q", tt.busybox, tt.platform.Architecture, err, tt.want)
+		}
 	}
 }
 
@@ -200,11 +286,9 @@ func layerFiles(t *testing.T, img v1.Image) map[string]layerFile {
 	}
 }
 
-// dockerfile is the final stage of the Dockerfile and its build commands, continuation lines joined.
-type dockerfile struct {
-	build []string            // RUN commands of the build stage
-	final map[string][]string // instruction -> arguments, in the final stage
-}
+// dockerfile is the Dockerfile's stages by name (the final one unnamed): each stage's instructions
+// and their arguments, continuation lines joined.
+type dockerfile map[string]map[string][]string
 
 func readDockerfile(t *testing.T) dockerfile {
 	t.Helper()
@@ -213,25 +297,28 @@ func readDockerfile(t *testing.T) dockerfile {
 		t.Fatal(err)
 	}
 	text := regexp.MustCompile(`\\\n\s*`).ReplaceAllString(string(b), " ")
-	d := dockerfile{final: map[string][]string{}}
-	stage := 0
+	d := dockerfile{}
+	var stage map[string][]string
+	var names []string
 	for _, line := range strings.Split(text, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
 		instr, args, _ := strings.Cut(line, " ")
-		switch {
-		case instr == "FROM":
-			stage++
-		case stage == 1 && instr == "RUN":
-			d.build = append(d.build, args)
-		case stage == 2:
-			d.final[instr] = append(d.final[instr], args)
+		if instr == "FROM" {
+			_, name, _ := strings.Cut(args, " AS ")
+			stage = map[string][]string{"FROM": {args}}
+			d[name] = stage
+			names = append(names, name)
+			continue
+		}
+		if stage != nil {
+			stage[instr] = append(stage[instr], args)
 		}
 	}
-	if stage != 2 {
-		t.Fatalf("the Dockerfile has %d stages, want build and final", stage)
+	if !slices.Equal(names, []string{"build", "busybox", ""}) {
+		t.Fatalf("the Dockerfile has stages %q, want build, busybox and the final one", names)
 	}
 	return d
 }
@@ -240,7 +327,7 @@ func readDockerfile(t *testing.T) dockerfile {
 // base, file system, user, environment, entrypoint and labels.
 func TestImageMatchesDockerfile(t *testing.T) {
 	d := readDockerfile(t)
-	build := strings.Join(d.build, "\n")
+	build, final := strings.Join(d["build"]["RUN"], "\n"), d[""]
 	for _, want := range []string{`CGO_ENABLED=0`, `go build -trimpath -ldflags "-s -w -X main.version=${VERSION}"`,
 		"-o /rootfs" + BinaryPath + " ./cmd/custody",
 		"cp " + DebianCACerts + " /rootfs" + CACertsPath,
@@ -250,21 +337,32 @@ func TestImageMatchesDockerfile(t *testing.T) {
 			t.Errorf("the Dockerfile's build stage does not run %q", want)
 		}
 	}
-	if got := d.final["COPY"]; !slices.Equal(got, []string{"--from=build /rootfs/ /"}) {
-		t.Errorf("the final stage copies %q, want the build stage's /rootfs/ alone", got)
+	busybox := strings.Join(d["busybox"]["RUN"], "\n")
+	for _, want := range []string{"apt-get install -y --no-install-recommends busybox-static",
+		"mkdir -p /rootfs" + BusyboxDir, "cp " + DebianBusybox + " /rootfs" + BusyboxDir + "/busybox",
+		`for a in $(` + DebianBusybox + ` --list); do [ "$a" = busybox ] || ln -s busybox "/rootfs` + BusyboxDir + `/$a"; done`} {
+		if !strings.Contains(busybox, want) {
+			t.Errorf("the Dockerfile's busybox stage does not run %q", want)
+		}
 	}
-	if got := d.final["USER"]; !slices.Equal(got, []string{User}) {
+	if from := d["busybox"]["FROM"]; len(from) != 1 || strings.Contains(from[0], "--platform") || !strings.HasPrefix(from[0], "debian:") {
+		t.Errorf("the busybox stage is FROM %q: want Debian for the target platform (its busybox runs in the image)", from)
+	}
+	if got := final["COPY"]; !slices.Equal(got, []string{"--from=build /rootfs/ /", "--from=busybox /rootfs/ /"}) {
+		t.Errorf("the final stage copies %q, want the build and busybox stages' /rootfs/ alone", got)
+	}
+	if got := final["USER"]; !slices.Equal(got, []string{User}) {
 		t.Errorf("USER %q, want %s", got, User)
 	}
-	if got := d.final["ENV"]; !slices.Equal(got, []string{strings.Join(Env, " ")}) {
+	if got := final["ENV"]; !slices.Equal(got, []string{strings.Join(Env, " ")}) {
 		t.Errorf("ENV %q, want %q", got, Env)
 	}
 	var entrypoint []string
-	if got := d.final["ENTRYPOINT"]; len(got) != 1 || json.Unmarshal([]byte(got[0]), &entrypoint) != nil || !slices.Equal(entrypoint, Entrypoint) {
+	if got := final["ENTRYPOINT"]; len(got) != 1 || json.Unmarshal([]byte(got[0]), &entrypoint) != nil || !slices.Equal(entrypoint, Entrypoint) {
 		t.Errorf("ENTRYPOINT %q, want %q", got, Entrypoint)
 	}
 	labels := map[string]string{}
-	for _, l := range d.final["LABEL"] {
+	for _, l := range final["LABEL"] {
 		for _, m := range regexp.MustCompile(`(\S+)="([^"]*)"`).FindAllStringSubmatch(l, -1) {
 			labels[m[1]] = m[2]
 		}
@@ -275,8 +373,11 @@ func TestImageMatchesDockerfile(t *testing.T) {
 	if !maps.Equal(labels, want) {
 		t.Errorf("the Dockerfile's labels %v\nwant %v", labels, want)
 	}
-	for instr := range d.final {
-		if !slices.Contains([]string{"COPY", "ARG", "LABEL", "ENV", "USER", "ENTRYPOINT"}, instr) {
+	if got := final["FROM"]; !slices.Equal(got, []string{"scratch"}) {
+		t.Errorf("the final stage is FROM %q, want scratch", got)
+	}
+	for instr := range final {
+		if !slices.Contains([]string{"FROM", "COPY", "ARG", "LABEL", "ENV", "USER", "ENTRYPOINT"}, instr) {
 			t.Errorf("the final stage has %s, which the image built here does not do", instr)
 		}
 	}
