@@ -436,7 +436,10 @@ func TestComponentsRunInTheImage(t *testing.T) {
 		{"push", nil},
 	} {
 		j, paths := componentJob(t, components[step.component], step.inputs)
-		vars := map[string]string{"CUSTODY_CONTROL_PLANE": cp.URL, "CUSTODY_ID_TOKEN": iss.Token(t, oidctest.GitLabClaims(componentProject, "main"))}
+		// The job's GitLab is the token's issuer: the control plane checks the recorded runner (its
+		// job URL) against the verified token, as the ID-token pipelines do.
+		vars := map[string]string{"CUSTODY_CONTROL_PLANE": cp.URL, "CUSTODY_ID_TOKEN": iss.Token(t, oidctest.GitLabClaims(componentProject, "main")),
+			"CI_SERVER_URL": iss.URL, "CI_JOB_URL": iss.URL + "/" + componentProject + "/-/jobs/302"}
 		for k, v := range j.Variables {
 			vars[k] = v
 		}
