@@ -3,7 +3,6 @@ package ca
 import (
 	"context"
 	"crypto"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -34,7 +33,7 @@ func (a *Authority) Entry() trustroot.Entry {
 func (a *Authority) Entries(retired []trustroot.Entry) []trustroot.Entry {
 	out := []trustroot.Entry{a.Entry()}
 	for _, e := range retired {
-		if !sameChain(e, a.Entry()) {
+		if !e.SameChain(a.Entry()) {
 			out = append(out, e)
 		}
 	}
@@ -115,7 +114,7 @@ func Rotate(dir string, newRoot bool, retireAt time.Time, now func() time.Time) 
 	}
 	gone := old.Entry()
 	gone.End = retireAt.Add(LeafValidity)
-	retired = append(slices.DeleteFunc(retired, func(e trustroot.Entry) bool { return sameChain(e, gone) }), gone)
+	retired = append(slices.DeleteFunc(retired, func(e trustroot.Entry) bool { return e.SameChain(gone) }), gone)
 	list, err := trustroot.Build(retired, nil)
 	if err != nil {
 		return nil, fmt.Errorf("CA: rotate: %w", err)
@@ -160,8 +159,4 @@ func finishRotation(dir string) error {
 		}
 	}
 	return nil
-}
-
-func sameChain(a, b trustroot.Entry) bool {
-	return slices.EqualFunc(a.Chain, b.Chain, func(x, y *x509.Certificate) bool { return x.Equal(y) })
 }

@@ -58,7 +58,7 @@ func TestRotate(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := trustroot.Entry{Chain: first.Chain, Start: first.Chain[0].NotBefore, End: clk.Now().Add(ca.LeafValidity)}
-			if len(retired) != 1 || !sameEntry(retired[0], want) {
+			if len(retired) != 1 || !retired[0].Equal(want) {
 				t.Fatalf("retired %v, want the first chain until %s", windows(retired), want.End)
 			}
 			entries := loaded.Entries(retired)
@@ -219,18 +219,6 @@ func TestRetiredRefusals(t *testing.T) {
 	if got, err := ca.Retired(filepath.Join(dir, "absent")); err != nil || got != nil {
 		t.Errorf("a missing file: %v, %v; want no chain", got, err)
 	}
-}
-
-func sameEntry(a, b trustroot.Entry) bool {
-	if len(a.Chain) != len(b.Chain) || !a.Start.Equal(b.Start) || !a.End.Equal(b.End) {
-		return false
-	}
-	for i := range a.Chain {
-		if !a.Chain[i].Equal(b.Chain[i]) {
-			return false
-		}
-	}
-	return true
 }
 
 func windows(es []trustroot.Entry) []string {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
@@ -65,6 +66,16 @@ func Build(cas, tsas []Entry) ([]byte, error) {
 	}
 	out.WriteByte('\n')
 	return out.Bytes(), nil
+}
+
+// SameChain says whether e and o hold the same certificates in the same order.
+func (e Entry) SameChain(o Entry) bool {
+	return slices.EqualFunc(e.Chain, o.Chain, func(a, b *x509.Certificate) bool { return a.Equal(b) })
+}
+
+// Equal says whether e and o are the same authority with the same window.
+func (e Entry) Equal(o Entry) bool {
+	return e.SameChain(o) && e.URI == o.URI && e.Start.Equal(o.Start) && e.End.Equal(o.End)
 }
 
 // check is the rule every entry keeps, built or parsed.

@@ -128,7 +128,7 @@ func TestParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cas) != 2 || len(tsas) != 1 || !same(cas[1], f.retired) || !same(cas[0], f.current) || !same(tsas[0], f.timestamping) {
+	if len(cas) != 2 || len(tsas) != 1 || !cas[1].Equal(f.retired) || !cas[0].Equal(f.current) || !tsas[0].Equal(f.timestamping) {
 		t.Errorf("read back %d and %d authorities, not the ones written", len(cas), len(tsas))
 	}
 
@@ -158,18 +158,6 @@ func b64(der []byte) string {
 	return strings.Trim(string(out), `"`)
 }
 
-func same(a, b trustroot.Entry) bool {
-	if len(a.Chain) != len(b.Chain) || a.URI != b.URI || !a.Start.Equal(b.Start) || !a.End.Equal(b.End) {
-		return false
-	}
-	for i := range a.Chain {
-		if !a.Chain[i].Equal(b.Chain[i]) {
-			return false
-		}
-	}
-	return true
-}
-
 // FuzzParse: any bytes: no panic, and what is accepted builds back into a trusted root that reads
 // the same.
 func FuzzParse(f *testing.F) {
@@ -195,7 +183,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("rebuilt: %v", err)
 		}
 		for i := range cas {
-			if !same(cas[i], cas2[i]) {
+			if !cas[i].Equal(cas2[i]) {
 				t.Fatalf("certificate authority %d changed", i)
 			}
 		}
