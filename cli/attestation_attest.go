@@ -40,16 +40,9 @@ and the local state cleared, so the workspace is as it was and a later attest st
     --material rootfs=rootfs.tar.gz --key cosign.key`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.workflow == "" {
-				f.workflow = g.env.Getenv("CUSTODY_WORKFLOW")
+			if err := g.runWorkflow(&f); err != nil {
+				return err
 			}
-			if f.project == "" {
-				f.project = g.env.Getenv("CUSTODY_PROJECT")
-			}
-			if f.workflow == "" || f.project == "" {
-				return usageErrorf("--workflow and --project are required (or CUSTODY_WORKFLOW and CUSTODY_PROJECT)")
-			}
-			g.initScope = runScope{project: f.project, workflow: f.workflow} // the workflow a CI token is exchanged for
 			adds, err := parseMaterials(materials)
 			if err != nil {
 				return err

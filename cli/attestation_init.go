@@ -31,16 +31,9 @@ leaves the machine.`,
   custody attestation init --workflow build-and-test --project skynet --contract contract.yaml --dry-run`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.workflow == "" {
-				f.workflow = g.env.Getenv("CUSTODY_WORKFLOW")
+			if err := g.runWorkflow(&f); err != nil {
+				return err
 			}
-			if f.project == "" {
-				f.project = g.env.Getenv("CUSTODY_PROJECT")
-			}
-			if f.workflow == "" || f.project == "" {
-				return usageErrorf("--workflow and --project are required (or CUSTODY_WORKFLOW and CUSTODY_PROJECT)")
-			}
-			g.initScope = runScope{project: f.project, workflow: f.workflow}
 			c, cp, err := g.crafter()
 			if err != nil {
 				return err
@@ -84,6 +77,22 @@ func (f *initFlags) register(cmd *cobra.Command, dryRun string) {
 }
 
 // startRun starts a run: online through the control plane cp (nil: offline, from --contract).
+// runWorkflow completes the workflow and project a run starts for from CUSTODY_WORKFLOW and
+// CUSTODY_PROJECT, requires both, and makes them the workflow a CI token is exchanged for.
+func (g *globals) runWorkflow(f *initFlags) error {
+	if f.workflow == "" {
+		f.workflow = g.env.Getenv("CUSTODY_WORKFLOW")
+	}
+	if f.project == "" {
+		f.project = g.env.Getenv("CUSTODY_PROJECT")
+	}
+	if f.workflow == "" || f.project == "" {
+		return usageErrorf("--workflow and --project are required (or CUSTODY_WORKFLOW and CUSTODY_PROJECT)")
+	}
+	g.initScope = runScope{project: f.project, workflow: f.workflow}
+	return nil
+}
+
 func (g *globals) startRun(ctx context.Context, c *crafting.Crafter, cp *client.Client, f initFlags) error {
 	opts := crafting.InitOptions{Workflow: f.workflow, Project: f.project, DryRun: f.dryRun, Replace: f.replace}
 	var err error

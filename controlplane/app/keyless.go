@@ -110,14 +110,17 @@ func (a *App) IssueCertificate(ctx context.Context, p auth.Principal, runID stri
 	if err != nil {
 		return nil, err
 	}
-	if _, err := ca.ProofOfPossession(der); err != nil {
-		return nil, badRequest("%v", err)
-	}
 	id, err := a.Identity(p, pr, w)
 	if err != nil {
 		return nil, err
 	}
+	// The CA checks the proof of possession (the CSR's signature) as it issues; a refusal is the
+	// requester's.
 	chain, err := a.keyless.CA.Issue(der, id)
+	var refused *ca.RequestError
+	if errors.As(err, &refused) {
+		return nil, badRequest("%v", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("issue certificate: %w", err)
 	}

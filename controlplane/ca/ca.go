@@ -128,7 +128,7 @@ func New(chain []*x509.Certificate, key crypto.Signer, now func() time.Time) (*A
 func (a *Authority) Issue(csrDER []byte, id Identity) ([]*x509.Certificate, error) {
 	pub, err := ProofOfPossession(csrDER)
 	if err != nil {
-		return nil, err
+		return nil, &RequestError{Err: err}
 	}
 	uri, err := url.Parse(id.URI)
 	if err != nil || uri.Scheme == "" || uri.Host == "" {
@@ -165,6 +165,13 @@ func (a *Authority) Issue(csrDER []byte, id Identity) ([]*x509.Certificate, erro
 	}
 	return append([]*x509.Certificate{leaf}, a.Chain...), nil
 }
+
+// RequestError is a certificate request Issue refuses: the requester's fault (not a proof of
+// possession, or a key the CA does not certify), not the authority's.
+type RequestError struct{ Err error }
+
+func (e *RequestError) Error() string { return e.Err.Error() }
+func (e *RequestError) Unwrap() error { return e.Err }
 
 // ProofOfPossession parses a PKCS #10 request and checks it is signed by the key it names: the
 // requester holds that key. It returns the key (ECDSA P-256 or P-384, or Ed25519).
