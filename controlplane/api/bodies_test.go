@@ -109,25 +109,55 @@ func TestBodyBudget(t *testing.T) {
 	t.Parallel()
 	srv := cptest.New(t, cptest.Options{BodyBudget: 256 << 10})
 	statePath := "/v1/runs/00000000-0000-4000-8000-000000000000/state"
-
-	// A client that sends the headers of a 200 KiB state, and then nothing until told.
-	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	held := 200 << 10
-	fmt.Fprintf(conn, "PUT %s HTTP/1.1\r\nHost: custody\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n",
-		statePath, srv.AdminToken, held)
 
+	// hold opens a client that sends the headers of a 200 KiB state, and then nothing until told.
+	// Its answer, read in the background, arrives early only if the server refused it (503): that
+	// happens when it reached the budget while a probe's 100 KiB was held.
+	type holder struct {
+		conn    net.Conn
+		answers chan *http.Response
+	}
+	hold := func() holder {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		fmt.Fprintf(conn, "PUT %s HTTP/1.1\r\nHost: custody\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n",
+			statePath, srv.AdminToken, held)
+		h := holder{conn: conn, answers: make(chan *http.Response, 1)}
+		go func() {
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				resp = nil
+			} else {
+				resp.Body.Close()
+			}
+			h.answers <- resp
+		}()
+		return h
+	}
 	probe := func() answer {
 		return send(t, srv, raw(http.MethodPut, statePath, srv.AdminToken, "application/json", bytes.Repeat([]byte(" "), 100<<10)))
 	}
+
 	// Wait until the held body has taken its share (the server reads the headers when it gets to
 	// them): every probe until then is a complete request the API reads and refuses as empty JSON.
-	// The wait is for a condition; the minute only bounds a test that would otherwise hang.
+	// A held request refused because a probe held its share is opened again. The wait is for a
+	// condition; the minute only bounds a test that would otherwise hang.
+	h := hold()
 	var a answer
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
+		select {
+		case resp := <-h.answers:
+			if resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+				t.Fatalf("the held request was answered before its body was sent: %v", resp)
+			}
+			h = hold()
+			continue
+		default:
+		}
 		if a = probe(); a.status == http.StatusServiceUnavailable {
 			break
 		}
@@ -138,16 +168,11 @@ func TestBodyBudget(t *testing.T) {
 	}
 
 	// The held body arrives (it is no JSON: 400), and gives its share back.
-	if _, err := conn.Write(bytes.Repeat([]byte(" "), held)); err != nil {
+	if _, err := h.conn.Write(bytes.Repeat([]byte(" "), held)); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest {
-		t.Fatalf("the held request, once its body arrived: %s", resp.Status)
+	if resp := <-h.answers; resp == nil || resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("the held request, once its body arrived: %v", resp)
 	}
 	if a := probe(); a.status != http.StatusBadRequest {
 		t.Fatalf("after the held body arrived: %s, want the budget free (400 for the empty JSON)", a)
