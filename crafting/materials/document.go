@@ -46,13 +46,53 @@ func (c *cappedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// openDocument is rewound for a file known to be of a validator's kind: it refuses at once a file
-// larger than maxDocumentSize, before reading any of it.
+// maxJSONDepth bounds the nesting of a JSON document a validator reads: encoding/json's own bound.
+const maxJSONDepth = 10000
+
+// openDocument is rewound for a JSON file known to be of a validator's kind: it refuses at once a
+// file larger than maxDocumentSize, before reading any of it, and stops at the first byte that nests
+// deeper than maxJSONDepth, so a deep document is refused at its start and never held whole.
 func openDocument(f *os.File) (io.Reader, error) {
 	if err := checkDocumentSize(f); err != nil {
 		return nil, err
 	}
-	return rewound(f)
+	r, err := rewound(f)
+	if err != nil {
+		return nil, err
+	}
+	return &depthGuard{r: r, max: maxJSONDepth}, nil
+}
+
+// depthGuard passes a JSON stream through and fails at the first bracket past max levels deep. It
+// counts brackets outside strings, one integer whatever the depth.
+type depthGuard struct {
+	r                 io.Reader
+	max, depth        int
+	offset            int64
+	inString, escaped bool
+}
+
+func (g *depthGuard) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	for i, c := range p[:n] {
+		switch {
+		case g.escaped:
+			g.escaped = false
+		case g.inString:
+			g.escaped = c == '\\'
+			g.inString = c != '"'
+		case c == '"':
+			g.inString = true
+		case c == '{' || c == '[':
+			if g.depth++; g.depth > g.max {
+				return i, fmt.Errorf("JSON nests deeper than %d levels (at byte %d)", g.max, g.offset+int64(i))
+			}
+		case c == '}' || c == ']':
+			g.depth--
+		}
+	}
+	g.offset += int64(n)
+	return n, err
 }
 
 // checkDocumentSize refuses a file larger than maxDocumentSize.
