@@ -15,8 +15,12 @@ const (
 	KindSARIF             Kind = "SARIF"
 	KindOpenVEX           Kind = "OPENVEX"
 	KindCSAFVEX           Kind = "CSAF_VEX"
-	KindHelmChart         Kind = "HELM_CHART"
-	KindAttestation       Kind = "ATTESTATION"
+	// The other profiles of CSAF (2.0 section 4) beside VEX.
+	KindCSAFInformationalAdvisory    Kind = "CSAF_INFORMATIONAL_ADVISORY"
+	KindCSAFSecurityAdvisory         Kind = "CSAF_SECURITY_ADVISORY"
+	KindCSAFSecurityIncidentResponse Kind = "CSAF_SECURITY_INCIDENT_RESPONSE"
+	KindHelmChart                    Kind = "HELM_CHART"
+	KindAttestation                  Kind = "ATTESTATION"
 )
 
 // Kinds lists every material kind, in the order of the documentation.
@@ -25,6 +29,7 @@ func Kinds() []Kind {
 		KindString, KindArtifact, KindEvidence, KindContainerImage,
 		KindSBOMCycloneDXJSON, KindSBOMSPDXJSON, KindJUnitXML, KindSARIF,
 		KindOpenVEX, KindCSAFVEX, KindHelmChart, KindAttestation,
+		KindCSAFInformationalAdvisory, KindCSAFSecurityAdvisory, KindCSAFSecurityIncidentResponse,
 	}
 }
 

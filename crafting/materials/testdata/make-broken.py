@@ -75,7 +75,8 @@ truncate(VEX, "openvex/broken-truncated.openvex.json")
 # CSAF VEX
 CSAF = "csaf/custody-vex-2026-0001.json"
 variant(CSAF, "csaf/broken-category.json", lambda d: d["document"].update(category="csaf_security_advisory"))
-variant(CSAF, "csaf/broken-csaf-version.json", lambda d: d["document"].update(csaf_version="2.1"))
+variant(CSAF, "csaf/broken-csaf-version.json", lambda d: d["document"].update(csaf_version="2.2"))
+variant(CSAF, "csaf/broken-publisher-category.json", lambda d: d["document"]["publisher"].update(category="robot"))
 variant(CSAF, "csaf/broken-no-tracking-id.json", lambda d: d["document"]["tracking"].pop("id"))
 variant(CSAF, "csaf/broken-undefined-product.json",
         lambda d: d["vulnerabilities"][2]["product_status"].update(under_investigation=["CUSTODY-9.9.9"]))
@@ -83,6 +84,23 @@ variant(CSAF, "csaf/broken-not-affected-no-impact.json", lambda d: d["vulnerabil
 variant(CSAF, "csaf/broken-affected-no-remediation.json", lambda d: d["vulnerabilities"][1].pop("remediations"))
 variant(CSAF, "csaf/broken-no-product-tree.json", lambda d: d.pop("product_tree"))
 truncate(CSAF, "csaf/broken-truncated.json")
+
+# CSAF of the other profiles
+CSAF_IR = "csaf/custody-incident-2026-0001.json"
+variant(CSAF_IR, "csaf/broken-ir-no-external-reference.json",
+        lambda d: d["document"].update(references=d["document"]["references"][:1]))
+variant(CSAF_IR, "csaf/broken-ir-undefined-product.json",
+        lambda d: d["vulnerabilities"][0]["product_status"]["fixed"].append("CUSTODY-RUNNER-9999"))
+CSAF_IA = "csaf/oasis-2.0-rhsa-2019_1862.json"
+variant(CSAF_IA, "csaf/broken-ia-no-external-reference.json",
+        lambda d: d["document"].update(references=[r for r in d["document"]["references"] if r.get("category") == "self"]))
+variant(CSAF_IA, "csaf/broken-ia-vulnerabilities.json",
+        lambda d: d.update(vulnerabilities=[{"title": "A vulnerability item that SHALL NOT exist"}]))
+CSAF_SA = "csaf/oasis-2.0-bsi-2022-0001.json"
+variant(CSAF_SA, "csaf/broken-sa-no-notes.json", lambda d: d["vulnerabilities"][0].pop("notes"))
+variant(CSAF_SA, "csaf/broken-sa-no-product-status.json", lambda d: d["vulnerabilities"][0].pop("product_status"))
+variant(CSAF_SA, "csaf/broken-sa-undefined-product.json",
+        lambda d: d["vulnerabilities"][0]["product_status"]["known_affected"].append("CSAFPID-9999"))
 
 # JUnit (XML, edited as text)
 with open("junit/calc-fail.junit.xml") as f:
