@@ -15,12 +15,21 @@ const (
 	KindSARIF             Kind = "SARIF"
 	KindOpenVEX           Kind = "OPENVEX"
 	KindCSAFVEX           Kind = "CSAF_VEX"
-	// The other profiles of CSAF (2.0 section 4) beside VEX.
+	KindHelmChart         Kind = "HELM_CHART"
+	KindAttestation       Kind = "ATTESTATION"
+)
+
+// The CSAF profiles beside VEX (CSAF 2.0 section 4): the document's category says which.
+const (
 	KindCSAFInformationalAdvisory    Kind = "CSAF_INFORMATIONAL_ADVISORY"
 	KindCSAFSecurityAdvisory         Kind = "CSAF_SECURITY_ADVISORY"
 	KindCSAFSecurityIncidentResponse Kind = "CSAF_SECURITY_INCIDENT_RESPONSE"
-	KindHelmChart                    Kind = "HELM_CHART"
-	KindAttestation                  Kind = "ATTESTATION"
+)
+
+// API descriptions.
+const (
+	KindOpenAPISpec  Kind = "OPENAPI_SPEC"
+	KindAsyncAPISpec Kind = "ASYNCAPI_SPEC"
 )
 
 // Kinds lists every material kind, in the order of the documentation.
@@ -30,6 +39,7 @@ func Kinds() []Kind {
 		KindSBOMCycloneDXJSON, KindSBOMSPDXJSON, KindJUnitXML, KindSARIF,
 		KindOpenVEX, KindCSAFVEX, KindHelmChart, KindAttestation,
 		KindCSAFInformationalAdvisory, KindCSAFSecurityAdvisory, KindCSAFSecurityIncidentResponse,
+		KindOpenAPISpec, KindAsyncAPISpec,
 	}
 }
 

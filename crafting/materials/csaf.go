@@ -195,7 +195,10 @@ func csafHead(keys map[string]json.RawMessage) (version *string, category string
 // category is refused, naming the kind that takes it.
 func (p csafProfile) validate(f *os.File) (map[string]string, error) {
 	top := scanTopLevel(f, []string{"document"}, nil)
-	if version, _, ok := csafHead(top.values); !ok || version == nil && top.values["document"] != nil {
+	head, _, ok := csafHead(top.values)
+	_, seen := top.values["document"]
+	later := !seen && errors.Is(top.err, errPastPrefix) // the document object may come after the prefix
+	if !later && (!ok || head == nil && top.values["document"] != nil) {
 		return nil, notThisKind("no document.csaf_version field, not a CSAF document", top)
 	}
 	data, err := readDocument(f)
@@ -210,7 +213,7 @@ func (p csafProfile) validate(f *os.File) (map[string]string, error) {
 	document, _ := root["document"].(map[string]any)
 	version, ok := document["csaf_version"].(string)
 	if !ok {
-		return nil, notThisKind("no document.csaf_version field, not a CSAF document", topLevel{})
+		return nil, fmt.Errorf("no document.csaf_version field, not a CSAF document: %w", ErrNotThisKind)
 	}
 	schema, ok := csafSchemas[version]
 	if !ok {

@@ -33,6 +33,8 @@ var fileDetectOrder = []struct {
 	{contract.KindCSAFVEX, claimsCSAFVEX},
 	{contract.KindOpenVEX, claimsOpenVEX},
 	{contract.KindSARIF, claimsSARIF},
+	{contract.KindOpenAPISpec, claimsOpenAPI},
+	{contract.KindAsyncAPISpec, claimsAsyncAPI},
 	{contract.KindJUnitXML, claimsJUnit},
 	{contract.KindHelmChart, claimsHelmChart},
 }

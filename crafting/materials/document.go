@@ -164,12 +164,17 @@ var errPastPrefix = fmt.Errorf("its top-level object goes on past the first %d M
 // the prefix, or "not a JSON object". It tells a document's kind from its marker fields cheaply,
 // whatever the size or the nesting of the file.
 func scanTopLevel(f *os.File, capture, present []string) topLevel {
-	found := topLevel{values: map[string]json.RawMessage{}}
 	s, err := sniffFile(f)
+	if err != nil {
+		return topLevel{values: map[string]json.RawMessage{}, err: err}
+	}
+	return s.topLevel(append(capture, present...))
+}
+
+// topLevel is what the sniff found of the keys of a JSON document's top-level object.
+func (s *sniffed) topLevel(keys []string) topLevel {
+	found := topLevel{values: map[string]json.RawMessage{}}
 	switch {
-	case err != nil:
-		found.err = err
-		return found
 	case s.top == '[':
 		found.err = errors.New("a JSON array, not an object")
 		return found
@@ -177,7 +182,7 @@ func scanTopLevel(f *os.File, capture, present []string) topLevel {
 		found.err = fmt.Errorf("not JSON: the file reads as %s", s.format)
 		return found
 	}
-	for _, k := range append(capture, present...) {
+	for _, k := range keys {
 		if v, ok := s.keys[k]; ok {
 			found.values[k] = v
 		}

@@ -137,6 +137,11 @@ func TestDetectDocuments(t *testing.T) {
 		{path: "testdata/junit/pytest.junit.xml", wantKind: contract.KindJUnitXML},
 		{path: "testdata/junit/rspec.junit.xml", wantKind: contract.KindJUnitXML},
 		{path: "testdata/helm/demo-0.1.0.tgz", wantKind: contract.KindHelmChart},
+		{path: "testdata/openapi/oai-v3.0-petstore.yaml", wantKind: contract.KindOpenAPISpec},
+		{path: "testdata/openapi/oai-v3.1-non-oauth-scopes.json", wantKind: contract.KindOpenAPISpec},
+		{path: "testdata/openapi/oai-v2.0-petstore-minimal.yaml", wantKind: contract.KindOpenAPISpec},
+		{path: "testdata/asyncapi/spec-v3.1.0-streetlights-mqtt.yml", wantKind: contract.KindAsyncAPISpec},
+		{path: "testdata/asyncapi/spec-v3.0.0-streetlights-kafka.json", wantKind: contract.KindAsyncAPISpec},
 		{path: "testdata/helm/umbrella-1.2.3-rc.1.tgz", wantKind: contract.KindHelmChart},
 
 		// No known format: recorded as an ARTIFACT.
@@ -145,6 +150,8 @@ func TestDetectDocuments(t *testing.T) {
 		{path: write("list.json", []byte(`[{"bomFormat": "CycloneDX"}]`)), wantKind: contract.KindArtifact},
 		{path: write("broken.json", []byte(`{"name": "x", `)), wantKind: contract.KindArtifact},
 		{path: "testdata/other/custody-mod.cdx.xml", wantKind: contract.KindArtifact},
+		{path: write("values.yaml", []byte("replicaCount: 1\nimage:\n  repository: nginx\n")), wantKind: contract.KindArtifact},
+		{path: write("not-openapi.json", []byte(`{"openapi": 3, "info": {}}`)), wantKind: contract.KindArtifact},
 		{path: "testdata/helm/not-a-chart-source.tgz", wantKind: contract.KindArtifact},
 		{path: "testdata/helm/not-gzip-chart.tar", wantKind: contract.KindArtifact},
 		{path: write("notes.gz", gzipped(t, []byte("release notes\n"))), wantKind: contract.KindArtifact},
@@ -160,6 +167,9 @@ func TestDetectDocuments(t *testing.T) {
 		{path: "testdata/sarif/broken-version.sarif", wantErr: []string{"SARIF", `version "2.0.0" is not supported`}},
 		{path: "testdata/junit/broken-truncated.junit.xml", wantErr: []string{"JUNIT_XML", "unexpected EOF"}},
 		{path: "testdata/helm/broken-no-version.tgz", wantErr: []string{"HELM_CHART", "demo/Chart.yaml: version is missing"}},
+		{path: "testdata/openapi/broken-version.yaml", wantErr: []string{"OPENAPI_SPEC", `openapi "3.2.0" is not supported`}},
+		{path: "testdata/openapi/broken-swagger-number.yaml", wantErr: []string{"OPENAPI_SPEC", `swagger is the number 2`}},
+		{path: "testdata/asyncapi/broken-version.yml", wantErr: []string{"ASYNCAPI_SPEC", `asyncapi "1.2.0" is not supported`}},
 	} {
 		t.Run(filepath.Base(tc.path), func(t *testing.T) {
 			t.Parallel()

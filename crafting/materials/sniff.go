@@ -74,6 +74,11 @@ type sniffed struct {
 	// entries are the names of a gzip-compressed tar's or a zip's entries, in archive order, as far
 	// as the bounds let the sniff see.
 	entries []string
+
+	// yaml are the top-level keys of a YAML mapping, in a file of no other format (yamldoc.go); cut
+	// says the file goes on past the prefix.
+	yaml map[string]string
+	cut  bool
 }
 
 func (s *sniffed) has(key string) bool { _, ok := s.keys[key]; return ok }
@@ -110,6 +115,8 @@ func sniffFile(f *os.File) (*sniffed, error) {
 		s.entries = gzipTarEntries(f)
 	case formatZip:
 		s.entries = zipEntries(f)
+	case formatOther:
+		s.yaml, s.cut = yamlTopKeys(head[:n], n < sniffLimit), n == sniffLimit
 	}
 	return s, nil
 }

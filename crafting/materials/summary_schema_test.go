@@ -49,8 +49,11 @@ func TestSummariesMatchPredicateSchema(t *testing.T) {
 		{contract.KindCSAFSecurityAdvisory, "csaf/oasis-2.0-bsi-2022-0001.json", "trackingId"},
 		{contract.KindCSAFInformationalAdvisory, "csaf/oasis-2.1-rhsa-2019_1862.json", "csafVersion"},
 		{contract.KindCSAFSecurityIncidentResponse, "csaf/custody-incident-2026-0001.json", "vulnerabilityCount"},
+		{contract.KindOpenAPISpec, "openapi/oai-v3.1-webhook-example.yaml", "pathCount"},
+		{contract.KindOpenAPISpec, "openapi/oai-v2.0-uber.yaml", "openapiVersion"},
+		{contract.KindAsyncAPISpec, "asyncapi/spec-v2.6.0-gitter-streaming.yml", "channelCount"},
 	} {
-		t.Run(string(tc.kind), func(t *testing.T) {
+		t.Run(string(tc.kind)+"/"+filepath.Base(tc.file), func(t *testing.T) {
 			t.Parallel()
 			m, err := newDocCrafter(t).Craft(t.Context(), tc.kind, filepath.Join("testdata", tc.file))
 			if err != nil {

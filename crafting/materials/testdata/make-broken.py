@@ -110,3 +110,38 @@ with open("junit/broken-mismatched-tag.junit.xml", "w") as f:
     f.write(junit.replace("</testcase>\n\t\t<testcase name=\"TestAddTable/zero\"", "</testsuite>\n\t\t<testcase name=\"TestAddTable/zero\"", 1))
 with open("junit/broken-no-suites.junit.xml", "w") as f:
     f.write('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites tests="0">\n</testsuites>\n')
+
+# OpenAPI (YAML edited as text)
+def text_variant(src, dst, old, new):
+    with open(src) as f:
+        text = f.read()
+    assert old in text, (src, old)
+    with open(dst, "w") as f:
+        f.write(text.replace(old, new, 1))
+
+
+OAS3 = "openapi/oai-v3.0-petstore.yaml"
+text_variant(OAS3, "openapi/broken-external-ref.yaml",
+             '$ref: "#/components/schemas/Pets"', '$ref: "https://example.com/pets.yaml#/Pets"')
+text_variant(OAS3, "openapi/broken-path-parameter.yaml", "        - name: petId\n          in: path",
+             "        - name: id\n          in: path")
+text_variant(OAS3, "openapi/broken-unknown-field.yaml", "paths:\n", "servlets: []\npaths:\n")
+text_variant(OAS3, "openapi/broken-version.yaml", "openapi: \"3.0.0\"", "openapi: \"3.2.0\"")
+truncate(OAS3, "openapi/broken-truncated.yaml")
+SWAGGER = "openapi/oai-v2.0-petstore.json"
+variant(SWAGGER, "openapi/broken-swagger-scheme.json", lambda d: d.update(schemes=["gopher"]))
+variant(SWAGGER, "openapi/broken-swagger-external-ref.json",
+        lambda d: d["paths"]["/pets"]["get"]["responses"]["200"]["schema"].update({"$ref": "definitions.json#/Pets"}))
+text_variant("openapi/oai-v2.0-uber.yaml", "openapi/broken-swagger-number.yaml", 'swagger: "2.0"', "swagger: 2.0")
+
+# AsyncAPI (YAML edited as text)
+ASYNC3 = "asyncapi/spec-v3.1.0-streetlights-mqtt.yml"
+text_variant(ASYNC3, "asyncapi/broken-version.yml", "asyncapi: 3.1.0", "asyncapi: 1.2.0")
+text_variant(ASYNC3, "asyncapi/broken-no-title.yml", "  title: Streetlights MQTT API\n", "")
+text_variant(ASYNC3, "asyncapi/broken-external-ref.yml", "$ref: '#/components/messages/lightMeasured'",
+             "$ref: 'https://example.com/messages.yaml#/lightMeasured'")
+text_variant(ASYNC3, "asyncapi/broken-version-number.yml", "asyncapi: 3.1.0", "asyncapi: 3")
+truncate(ASYNC3, "asyncapi/broken-truncated.yml")
+ASYNC2 = "asyncapi/spec-v2.6.0-streetlights-mqtt.yml"
+text_variant(ASYNC2, "asyncapi/broken-dangling-ref.yml", "$ref: '#/components/messages/lightMeasured'",
+             "$ref: '#/components/messages/lightMeasurd'")
