@@ -1,6 +1,7 @@
 package materials
 
 import (
+	"encoding/json"
 	"os"
 	"strconv"
 	"strings"
@@ -58,6 +59,43 @@ func TestCSAFOfAnotherProfile(t *testing.T) {
 	for _, p := range csafProfiles() {
 		_, err := newDocCrafter(t).Craft(t.Context(), p.kind, path)
 		checkDocError(t, err, p.kind, path, []string{`document.category is "csaf_base", want "` + p.category + `"`}, false)
+	}
+}
+
+// TestCSAFDocumentPastPrefix checks a CSAF document whose document object comes after the sniffed
+// prefix is no kind to detection, but is read whole and validated when its kind is named.
+func TestCSAFDocumentPastPrefix(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("testdata/csaf/custody-vex-2026-0001.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var tree map[string]any
+	if err := json.Unmarshal(doc["product_tree"], &tree); err != nil {
+		t.Fatal(err)
+	}
+	names, _ := tree["full_product_names"].([]any)
+	for i := range 20000 { // about 1.5 MB of products before the document object
+		names = append(names, map[string]any{"name": "padding product " + strconv.Itoa(i), "product_id": "PAD-" + strconv.Itoa(i)})
+	}
+	tree["full_product_names"] = names
+	padded, err := json.Marshal(tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := writeTemp(t, "late.json", `{"product_tree": `+string(padded)+`, "vulnerabilities": `+string(doc["vulnerabilities"])+
+		`, "document": `+string(doc["document"])+`}`)
+	m, err := newDocCrafter(t).Detect(t.Context(), path)
+	if err != nil || m.Kind != contract.KindArtifact {
+		t.Fatalf("Detect = %v, %v; want an ARTIFACT (the document object lies past the prefix)", m, err)
+	}
+	m, err = newDocCrafter(t).Craft(t.Context(), contract.KindCSAFVEX, path)
+	if err != nil || m.Validated["trackingId"] != "CUSTODY-VEX-2026-0001" {
+		t.Fatalf("Craft(CSAF_VEX) = %v, %v; want it validated", m, err)
 	}
 }
 
