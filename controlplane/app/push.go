@@ -10,6 +10,7 @@ import (
 	"github.com/custody-dev/custody/attestation"
 	"github.com/custody-dev/custody/attestation/satisfy"
 	"github.com/custody-dev/custody/controlplane/auth"
+	"github.com/custody-dev/custody/controlplane/ca"
 	"github.com/custody-dev/custody/controlplane/store"
 	"github.com/custody-dev/custody/wire"
 )
@@ -130,6 +131,12 @@ func (a *App) verifyKeyless(ctx context.Context, p auth.Principal, pr *store.Pro
 	if err != nil {
 		return nil, err
 	}
+	return a.verifyIdentity(ctx, pr, w, doc, id)
+}
+
+// verifyIdentity checks a certificate-signed bundle against the control plane's authorities, for a
+// certificate naming id.
+func (a *App) verifyIdentity(ctx context.Context, pr *store.Project, w *store.Workflow, doc *attestation.Document, id ca.Identity) (*attestation.Result, error) {
 	v, err := a.verifiers.get("keyless/"+w.ID+"/"+id.Issuer+" "+id.URI, func() (*attestation.Verifier, error) {
 		return attestation.NewVerifier(attestation.VerifyOptions{TrustedMaterial: a.keyless.trusted,
 			Identity: &attestation.CertificateIdentity{SAN: id.URI, Issuer: id.Issuer}})
@@ -220,21 +227,30 @@ func claimsBlob(m attestation.Material) bool {
 
 // GetAttestation returns an attestation and its bundle, exactly as pushed.
 func (a *App) GetAttestation(ctx context.Context, p auth.Principal, digest string) (*wire.Attestation, []byte, error) {
-	att, err := a.store.GetAttestation(ctx, digest)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, notFound("attestation %s not found", digest)
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("get attestation: %w", err)
-	}
-	w, pr, err := a.workflowOf(ctx, att.WorkflowID)
+	att, w, pr, err := a.attestation(ctx, p, digest)
 	if err != nil {
 		return nil, nil, err
 	}
-	if !p.Workflow(pr.OrgID, pr.ID, w.ID) {
-		return nil, nil, notFound("attestation %s not found", digest) // as if it did not exist
-	}
 	return toAttestation(att, pr, w), att.Bundle, nil
+}
+
+// attestation loads an attestation the principal may read, with its workflow and project.
+func (a *App) attestation(ctx context.Context, p auth.Principal, digest string) (*store.Attestation, *store.Workflow, *store.Project, error) {
+	att, err := a.store.GetAttestation(ctx, digest)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, nil, notFound("attestation %s not found", digest)
+	}
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("get attestation: %w", err)
+	}
+	w, pr, err := a.workflowOf(ctx, att.WorkflowID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if !p.Workflow(pr.OrgID, pr.ID, w.ID) {
+		return nil, nil, nil, notFound("attestation %s not found", digest) // as if it did not exist
+	}
+	return att, w, pr, nil
 }
 
 // ListAttestations lists a workflow's attestations, or those mentioning a material digest (in the

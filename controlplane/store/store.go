@@ -165,6 +165,16 @@ type BlobUpload struct {
 	CreatedAt  time.Time // the first upload by this scope
 }
 
+// Session is a signed-in session of the web UI. Its cookie holds a random id; the store keeps only the
+// id's hash, and the token the session was opened with by its ID (never the token's secret), so every
+// replica finds it and signing out ends it everywhere.
+type Session struct {
+	IDHash    []byte // sha256 of the session id
+	TokenID   string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
 // RunFilter selects runs; empty fields do not filter.
 type RunFilter struct {
 	WorkflowID string
@@ -257,6 +267,17 @@ type Store interface {
 	// ListBlobUploads lists the org's recorded uploads of the digests, by digest, then project, then
 	// workflow.
 	ListBlobUploads(ctx context.Context, orgID string, digests []string) ([]BlobUpload, error)
+
+	// CreateSession stores a web UI session: ErrExists if its hash is taken, ErrNotFound if its token
+	// does not exist.
+	CreateSession(ctx context.Context, s *Session) error
+	// GetSession returns the session whose id hashes to idHash, with the token it was opened with
+	// (expired and revoked ones too: the caller decides), or ErrNotFound.
+	GetSession(ctx context.Context, idHash []byte) (*Session, *Token, error)
+	// DeleteSession ends a session; ending one that does not exist is not an error.
+	DeleteSession(ctx context.Context, idHash []byte) error
+	// PruneSessions deletes the sessions that expired before now, returning how many.
+	PruneSessions(ctx context.Context, now time.Time) (int, error)
 
 	Ping(ctx context.Context) error
 	Close() error

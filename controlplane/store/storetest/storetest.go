@@ -63,6 +63,7 @@ func Run(t *testing.T, b Backend) {
 		{"Tokens", testTokens},
 		{"TrustPolicies", testTrustPolicies},
 		{"ExchangedTokens", testExchangedTokens},
+		{"Sessions", testSessions},
 		{"Runs", testRuns},
 		{"ListRuns", testListRuns},
 		{"FinishRun", testFinishRun},
