@@ -30,6 +30,7 @@ type config struct {
 	ShutdownTimeout time.Duration `env:"CUSTODY_SHUTDOWN_TIMEOUT" envDefault:"30s"`
 	ExpireEvery     time.Duration `env:"CUSTODY_EXPIRE_EVERY" envDefault:"1m"`
 	PushBudget      int64         `env:"CUSTODY_PUSH_BUDGET"`
+	UISessionTTL    time.Duration `env:"CUSTODY_UI_SESSION_TTL" envDefault:"12h"`
 
 	ReadHeaderTimeout time.Duration `env:"CUSTODY_READ_HEADER_TIMEOUT" envDefault:"10s"`
 	BodyTimeout       time.Duration `env:"CUSTODY_BODY_TIMEOUT" envDefault:"30s"`
@@ -109,6 +110,7 @@ func loadConfig(args []string, environ map[string]string, stderr io.Writer) (con
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long in-flight requests may finish on shutdown (CUSTODY_SHUTDOWN_TIMEOUT)")
 	fs.DurationVar(&c.ExpireEvery, "expire-every", c.ExpireEvery, "how often overdue runs are marked expired (CUSTODY_EXPIRE_EVERY)")
 	fs.Int64Var(&c.PushBudget, "push-budget", c.PushBudget, "bundle bytes verified at once, others wait their turn; 0: the largest bundle (1.6 MiB) times the CPUs but one (CUSTODY_PUSH_BUDGET)")
+	fs.DurationVar(&c.UISessionTTL, "ui-session-ttl", c.UISessionTTL, "how long a web UI sign-in lasts, at most its token's life (CUSTODY_UI_SESSION_TTL)")
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "how long a connection may take to send a request's headers (CUSTODY_READ_HEADER_TIMEOUT)")
 	fs.DurationVar(&c.BodyTimeout, "body-timeout", c.BodyTimeout, "a request body must bring --body-min-rate bytes/s over every window this long, or it is cut with 408 (CUSTODY_BODY_TIMEOUT)")
 	fs.Int64Var(&c.BodyMinRate, "body-min-rate", c.BodyMinRate, "slowest request body accepted, in bytes per second averaged over --body-timeout; 0: only a silent one is cut (CUSTODY_BODY_MIN_RATE)")
@@ -156,8 +158,8 @@ func loadConfig(args []string, environ map[string]string, stderr io.Writer) (con
 	if c.PushBudget < 0 {
 		return c, fmt.Errorf("--push-budget %d: want 0 (the default) or a number of bytes", c.PushBudget)
 	}
-	if c.RunTTL <= 0 || c.ExpireEvery <= 0 || c.ShutdownTimeout <= 0 {
-		return c, fmt.Errorf("--run-ttl, --expire-every and --shutdown-timeout must be positive")
+	if c.RunTTL <= 0 || c.ExpireEvery <= 0 || c.ShutdownTimeout <= 0 || c.UISessionTTL <= 0 {
+		return c, fmt.Errorf("--run-ttl, --expire-every, --shutdown-timeout and --ui-session-ttl must be positive")
 	}
 	for _, d := range []struct {
 		flag string
