@@ -96,18 +96,27 @@ func (s *DB) runNotOpen(ctx context.Context, tx *sql.Tx, a *store.Attestation) e
 type scope struct{ project, org string }
 
 func (s *DB) insertMaterials(ctx context.Context, tx *sql.Tx, a *store.Attestation, sc scope) error {
-	const batch = 60 // rows per statement: 480 parameters, under every driver's limit
+	// The first mention of each digest, by name, is the one a digest search lists.
+	first := map[string]string{}
+	for _, m := range a.Materials {
+		if name, ok := first[m.Digest]; !ok || m.Name < name {
+			first[m.Digest] = m.Name
+		}
+	}
+	const batch = 50 // rows per statement: 500 parameters, under every driver's limit
 	for start := 0; start < len(a.Materials); start += batch {
 		ms := a.Materials[start:min(start+batch, len(a.Materials))]
 		var b strings.Builder
-		b.WriteString(`INSERT INTO attestation_materials (attestation_digest, digest, name, kind, claimed, output, project_id, org_id, created_at) VALUES `)
-		args := make([]any, 0, 9*len(ms))
+		b.WriteString(`INSERT INTO attestation_materials (attestation_digest, digest, name, kind, claimed, output, first,
+			project_id, org_id, created_at) VALUES `)
+		args := make([]any, 0, 10*len(ms))
 		for i, m := range ms {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, a.Digest, m.Digest, m.Name, m.Kind, m.Claimed, m.Output, sc.project, sc.org, micros(a.CreatedAt))
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, a.Digest, m.Digest, m.Name, m.Kind, m.Claimed, m.Output, first[m.Digest] == m.Name,
+				sc.project, sc.org, micros(a.CreatedAt))
 		}
 		b.WriteString(` ON CONFLICT (attestation_digest, digest, name) DO NOTHING`)
 		if _, err := tx.ExecContext(ctx, s.d.Rebind(b.String()), args...); err != nil {
@@ -161,31 +170,8 @@ func scanAttestationListing(sc scanner) (store.AttestationListing, error) {
 // GetAttestation has it). A digest search reads the digest's mentions in list order, in an index of
 // the org's or the project's (migration 0004), and gives each attestation the mentions of the digest.
 func (s *DB) ListAttestations(ctx context.Context, f store.AttestationFilter) ([]store.AttestationListing, error) {
-	var c conditions
-	from := ` FROM attestations a`
-	if f.Digest != "" {
-		// One row per attestation: its mention of the digest under the smallest name.
-		from = ` FROM attestation_materials m JOIN attestations a ON a.digest = m.attestation_digest`
-		c.add(`m.digest = ?`, f.Digest)
-		c.equal("m.org_id", f.OrgID)
-		c.equal("m.project_id", f.ProjectID)
-		c.add(`NOT EXISTS (SELECT 1 FROM attestation_materials n WHERE n.attestation_digest = m.attestation_digest
-			AND n.digest = m.digest AND n.name < m.name)`)
-		c.after("m.created_at", "m.attestation_digest", f.After)
-	} else {
-		c.equal("a.org_id", f.OrgID)
-		c.equal("a.project_id", f.ProjectID)
-		c.after("a.created_at", "a.digest", f.After)
-	}
-	c.equal("a.workflow_id", f.WorkflowID)
-	order := ` ORDER BY a.created_at DESC, a.digest DESC LIMIT ?`
-	if f.Digest != "" {
-		order = ` ORDER BY m.created_at DESC, m.attestation_digest DESC LIMIT ?`
-	}
-	query := `SELECT ` + attestationListColumns + from + `
-		JOIN runs r ON r.id = a.run_id JOIN workflows w ON w.id = a.workflow_id JOIN projects p ON p.id = a.project_id` +
-		c.where() + order
-	rows, err := s.r.QueryContext(ctx, s.d.Rebind(query), append(c.args, limitOr(f.Limit, defaultLimit))...)
+	query, args := AttestationsQuery(f)
+	rows, err := s.r.QueryContext(ctx, s.d.Rebind(query), args...)
 	if err != nil {
 		return nil, s.fail(err, "list attestations")
 	}
@@ -199,6 +185,32 @@ func (s *DB) ListAttestations(ctx context.Context, f store.AttestationFilter) ([
 		}
 	}
 	return as, nil
+}
+
+// AttestationsQuery is the query ListAttestations runs for f, with "?" placeholders, and its
+// arguments (exported for the tests that check its plan).
+func AttestationsQuery(f store.AttestationFilter) (string, []any) {
+	var c conditions
+	from, order := ` FROM attestations a`, ` ORDER BY a.created_at DESC, a.digest DESC LIMIT ?`
+	if f.Digest != "" {
+		// One row per attestation: its first mention of the digest.
+		from, order = ` FROM attestation_materials m JOIN attestations a ON a.digest = m.attestation_digest`,
+			` ORDER BY m.created_at DESC, m.attestation_digest DESC LIMIT ?`
+		c.add(`m.digest = ?`, f.Digest)
+		c.equal("m.org_id", f.OrgID)
+		c.equal("m.project_id", f.ProjectID)
+		c.add(`m.first = TRUE`)
+		c.after("m.created_at", "m.attestation_digest", f.After)
+	} else {
+		c.equal("a.org_id", f.OrgID)
+		c.equal("a.project_id", f.ProjectID)
+		c.after("a.created_at", "a.digest", f.After)
+	}
+	c.equal("a.workflow_id", f.WorkflowID)
+	query := `SELECT ` + attestationListColumns + from + `
+		JOIN runs r ON r.id = a.run_id JOIN workflows w ON w.id = a.workflow_id JOIN projects p ON p.id = a.project_id` +
+		c.where() + order
+	return query, append(c.args, limitOr(f.Limit, defaultLimit))
 }
 
 // loadMentions gives each listed attestation its mentions of digest, by name, in one query a page.

@@ -91,6 +91,21 @@ func (s *DB) GetRun(ctx context.Context, id string) (*store.Run, error) {
 // f.Limit (default 50), after f.After, without their remote state (GetRun has it). Every filter has
 // an index in list order (migration 0004): the database reads one range from the position on.
 func (s *DB) ListRuns(ctx context.Context, f store.RunFilter) ([]store.RunListing, error) {
+	query, args := RunsQuery(f)
+	rows, err := s.r.QueryContext(ctx, s.d.Rebind(query), args...)
+	if err != nil {
+		return nil, s.fail(err, "list runs")
+	}
+	rs, err := collect(rows, scanRunListing)
+	if err != nil {
+		return nil, s.fail(err, "list runs")
+	}
+	return rs, nil
+}
+
+// RunsQuery is the query ListRuns runs for f, with "?" placeholders, and its arguments (exported
+// for the tests that check its plan).
+func RunsQuery(f store.RunFilter) (string, []any) {
 	var c conditions
 	c.equal("r.org_id", f.OrgID)
 	c.equal("r.project_id", f.ProjectID)
@@ -102,15 +117,7 @@ func (s *DB) ListRuns(ctx context.Context, f store.RunFilter) ([]store.RunListin
 	query := `SELECT ` + runListColumns + ` FROM runs r
 		JOIN workflows w ON w.id = r.workflow_id JOIN projects p ON p.id = r.project_id` + c.where() +
 		` ORDER BY r.created_at DESC, r.id DESC LIMIT ?`
-	rows, err := s.r.QueryContext(ctx, s.d.Rebind(query), append(c.args, limitOr(f.Limit, defaultLimit))...)
-	if err != nil {
-		return nil, s.fail(err, "list runs")
-	}
-	rs, err := collect(rows, scanRunListing)
-	if err != nil {
-		return nil, s.fail(err, "list runs")
-	}
-	return rs, nil
+	return query, append(c.args, limitOr(f.Limit, defaultLimit))
 }
 
 // FinishRun moves an initialized run to failed or cancelled: ErrNotFound if there is no such run,

@@ -35,16 +35,21 @@ CREATE INDEX attestations_workflow_list_idx ON attestations (workflow_id, create
 
 -- Mentions: the scope and time of their attestation, so a digest search of an org or a project reads
 -- the mentions of the digest in list order; a workflow's search reads its project's and skips the
--- rest. output: the material is an output of its run, so its digest is a subject of the statement
--- (unknown, false, for mentions indexed before this migration).
+-- rest. first: the mention of its digest with the smallest name in its attestation, the one a search
+-- lists (an attestation may name a digest twice). output: the material is an output of its run, so
+-- its digest is a subject of the statement (unknown, false, for mentions indexed before this
+-- migration).
 ALTER TABLE attestation_materials ADD COLUMN org_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE attestation_materials ADD COLUMN project_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE attestation_materials ADD COLUMN created_at BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE attestation_materials ADD COLUMN first BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE attestation_materials ADD COLUMN output BOOLEAN NOT NULL DEFAULT FALSE;
 UPDATE attestation_materials SET
     org_id = (SELECT a.org_id FROM attestations a WHERE a.digest = attestation_materials.attestation_digest),
     project_id = (SELECT a.project_id FROM attestations a WHERE a.digest = attestation_materials.attestation_digest),
-    created_at = (SELECT a.created_at FROM attestations a WHERE a.digest = attestation_materials.attestation_digest);
+    created_at = (SELECT a.created_at FROM attestations a WHERE a.digest = attestation_materials.attestation_digest),
+    first = NOT EXISTS (SELECT 1 FROM attestation_materials n WHERE n.attestation_digest = attestation_materials.attestation_digest
+        AND n.digest = attestation_materials.digest AND n.name < attestation_materials.name);
 DROP INDEX attestation_materials_digest_idx;
 CREATE INDEX attestation_materials_org_search_idx ON attestation_materials (digest, org_id, created_at, attestation_digest);
 CREATE INDEX attestation_materials_project_search_idx ON attestation_materials (digest, project_id, created_at, attestation_digest);
