@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/custody-dev/custody/cas"
@@ -44,20 +45,50 @@ func (h *Handler) project(w http.ResponseWriter, r *http.Request, s *app.Session
 type workflowView struct {
 	Workflow *wire.Workflow
 	Runs     []wire.Run
+	// Filter is the runs' filter as the form shows it; Next links the following page, "" at the end.
+	Filter runFilter
+	Next   string
+	States []string
 }
 
-// workflow shows a workflow and its runs, newest first.
+// runFilter is the runs list's query: state, runner type, git branch, and the page's cursor.
+type runFilter struct {
+	State, Runner, Branch, Cursor string
+}
+
+func (f runFilter) query() url.Values {
+	q := url.Values{}
+	for k, v := range map[string]string{"state": f.State, "runner": f.Runner, "branch": f.Branch, "cursor": f.Cursor} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q
+}
+
+// workflow shows a workflow and a page of its runs, newest first, filtered by state, runner and
+// branch, with a link to the next page.
 func (h *Handler) workflow(w http.ResponseWriter, r *http.Request, s *app.Session) error {
 	project, name := r.PathValue("project"), r.PathValue("workflow")
+	q := r.URL.Query()
+	f := runFilter{State: q.Get("state"), Runner: strings.TrimSpace(q.Get("runner")), Branch: strings.TrimSpace(q.Get("branch")), Cursor: q.Get("cursor")}
 	wf, err := h.app.GetWorkflow(r.Context(), s.Principal, project, name)
 	if err != nil {
 		return err
 	}
-	runs, err := h.app.ListRuns(r.Context(), s.Principal, project, name, runsPerPage)
+	page, err := h.app.ListRuns(r.Context(), s.Principal, app.RunQuery{Project: project, Workflow: name, State: f.State,
+		RunnerType: f.Runner, Branch: f.Branch, Cursor: f.Cursor, Limit: runsPerPage})
 	if err != nil {
 		return err
 	}
-	h.render(w, r, s, http.StatusOK, "workflow", project+"/"+name, workflowView{Workflow: wf, Runs: runs})
+	v := workflowView{Workflow: wf, Runs: page.Runs, Filter: f,
+		States: []string{"initialized", "succeeded", "failed", "cancelled", "expired"}}
+	if page.Next != "" {
+		next := f
+		next.Cursor = page.Next
+		v.Next = "?" + next.query().Encode()
+	}
+	h.render(w, r, s, http.StatusOK, "workflow", project+"/"+name, v)
 	return nil
 }
 
@@ -69,15 +100,17 @@ type searchView struct {
 	Problem      string
 	Searched     bool
 	Attestations []wire.Attestation
+	Next         string
 }
 
-// searchLimit bounds the attestations a search lists.
-const searchLimit = 100
+// searchPerPage is the attestations a search lists at once.
+const searchPerPage = 50
 
 // search finds the attestations the token may read that name a digest (a subject or a material):
 // "sha256:<hex>", or the bare hex as sha256sum prints it.
 func (h *Handler) search(w http.ResponseWriter, r *http.Request, s *app.Session) error {
-	v := searchView{Digest: strings.TrimSpace(r.URL.Query().Get("digest"))}
+	q := r.URL.Query()
+	v := searchView{Digest: strings.TrimSpace(q.Get("digest"))}
 	status := http.StatusOK
 	if v.Digest != "" {
 		d := v.Digest
@@ -87,11 +120,14 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request, s *app.Session)
 		if _, err := cas.ParseDigest(d); err != nil {
 			v.Problem, status = err.Error(), http.StatusBadRequest
 		} else {
-			atts, err := h.app.ListAttestations(r.Context(), s.Principal, "", "", d, searchLimit)
+			page, err := h.app.FindByDigest(r.Context(), s.Principal, d, q.Get("cursor"), searchPerPage)
 			if err != nil {
 				return err
 			}
-			v.Digest, v.Searched, v.Attestations = d, true, atts
+			v.Digest, v.Searched, v.Attestations = d, true, page.Attestations
+			if page.Next != "" {
+				v.Next = "?" + url.Values{"digest": {d}, "cursor": {page.Next}}.Encode()
+			}
 		}
 	}
 	h.render(w, r, s, status, "search", "Search by digest", v)
