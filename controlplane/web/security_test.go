@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"html"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -309,4 +310,30 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestLinkFromAnotherSite: a link to a page followed from another site arrives without the
+// SameSite=Strict session cookie; the page answers with a meta refresh to itself (a navigation of
+// this site, which carries the cookie), and that one, still without a session, goes to sign in.
+func TestLinkFromAnotherSite(t *testing.T) {
+	t.Parallel()
+	srv := cptest.New(t, cptest.Options{})
+	for site, want := range map[string]int{"cross-site": 200, "same-site": 200, "same-origin": 303, "none": 303, "": 303} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/ui/runs/x?y=1", nil)
+		if site != "" {
+			req.Header.Set("Sec-Fetch-Site", site)
+		}
+		resp, err := newBrowser(t, srv).c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Sec-Fetch-Site %q: %d, want %d", site, resp.StatusCode, want)
+		}
+		if want == 200 && !strings.Contains(string(body), `<meta http-equiv="refresh" content="0; url=/ui/runs/x?y=1">`) {
+			t.Errorf("Sec-Fetch-Site %q: no refresh to the page\n%s", site, body)
+		}
+	}
 }

@@ -40,6 +40,10 @@ func (h *Handler) session(r *http.Request) (*app.Session, error) {
 func (h *Handler) page(fn pageFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s, err := h.session(r)
+		if isCode(err, wire.CodeUnauthenticated) && fromAnotherSite(r) {
+			h.render(w, r, nil, http.StatusOK, "continue", "Continue", r.URL.RequestURI())
+			return
+		}
 		if isCode(err, wire.CodeUnauthenticated) {
 			http.Redirect(w, r, "/ui/signin?"+url.Values{"next": {r.URL.RequestURI()}}.Encode(), http.StatusSeeOther)
 			return
@@ -73,6 +77,19 @@ func (h *Handler) form(fn pageFunc) http.HandlerFunc {
 			h.fail(w, r, s, err)
 		}
 	}
+}
+
+// fromAnotherSite reports whether a request without a session cookie is a navigation from another
+// site (a link in a CI log, a chat): a SameSite=Strict cookie is not sent then, even by a browser that
+// has a session. The page answers with a navigation of its own to the same page (a meta refresh, no
+// script), which sends the cookie; without a session that one goes to the sign-in page, so there is
+// no loop.
+func fromAnotherSite(r *http.Request) bool {
+	if _, err := r.Cookie(sessionCookie); err == nil {
+		return false
+	}
+	site := r.Header.Get("Sec-Fetch-Site")
+	return r.Method == http.MethodGet && (site == "cross-site" || site == "same-site")
 }
 
 func parseForm(w http.ResponseWriter, r *http.Request) error {
