@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -16,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/custody-dev/custody/attestation"
 	"github.com/custody-dev/custody/internal/cptest"
@@ -54,6 +56,12 @@ type pushed struct {
 // changes them) keyless through the control plane, and pushes it.
 func pushKeyless(t testing.TB, srv *cptest.Server, token, project, workflow, content string, edit func(*attestation.Predicate)) pushed {
 	t.Helper()
+	return push(t, srv, token, project, workflow, content, nil, edit)
+}
+
+// push is pushKeyless, signed with key when it is not nil.
+func push(t testing.TB, srv *cptest.Server, token, project, workflow, content string, key *signing.KeySigner, edit func(*attestation.Predicate)) pushed {
+	t.Helper()
 	ctx := context.Background()
 	c := srv.Client(t, token)
 	run, err := c.InitRun(ctx, wire.InitRun{Project: project, Workflow: workflow})
@@ -84,9 +92,13 @@ func pushKeyless(t testing.TB, srv *cptest.Server, token, project, workflow, con
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := signing.NewKeylessSigner(c.RunAuthority(run.Run.ID), nil)
-	if err != nil {
-		t.Fatal(err)
+	var signer interface {
+		Sign(context.Context, []byte) ([]byte, error)
+	} = key
+	if key == nil {
+		if signer, err = signing.NewKeylessSigner(c.RunAuthority(run.Run.ID), nil); err != nil {
+			t.Fatal(err)
+		}
 	}
 	bundle, err := signer.Sign(ctx, payload)
 	if err != nil {
@@ -101,7 +113,22 @@ func pushKeyless(t testing.TB, srv *cptest.Server, token, project, workflow, con
 
 func newPublicKeyPEM(t testing.TB) string {
 	t.Helper()
+	_, pem := newKeySigner(t)
+	return pem
+}
+
+// newKeySigner returns a key signer (ECDSA P-256, as cosign generates) and its public key PEM.
+func newKeySigner(t testing.TB) (*signing.KeySigner, string) {
+	t.Helper()
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv, err := signature.LoadECDSASignerVerifier(priv, crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := signing.NewKeySigner(sv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +136,7 @@ func newPublicKeyPEM(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(pem)
+	return signer, string(pem)
 }
 
 // browser is a person's browser on the UI, as far as HTTP goes: cookies kept, redirects not followed
