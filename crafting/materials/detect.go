@@ -32,6 +32,8 @@ var fileDetectOrder = []struct {
 	{contract.KindSARIF, claimsSARIF},
 	{contract.KindJUnitXML, claimsJUnit},
 	{contract.KindHelmChart, claimsHelmChart},
+	{contract.KindJaCoCoXML, claimsJaCoCo},
+	{contract.KindCoberturaXML, claimsCobertura},
 }
 
 // fileExtension matches a value ending in a file extension: a dot after a name, then a letter and
