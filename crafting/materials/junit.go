@@ -40,6 +40,9 @@ type junitCounts struct {
 // reports, it reads the de facto schema (Ant/Jenkins/Surefire) with encoding/xml, streaming, so a
 // large report never sits in memory whole. An XML document with another root is not a JUnit report.
 func validateJUnit(f *os.File) (map[string]string, error) {
+	if s, err := sniffFile(f); err == nil && (s.format == formatZip || s.format == formatGzip) {
+		return validateJUnitArchive(f, s.format) // a zip or .tar.gz of reports
+	}
 	r, err := rewound(f)
 	if err != nil {
 		return nil, err
