@@ -37,6 +37,7 @@ var fileDetectOrder = []struct {
 	{contract.KindHelmChart, claimsHelmChart},
 	{contract.KindJaCoCoXML, claimsJaCoCo},
 	{contract.KindCoberturaXML, claimsCobertura},
+	{contract.KindZAPDASTZip, claimsZAPDASTZip},
 }
 
 // fileExtension matches a value ending in a file extension: a dot after a name, then a letter and
