@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path"
 	"strings"
@@ -112,10 +113,8 @@ func (w *archiveWalk) zip(f *os.File, visit func(archiveEntry) error) error {
 		return fmt.Errorf("the archive has more than %d entries", w.lim.entries)
 	}
 	for _, zf := range zr.File {
-		if zf.UncompressedSize64 > maxCount {
-			return fmt.Errorf("%s: declared size out of range", zf.Name)
-		}
-		if err := w.admit(zf.Name, int64(zf.UncompressedSize64)); err != nil {
+		size := int64(min(zf.UncompressedSize64, math.MaxInt64)) // past the limits either way
+		if err := w.admit(zf.Name, size); err != nil {
 			return err
 		}
 		if !zf.Mode().IsRegular() {
@@ -125,7 +124,7 @@ func (w *archiveWalk) zip(f *os.File, visit func(archiveEntry) error) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", zf.Name, err)
 		}
-		err = visit(archiveEntry{name: zf.Name, size: int64(zf.UncompressedSize64), body: entryReader(rc, zf.Name, int64(zf.UncompressedSize64))})
+		err = visit(archiveEntry{name: zf.Name, size: size, body: entryReader(rc, zf.Name, size)})
 		rc.Close()
 		if err != nil {
 			return err
@@ -213,7 +212,7 @@ func checkZipDirectory(f *os.File, size int64) error {
 		dirSize = binary.LittleEndian.Uint64(rec[40:])
 	}
 	if dirSize > maxZipDirectory {
-		return fmt.Errorf("the zip's list of entries takes %s, more than %s", humanBytes(int64(min(dirSize, maxCount))), humanBytes(maxZipDirectory))
+		return fmt.Errorf("the zip's list of entries takes %s, more than %s", humanBytes(int64(min(dirSize, math.MaxInt64))), humanBytes(maxZipDirectory))
 	}
 	return nil
 }

@@ -234,6 +234,15 @@ func TestZipDirectoryBound(t *testing.T) {
 		entries = append(entries, zipEntry{name: fmt.Sprintf("%s%06d", name, i)})
 	}
 	huge := zipOf(t, entries...)
+	// Over 65,535 entries, archive/zip writes zip64 end records: the directory's size is read from them.
+	var many []zipEntry
+	for i := range 70000 {
+		many = append(many, zipEntry{name: fmt.Sprint(i)})
+	}
+	zip64 := zipOf(t, many...)
+	if !bytes.Contains(zip64[len(zip64)-200:], []byte("PK\x06\x06")) {
+		t.Fatal("archive/zip wrote no zip64 end record")
+	}
 	for _, tc := range []struct {
 		name string
 		data []byte
@@ -241,6 +250,7 @@ func TestZipDirectoryBound(t *testing.T) {
 	}{
 		{"large directory", huge, "the zip's list of entries takes 4.1MiB, more than 4.0MiB"},
 		{"no end record", huge[:len(huge)-22], "no end of central directory record"},
+		{"zip64", zip64, "the archive has more than 10000 entries"},
 	} {
 		f, err := os.Open(writeBytes(t, "a.zip", tc.data))
 		if err != nil {
