@@ -146,7 +146,15 @@ func Build(opts Options) (v1.Image, error) {
 	for _, a := range applets {
 		fs = append(fs, file{name: bb + "/" + a, mode: 0o777, link: "busybox"})
 	}
-	layerTar, err := tarOf(fs, opts.Created)
+	return assemble(fs, opts.Created, opts.Platform, "custody "+opts.Version, v1.Config{
+		Entrypoint: Entrypoint, Env: Env, User: User, Labels: Labels(opts.Version, opts.Revision, opts.Created),
+	})
+}
+
+// assemble makes an image of one layer holding files, with config's entrypoint, environment,
+// user, exposed ports and labels, created at created for platform.
+func assemble(files []file, created time.Time, platform v1.Platform, comment string, config v1.Config) (v1.Image, error) {
+	layerTar, err := tarOf(files, created)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +165,7 @@ func Build(opts Options) (v1.Image, error) {
 	}
 	base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
 	img, err := mutate.Append(base, mutate.Addendum{Layer: layer, History: v1.History{
-		Created: v1.Time{Time: opts.Created}, CreatedBy: "internal/image: the Dockerfile's root file system", Comment: "custody " + opts.Version,
+		Created: v1.Time{Time: created}, CreatedBy: "internal/image: the Dockerfile's root file system", Comment: comment,
 	}})
 	if err != nil {
 		return nil, fmt.Errorf("append layer: %w", err)
@@ -167,12 +175,13 @@ func Build(opts Options) (v1.Image, error) {
 		return nil, err
 	}
 	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.Variant = opts.Platform.OS, opts.Platform.Architecture, opts.Platform.Variant
-	cf.Created = v1.Time{Time: opts.Created}
-	cf.Config.Entrypoint = Entrypoint
-	cf.Config.Env = Env
-	cf.Config.User = User
-	cf.Config.Labels = Labels(opts.Version, opts.Revision, opts.Created)
+	cf.OS, cf.Architecture, cf.Variant = platform.OS, platform.Architecture, platform.Variant
+	cf.Created = v1.Time{Time: created}
+	cf.Config.Entrypoint = config.Entrypoint
+	cf.Config.Env = config.Env
+	cf.Config.User = config.User
+	cf.Config.ExposedPorts = config.ExposedPorts
+	cf.Config.Labels = config.Labels
 	img, err = mutate.ConfigFile(img, cf)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -282,15 +291,18 @@ type file struct {
 	mode int64
 	body []byte
 	link string // a symbolic link to link, when set
+	uid  int    // owner and group; root's when 0
+	gid  int
 }
 
-// tarOf writes the files, sorted, owned by root (as COPY makes them), at time mtime.
+// tarOf writes the files, sorted, owned by root (as COPY makes them) unless a file names its owner,
+// at time mtime.
 func tarOf(files []file, mtime time.Time) ([]byte, error) {
 	sort.Slice(files, func(i, j int) bool { return files[i].name < files[j].name })
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, f := range files {
-		h := &tar.Header{Name: f.name, Mode: f.mode &^ tarDir, ModTime: mtime.Truncate(time.Second)}
+		h := &tar.Header{Name: f.name, Mode: f.mode &^ tarDir, ModTime: mtime.Truncate(time.Second), Uid: f.uid, Gid: f.gid}
 		switch {
 		case f.mode&tarDir != 0:
 			h.Typeflag = tar.TypeDir

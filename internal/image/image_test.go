@@ -33,7 +33,13 @@ import (
 // busybox-static), or fails it in CI (CI=true), which installs them.
 func needInputs(t *testing.T) {
 	t.Helper()
-	for path, pkg := range map[string]string{DebianCACerts: "ca-certificates", DebianBusybox: "busybox-static"} {
+	needFiles(t, map[string]string{DebianCACerts: "ca-certificates", DebianBusybox: "busybox-static"})
+}
+
+// needFiles skips the test without the machine's files (path: Debian package), or fails it in CI.
+func needFiles(t *testing.T, files map[string]string) {
+	t.Helper()
+	for path, pkg := range files {
 		if _, err := os.Stat(path); err != nil {
 			if os.Getenv("CI") == "true" {
 				t.Fatalf("no %s (CI=true, so this fails rather than skips; Debian: apt-get install %s): %v", path, pkg, err)
@@ -290,9 +296,9 @@ func layerFiles(t *testing.T, img v1.Image) map[string]layerFile {
 // and their arguments, continuation lines joined.
 type dockerfile map[string]map[string][]string
 
-func readDockerfile(t *testing.T) dockerfile {
+func readDockerfile(t *testing.T, path string, stages ...string) dockerfile {
 	t.Helper()
-	b, err := os.ReadFile("../../Dockerfile")
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,16 +323,33 @@ func readDockerfile(t *testing.T) dockerfile {
 			stage[instr] = append(stage[instr], args)
 		}
 	}
-	if !slices.Equal(names, []string{"build", "busybox", ""}) {
-		t.Fatalf("the Dockerfile has stages %q, want build, busybox and the final one", names)
+	if !slices.Equal(names, stages) {
+		t.Fatalf("%s has stages %q, want %q (the final one unnamed)", path, names, stages)
 	}
 	return d
+}
+
+// checkLabels holds a final stage's LABELs to the image's labels, with the build arguments for
+// the version, revision and time.
+func checkLabels(t *testing.T, final map[string][]string, labelsOf func(version, revision string, created time.Time) map[string]string) {
+	t.Helper()
+	labels := map[string]string{}
+	for _, l := range final["LABEL"] {
+		for _, m := range regexp.MustCompile(`(\S+)="([^"]*)"`).FindAllStringSubmatch(l, -1) {
+			labels[m[1]] = m[2]
+		}
+	}
+	want := labelsOf("${VERSION}", "${REVISION}", time.Unix(1700000000, 0))
+	want["org.opencontainers.image.created"] = "${CREATED}"
+	if !maps.Equal(labels, want) {
+		t.Errorf("the Dockerfile's labels %v\nwant %v", labels, want)
+	}
 }
 
 // TestImageMatchesDockerfile: the image built here and the Dockerfile's are the same: its build flags,
 // base, file system, user, environment, entrypoint and labels.
 func TestImageMatchesDockerfile(t *testing.T) {
-	d := readDockerfile(t)
+	d := readDockerfile(t, "../../Dockerfile", "build", "busybox", "")
 	build, final := strings.Join(d["build"]["RUN"], "\n"), d[""]
 	for _, want := range []string{`CGO_ENABLED=0`, `go build -trimpath -ldflags "-s -w -X main.version=${VERSION}"`,
 		"-o /rootfs" + BinaryPath + " ./cmd/custody",
@@ -361,18 +384,7 @@ func TestImageMatchesDockerfile(t *testing.T) {
 	if got := final["ENTRYPOINT"]; len(got) != 1 || json.Unmarshal([]byte(got[0]), &entrypoint) != nil || !slices.Equal(entrypoint, Entrypoint) {
 		t.Errorf("ENTRYPOINT %q, want %q", got, Entrypoint)
 	}
-	labels := map[string]string{}
-	for _, l := range final["LABEL"] {
-		for _, m := range regexp.MustCompile(`(\S+)="([^"]*)"`).FindAllStringSubmatch(l, -1) {
-			labels[m[1]] = m[2]
-		}
-	}
-	created := time.Unix(1700000000, 0)
-	want := Labels("${VERSION}", "${REVISION}", created)
-	want["org.opencontainers.image.created"] = "${CREATED}"
-	if !maps.Equal(labels, want) {
-		t.Errorf("the Dockerfile's labels %v\nwant %v", labels, want)
-	}
+	checkLabels(t, final, Labels)
 	if got := final["FROM"]; !slices.Equal(got, []string{"scratch"}) {
 		t.Errorf("the final stage is FROM %q, want scratch", got)
 	}
