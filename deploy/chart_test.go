@@ -19,6 +19,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/custody-dev/custody/internal/kubeschema"
+	"github.com/custody-dev/custody/internal/pgtest"
 )
 
 const chart = "helm/custodyd"
@@ -57,7 +58,7 @@ var schemaDir = sync.OnceValues(func() (string, error) {
 })
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := pgtest.Main(m)
 	if dir, err := schemaDir(); err == nil {
 		os.RemoveAll(dir)
 	}
