@@ -139,8 +139,17 @@ type replica struct {
 // start runs custodyd with env until the test ends, and waits for it to serve.
 func start(t *testing.T, bin string, env []string) *replica {
 	t.Helper()
+	return startAs(t, bin, env, nil)
+}
+
+// startAs is start as the user cred names, when not nil.
+func startAs(t *testing.T, bin string, env []string, cred *syscall.Credential) *replica {
+	t.Helper()
 	cmd := exec.Command(bin)
-	cmd.Env = env
+	cmd.Env, cmd.Dir = env, "/"
+	if cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	stderr, err := cmd.StderrPipe()
