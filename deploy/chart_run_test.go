@@ -16,7 +16,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/registry"
 
-	"github.com/custody-dev/custody/internal/image"
 	"github.com/custody-dev/custody/internal/pgtest"
 )
 
@@ -41,10 +40,7 @@ func TestChartPodsRun(t *testing.T) {
 	pod := get(d, "spec", "template", "spec").(obj)
 	uid, gid, fsGroup := get(pod, "securityContext", "runAsUser").(int), get(pod, "securityContext", "runAsGroup").(int), get(pod, "securityContext", "fsGroup").(int)
 
-	bin := filepath.Join(t.TempDir(), "custodyd")
-	if err := image.BuildBinary(t.Context(), "..", "custodyd", bin, "v0.0.0-test"); err != nil {
-		t.Fatal(err)
-	}
+	bin := custodyd(t)
 	root := t.TempDir()
 	for _, dir := range []string{filepath.Dir(root), root} {
 		if err := os.Chmod(dir, 0o755); err != nil { // the pod's user reaches its volumes through them

@@ -18,6 +18,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/custody-dev/custody/internal/image"
 	"github.com/custody-dev/custody/internal/kubeschema"
 	"github.com/custody-dev/custody/internal/pgtest"
 )
@@ -57,10 +58,34 @@ var schemaDir = sync.OnceValues(func() (string, error) {
 	return dir, nil
 })
 
+// binDir holds custodyd, built once for the tests that run it.
+var binDir = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "custody-deploy-bin-")
+	if err != nil {
+		return "", err
+	}
+	if err := os.Chmod(dir, 0o755); err != nil { // the pods' user runs it
+		return "", err
+	}
+	return dir, image.BuildBinary(context.Background(), "..", "custodyd", filepath.Join(dir, "custodyd"), "v0.0.0-test")
+})
+
+// custodyd is the path of custodyd built from the working tree, as the image's.
+func custodyd(t *testing.T) string {
+	t.Helper()
+	dir, err := binDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, "custodyd")
+}
+
 func TestMain(m *testing.M) {
 	code := pgtest.Main(m)
-	if dir, err := schemaDir(); err == nil {
-		os.RemoveAll(dir)
+	for _, once := range []func() (string, error){schemaDir, binDir} {
+		if dir, err := once(); err == nil {
+			os.RemoveAll(dir)
+		}
 	}
 	os.Exit(code)
 }

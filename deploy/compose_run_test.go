@@ -21,7 +21,6 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/google/go-containerregistry/pkg/registry"
 
-	"github.com/custody-dev/custody/internal/image"
 	"github.com/custody-dev/custody/internal/pgtest"
 	"github.com/custody-dev/custody/wire"
 )
@@ -42,10 +41,7 @@ func TestComposeReplicasRun(t *testing.T) {
 	pgURL := pgtest.New(t)
 	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(reg.Close)
-	bin := filepath.Join(t.TempDir(), "custodyd")
-	if err := image.BuildBinary(t.Context(), "..", "custodyd", bin, "v0.0.0-test"); err != nil {
-		t.Fatal(err)
-	}
+	bin := custodyd(t)
 	volumes := t.TempDir()
 	hosts := map[string]string{
 		"postgres://custody:custody@postgres:5432/custody?sslmode=disable": pgURL,
