@@ -425,11 +425,7 @@ func TestChartRefuses(t *testing.T) {
 		{[]string{"database.url=postgres://db", pg}, "database: set url or existingSecret, not both"},
 		{[]string{"cas.password=x", "cas.existingSecret=s"}, "cas: set username and password, or existingSecret, not both"},
 	} {
-		var args []string
-		for _, s := range tc.set {
-			args = append(args, "--set", s)
-		}
-		out, errOut, ok := run(t, nil, h, append([]string{"template", "custody", chart}, args...)...)
+		out, errOut, ok := run(t, nil, h, append([]string{"template", "custody", chart}, sets(tc.set)...)...)
 		if ok || !strings.Contains(errOut, tc.want) {
 			t.Errorf("helm template --set %q: ok=%v %s\nwant an error saying %q (stdout %d bytes)", tc.set, ok, errOut, tc.want, len(out))
 		}
@@ -450,11 +446,7 @@ func TestKubeconformRefuses(t *testing.T) {
 		{[]string{"serviceMonitor.enabled=true", "serviceMonitor.interval=30s", "serviceMonitor.labels.a=b",
 			"extraEnv[0].name=A", "extraEnv[0].value=b"}, ""}, // the control: valid
 	} {
-		var args []string
-		for _, s := range tc.set {
-			args = append(args, "--set", s)
-		}
-		out, errOut, ok := run(t, nil, h, append([]string{"template", "custody", chart}, args...)...)
+		out, errOut, ok := run(t, nil, h, append([]string{"template", "custody", chart}, sets(tc.set)...)...)
 		if !ok {
 			t.Fatalf("helm template %q: %s", tc.set, errOut)
 		}
@@ -468,4 +460,13 @@ func TestKubeconformRefuses(t *testing.T) {
 	if valid || !strings.Contains(msg, "could not find schema for Deployment") {
 		t.Errorf("kubeconform on apps/v1beta1: valid=%v %s", valid, msg)
 	}
+}
+
+// sets are helm's --set arguments for values.
+func sets(values []string) []string {
+	var args []string
+	for _, v := range values {
+		args = append(args, "--set", v)
+	}
+	return args
 }

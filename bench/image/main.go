@@ -57,7 +57,7 @@ func run(which, oci, version string) error {
 	var img v1.Image
 	bound := int64(image.MaxCustodydSize)
 	if which == "custodyd" {
-		img, err = image.BuildCustodyd(image.CustodydOptions{Binary: bin, Version: version, Created: created})
+		img, err = image.BuildCustodyd(image.Options{Binary: bin, Version: version, Created: created})
 	} else {
 		bound = image.MaxSize
 		img, err = image.Build(image.Options{Binary: bin, Version: version, Created: created})

@@ -1,8 +1,6 @@
 package image
 
 import (
-	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -55,52 +53,17 @@ func CustodydLabels(version, revision string, created time.Time) map[string]stri
 	return l
 }
 
-// CustodydOptions say what goes into the custodyd image.
-type CustodydOptions struct {
-	// Binary is custodyd (BuildBinary), for the platform's OS and architecture.
-	Binary string
-	// CACerts is the PEM bundle of CA certificates; "" is DebianCACerts.
-	CACerts string
-	// Version, Revision and Created are as Options'.
-	Version, Revision string
-	Created           time.Time
-	// Platform is the binary's; the zero value is linux/amd64.
-	Platform v1.Platform
-}
-
 // BuildCustodyd returns the custodyd image: one layer with the root file system, the config of
-// Dockerfile.custodyd.
-func BuildCustodyd(opts CustodydOptions) (v1.Image, error) {
-	if opts.CACerts == "" {
-		opts.CACerts = DebianCACerts
-	}
-	if opts.Platform.OS == "" {
-		opts.Platform = v1.Platform{OS: "linux", Architecture: "amd64"}
-	}
-	binary, err := os.ReadFile(opts.Binary)
+// Dockerfile.custodyd. opts.Binary is custodyd; opts.Busybox is not used (the image has no shell).
+func BuildCustodyd(opts Options) (v1.Image, error) {
+	binary, certs, err := opts.inputs("custodyd")
 	if err != nil {
-		return nil, fmt.Errorf("custodyd binary: %w", err)
+		return nil, err
 	}
-	certs, err := os.ReadFile(opts.CACerts)
-	if err != nil {
-		return nil, fmt.Errorf("CA certificates (Debian: apt-get install ca-certificates): %w", err)
-	}
-	fs := []file{
-		{name: "etc/", mode: 0o755 | tarDir},
-		{name: "etc/group", mode: 0o644, body: []byte(custodydGroup)},
-		{name: "etc/passwd", mode: 0o644, body: []byte(custodydPasswd)},
-		{name: "etc/ssl/", mode: 0o755 | tarDir},
-		{name: "etc/ssl/certs/", mode: 0o755 | tarDir},
-		{name: strings.TrimPrefix(CACertsPath, "/"), mode: 0o644, body: certs},
-		{name: "tmp/", mode: 0o1777 | tarDir},
-		{name: "usr/", mode: 0o755 | tarDir},
-		{name: "usr/local/", mode: 0o755 | tarDir},
-		{name: "usr/local/bin/", mode: 0o755 | tarDir},
-		{name: strings.TrimPrefix(CustodydBinaryPath, "/"), mode: 0o755, body: binary},
-		{name: "var/", mode: 0o755 | tarDir},
-		{name: "var/lib/", mode: 0o755 | tarDir},
-		{name: strings.TrimPrefix(CustodydDataDir, "/") + "/", mode: 0o700 | tarDir, uid: CustodydUID, gid: CustodydUID},
-	}
+	fs := append(rootFiles(custodydPasswd, custodydGroup, certs, CustodydBinaryPath, binary),
+		file{name: "var/", mode: 0o755 | tarDir},
+		file{name: "var/lib/", mode: 0o755 | tarDir},
+		file{name: strings.TrimPrefix(CustodydDataDir, "/") + "/", mode: 0o700 | tarDir, uid: CustodydUID, gid: CustodydUID})
 	return assemble(fs, opts.Created, opts.Platform, "custodyd "+opts.Version, v1.Config{
 		Entrypoint:   CustodydEntrypoint,
 		Env:          CustodydEnv,

@@ -7,7 +7,6 @@ import (
 	"context"
 	"debug/elf"
 	"encoding/json"
-	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -29,15 +28,7 @@ import (
 func builtCustodyd(t *testing.T) v1.Image {
 	t.Helper()
 	needFiles(t, map[string]string{DebianCACerts: "ca-certificates"})
-	bin := filepath.Join(t.TempDir(), "custodyd")
-	if err := BuildBinary(t.Context(), "../..", "custodyd", bin, "v0.0.0-test"); err != nil {
-		t.Fatal(err)
-	}
-	img, err := BuildCustodyd(CustodydOptions{Binary: bin, Version: "v0.0.0-test", Revision: "0123456789abcdef", Created: time.Unix(1700000000, 0)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
+	return builtOf(t, "custodyd", BuildCustodyd)
 }
 
 // TestCustodydImage builds the custodyd image as CI does (go-containerregistry, no Docker engine),
@@ -49,16 +40,7 @@ func builtCustodyd(t *testing.T) v1.Image {
 func TestCustodydImage(t *testing.T) {
 	t.Parallel()
 	img := builtCustodyd(t)
-	size, err := SizeOf(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Printed, not only logged: the figure CI records (docs/benchmarks.md).
-	fmt.Printf("custodyd image: %.1f MiB stored (manifest, config, compressed layer), %.1f MiB unpacked\n",
-		float64(size.Stored)/(1<<20), float64(size.Unpacked)/(1<<20))
-	if size.Stored > MaxCustodydSize {
-		t.Errorf("the custodyd image is %d bytes, over %d", size.Stored, MaxCustodydSize)
-	}
+	checkSize(t, img, "custodyd", MaxCustodydSize)
 
 	cf, err := img.ConfigFile()
 	if err != nil {
