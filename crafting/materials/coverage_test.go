@@ -102,16 +102,24 @@ func fuzzCoverage(f *testing.F, validate validator, seedDirs ...string) {
 func TestDetectCoverageReports(t *testing.T) {
 	t.Parallel()
 	clover := writeTemp(t, "clover.xml", `<?xml version="1.0"?><coverage generated="1" clover="4.4.1"><project timestamp="1"/></coverage>`)
-	for _, tc := range []struct {
-		path string
-		want contract.Kind
-	}{
+	runDetectCases(t, []detectCase{
 		{"testdata/jacoco/calc.jacoco.xml", contract.KindJaCoCoXML},
 		{"testdata/jacoco/modules.jacoco.xml", contract.KindJaCoCoXML},
 		{"testdata/cobertura/coverage-py.cobertura.xml", contract.KindCoberturaXML},
 		{"testdata/cobertura/gocover.cobertura.xml", contract.KindCoberturaXML},
 		{clover, contract.KindArtifact},
-	} {
+	})
+}
+
+// detectCase is a file and the kind auto-detection must give it.
+type detectCase struct {
+	path string
+	want contract.Kind
+}
+
+func runDetectCases(t *testing.T, cases []detectCase) {
+	t.Helper()
+	for _, tc := range cases {
 		m, err := newDocCrafter(t).Detect(t.Context(), tc.path)
 		if err != nil {
 			t.Errorf("Detect(%s): %v", tc.path, err)

@@ -157,12 +157,10 @@ func TestJUnitArchivePassesOver(t *testing.T) {
 // Auto-detection leaves archives to ARTIFACT: an archive of anything may hold XML.
 func TestDetectJUnitArchiveIsArtifact(t *testing.T) {
 	t.Parallel()
-	for _, p := range []string{"testdata/junit-archive/ant-reports.zip", "testdata/junit-archive/ant-reports.tar.gz"} {
-		m, err := newDocCrafter(t).Detect(t.Context(), p)
-		if err != nil || m.Kind != contract.KindArtifact {
-			t.Errorf("Detect(%s) = %v, %v; want an ARTIFACT", p, m, err)
-		}
-	}
+	runDetectCases(t, []detectCase{
+		{"testdata/junit-archive/ant-reports.zip", contract.KindArtifact},
+		{"testdata/junit-archive/ant-reports.tar.gz", contract.KindArtifact},
+	})
 }
 
 // walkArchive's bounds, at small limits: entries, the bytes of one entry and of all of them, the tar

@@ -136,26 +136,14 @@ func TestDetectSLSAProvenance(t *testing.T) {
 		t.Fatal(err)
 	}
 	notSLSA := writeTemp(t, "custody.jsonl", strings.Repeat(strings.ReplaceAll(strings.TrimSpace(string(custody)), "\n", "")+"\n", 2))
-	for _, tc := range []struct {
-		path string
-		want contract.Kind
-	}{
+	runDetectCases(t, []detectCase{
 		{"testdata/slsa/gha-generic-v1.10.0.statement.json", contract.KindSLSAProvenance},
 		{"testdata/slsa/bcr-module.bazel.statement.json", contract.KindSLSAProvenance},
 		{"testdata/slsa/two-builders.intoto.jsonl", contract.KindSLSAProvenance},
 		{"testdata/slsa/gha-generic-v1.10.0.intoto.jsonl", contract.KindAttestation},
 		{"testdata/slsa/bcr-module.bazel.intoto.jsonl", contract.KindAttestation},
 		{"testdata/slsa/gha-container-based-v1.10.0.build.slsa", contract.KindAttestation},
-	} {
-		m, err := newDocCrafter(t).Detect(t.Context(), tc.path)
-		if err != nil {
-			t.Errorf("Detect(%s): %v", tc.path, err)
-			continue
-		}
-		if m.Kind != tc.want {
-			t.Errorf("Detect(%s) = %s, want %s", tc.path, m.Kind, tc.want)
-		}
-	}
+	})
 	// JSON Lines of another predicate are not claimed as SLSA provenance.
 	f, err := os.Open(notSLSA)
 	if err != nil {

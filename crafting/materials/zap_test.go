@@ -113,19 +113,11 @@ func TestZAPDASTZipVariants(t *testing.T) {
 
 func TestDetectZAPDASTZip(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		path string
-		want contract.Kind
-	}{
+	runDetectCases(t, []detectCase{
 		{"testdata/zap/zap_scan.zip", contract.KindZAPDASTZip},
 		{"testdata/junit-archive/ant-reports.zip", contract.KindArtifact},
 		{"testdata/zap/zap_scan/report_json.json", contract.KindArtifact},
-	} {
-		m, err := newDocCrafter(t).Detect(t.Context(), tc.path)
-		if err != nil || m.Kind != tc.want {
-			t.Errorf("Detect(%s) = %v, %v; want %s", tc.path, m, err, tc.want)
-		}
-	}
+	})
 }
 
 func FuzzValidateZAPDASTZip(f *testing.F) {
