@@ -25,7 +25,7 @@ import (
 	"github.com/custody-dev/custody/controlplane/api"
 	"github.com/custody-dev/custody/controlplane/app"
 	"github.com/custody-dev/custody/controlplane/oidc"
-	"github.com/custody-dev/custody/controlplane/web"
+	"github.com/custody-dev/custody/controlplane/ui"
 )
 
 func main() {
@@ -114,12 +114,12 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	apiHandler := api.New(api.Config{App: a, Log: log, MaxBlobSize: cfg.MaxBlobSize, MaxUploads: cfg.MaxUploads, BodyBudget: cfg.BodyBudget, Registerer: reg})
-	ui, err := web.New(web.Config{App: a, BaseURL: external, SessionTTL: cfg.UISessionTTL, Log: log})
+	pages, err := ui.New(ui.Config{App: a, BaseURL: external, SessionTTL: cfg.UISessionTTL, Log: log})
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	srv := newServer(cfg, newHandler(apiHandler, ui, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), cfg), log)
+	srv := newServer(cfg, newHandler(apiHandler, pages, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), cfg), log)
 
 	go expireLoop(ctx, a, cfg.ExpireEvery, log)
 	log.Info("custodyd serving", "addr", ln.Addr().String(), "store", storeName(cfg), "cas", blobs.Location(), "external_url", external,

@@ -26,7 +26,7 @@ import (
 	"github.com/custody-dev/custody/controlplane/store/sqlite"
 	"github.com/custody-dev/custody/controlplane/trustroot"
 	"github.com/custody-dev/custody/controlplane/tsa"
-	"github.com/custody-dev/custody/controlplane/web"
+	"github.com/custody-dev/custody/controlplane/ui"
 	"github.com/custody-dev/custody/wire"
 )
 
@@ -128,11 +128,11 @@ func New(t testing.TB, opts Options) *Server {
 		t.Fatalf("bootstrap: %v", err)
 	}
 	out := &Server{AdminToken: token, App: a, Store: st, CAS: blobs, Dir: dir}
-	ui, err := web.New(web.Config{App: a, BaseURL: baseURL, Log: opts.Logger})
+	pages, err := ui.New(ui.Config{App: a, BaseURL: baseURL, Log: opts.Logger})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := web.Beside(api.New(api.Config{App: a, Log: opts.Logger, MaxBlobSize: opts.MaxBlobSize, BodyBudget: opts.BodyBudget}), ui)
+	h := ui.Beside(api.New(api.Config{App: a, Log: opts.Logger, MaxBlobSize: opts.MaxBlobSize, BodyBudget: opts.BodyBudget}), pages)
 	if opts.Record {
 		h = out.record(h)
 	}

@@ -9,7 +9,7 @@
 // (the sign-in form one bound to a cookie of its own) and a POST without it is refused 403; every
 // answer carries a Content Security Policy of 'self' with no inline script or style, refuses framing,
 // sniffing and referrers; and everything shown is escaped by html/template's contextual escaping.
-package web
+package ui
 
 import (
 	"embed"

@@ -1,4 +1,4 @@
-package web_test
+package ui_test
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 	"testing"
 
 	"github.com/custody-dev/custody/attestation"
-	"github.com/custody-dev/custody/controlplane/web"
+	"github.com/custody-dev/custody/controlplane/ui"
 	"github.com/custody-dev/custody/internal/cptest"
 	"github.com/custody-dev/custody/wire"
 )
@@ -213,7 +213,7 @@ func TestSessionCookie(t *testing.T) {
 // serveUI serves the UI of srv's app under baseURL, on a new loopback server (TLS or not).
 func serveUI(t *testing.T, srv *cptest.Server, baseURL string, useTLS bool) string {
 	t.Helper()
-	h, err := web.New(web.Config{App: srv.App, BaseURL: baseURL})
+	h, err := ui.New(ui.Config{App: srv.App, BaseURL: baseURL})
 	if err != nil {
 		t.Fatal(err)
 	}

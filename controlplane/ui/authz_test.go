@@ -1,4 +1,4 @@
-package web_test
+package ui_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 
 	"github.com/custody-dev/custody/attestation"
 	"github.com/custody-dev/custody/controlplane/app"
-	"github.com/custody-dev/custody/controlplane/web"
+	"github.com/custody-dev/custody/controlplane/ui"
 	"github.com/custody-dev/custody/internal/cptest"
 	"github.com/custody-dev/custody/internal/oidctest"
 	"github.com/custody-dev/custody/wire"
@@ -205,7 +205,7 @@ type call struct {
 }
 
 type route struct {
-	pattern string // as web.Handler.Routes lists it
+	pattern string // as ui.Handler.Routes lists it
 	note    string
 	who     rule
 	in      string // what the page names: "alpha", "alpha/build" or "" (a denied page is then 403)
@@ -351,7 +351,7 @@ func state(t *testing.T, f *fixture) string {
 func TestPagesAuthorizationMatrix(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	h, err := web.New(web.Config{App: f.srv.App, BaseURL: f.srv.URL})
+	h, err := ui.New(ui.Config{App: f.srv.App, BaseURL: f.srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
