@@ -17,6 +17,18 @@ const (
 	KindCSAFVEX           Kind = "CSAF_VEX"
 	KindHelmChart         Kind = "HELM_CHART"
 	KindAttestation       Kind = "ATTESTATION"
+
+	// Security scanners' reports.
+	KindGitLabSecurityReport Kind = "GITLAB_SECURITY_REPORT"
+	KindGHASCodeScan         Kind = "GHAS_CODE_SCAN"
+	KindGHASSecretScan       Kind = "GHAS_SECRET_SCAN"
+	KindGHASDependencyScan   Kind = "GHAS_DEPENDENCY_SCAN"
+	KindGitleaksJSON         Kind = "GITLEAKS_JSON"
+	KindTrufflehogJSON       Kind = "TRUFFLEHOG_JSON"
+	KindOSSFScorecardJSON    Kind = "OSSF_SCORECARD_JSON"
+	KindBlackDuckSCAJSON     Kind = "BLACKDUCK_SCA_JSON"
+	KindTwistcliScanJSON     Kind = "TWISTCLI_SCAN_JSON"
+	KindCheckmarxJSON        Kind = "CHECKMARX_JSON"
 )
 
 // Kinds lists every material kind, in the order of the documentation.
@@ -25,6 +37,9 @@ func Kinds() []Kind {
 		KindString, KindArtifact, KindEvidence, KindContainerImage,
 		KindSBOMCycloneDXJSON, KindSBOMSPDXJSON, KindJUnitXML, KindSARIF,
 		KindOpenVEX, KindCSAFVEX, KindHelmChart, KindAttestation,
+		KindGitLabSecurityReport, KindGHASCodeScan, KindGHASSecretScan, KindGHASDependencyScan,
+		KindGitleaksJSON, KindTrufflehogJSON, KindOSSFScorecardJSON, KindBlackDuckSCAJSON,
+		KindTwistcliScanJSON, KindCheckmarxJSON,
 	}
 }
 
