@@ -87,17 +87,29 @@ func notClaimed(what string, s *sniffed, want byte) error {
 // after the array is an error.
 func eachElement(r io.Reader, visit func(i int, raw json.RawMessage) error) error {
 	dec := json.NewDecoder(r)
+	if err := elementsOf(dec, "", "the document", false, visit); err != nil {
+		return err
+	}
+	return endOfDocument(dec)
+}
+
+// elementsOf reads the array that comes next in dec element by element (prefix names its elements
+// in errors, what the array itself). null is read as an empty array when nullOK.
+func elementsOf(dec *json.Decoder, prefix, what string, nullOK bool, visit func(i int, raw json.RawMessage) error) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return errors.New(syntaxReason(err))
 	}
+	if tok == nil && nullOK {
+		return nil
+	}
 	if tok != json.Delim('[') {
-		return fmt.Errorf("the document is %s, not a JSON array", jsonKindOf(tok))
+		return fmt.Errorf("%s is %s, not a JSON array", what, jsonKindOf(tok))
 	}
 	for i := 0; dec.More(); i++ {
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return fmt.Errorf("[%d]: %s", i, syntaxReason(err))
+			return fmt.Errorf("%s[%d]: %s", prefix, i, syntaxReason(err))
 		}
 		if err := visit(i, raw); err != nil {
 			return err
@@ -106,7 +118,54 @@ func eachElement(r io.Reader, visit func(i int, raw json.RawMessage) error) erro
 	if _, err := dec.Token(); err != nil {
 		return errors.New(syntaxReason(err))
 	}
+	return nil
+}
+
+// eachMember reads the JSON object r holds member by member: visit reads each member's value from
+// dec (dec.Decode, elementsOf, or skipValue), so no member need sit in memory whole. Anything but
+// white space after the object is an error.
+func eachMember(r io.Reader, visit func(key string, dec *json.Decoder) error) error {
+	dec := json.NewDecoder(r)
+	tok, err := dec.Token()
+	if err != nil {
+		return errors.New(syntaxReason(err))
+	}
+	if tok != json.Delim('{') {
+		return fmt.Errorf("the document is %s, not a JSON object", jsonKindOf(tok))
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return errors.New(syntaxReason(err))
+		}
+		if err := visit(tok.(string), dec); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return errors.New(syntaxReason(err))
+	}
 	return endOfDocument(dec)
+}
+
+// skipValue reads past the value that comes next in dec, token by token: memory stays bounded
+// whatever its size.
+func skipValue(dec *json.Decoder) error {
+	for depth := 0; ; {
+		tok, err := dec.Token()
+		if err != nil {
+			return errors.New(syntaxReason(err))
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
 }
 
 // endOfDocument refuses anything but white space after the value dec has read.
