@@ -20,6 +20,8 @@ func TestCraftGitLabReport(t *testing.T) {
 		{file: "gitlab/chainloop-gl-secret-detection-report.json", want: counted("GitLab Secret Detection report 15.1.4", [6]int{0: 1}, extra("secret_detection", "15.1.4", "Gitleaks", ":SKIP:"))},
 		// 15.1.1 is checked against the latest embedded patch of 15.1; scan and version come last.
 		{file: "gitlab/chainloop-gl-container-scanning-report.json", want: counted("GitLab Container Scanning report 15.1.1", [6]int{0: 25, 1: 25, 2: 25, 3: 1}, extra("container_scanning", "15.1.4", "Trivy", "0.19.2"))},
+		// SonarQube's GitLab export names 15.0.0: checked against 15.0.7.
+		{file: "gitlab/chainloop-gl-sonarqube-report.json", want: counted("GitLab SAST report 15.0.0", [6]int{}, extra("sast", "15.0.7", "Sonar", "11.2.0.2797"))},
 		{file: "sarif/gosec.sarif", wantErr: []string{"not a GitLab security report"}, notThisKind: true},
 		{file: "cyclonedx/custody-mod.cdx.json", wantErr: []string{"not a GitLab security report"}, notThisKind: true},
 	})
@@ -56,13 +58,22 @@ func TestCraftGitLabReportShapes(t *testing.T) {
 		{name: "a start time not as GitLab writes it", doc: strings.Replace(sast("15.1.4", ""), `"2026-01-02T03:04:05"`, `"2026-01-02 03:04:05"`, 1),
 			wantErr: []string{"scan.start_time", "does not match pattern"}},
 		{name: "a version of no embedded MAJOR.MINOR", doc: sast("16.0.0", ""),
-			wantErr: []string{"schema version 16.0.0 is not supported", "15.1.4"}},
+			wantErr: []string{"schema version 16.0.0 is not supported", "15.0.7, 15.1.4, 15.2.1"}},
 		{name: "a version that is no schema version", doc: sast("15.1", ""),
 			wantErr: []string{`version "15.1" is not a schema version`}},
 		{name: "a report type custody does not read", doc: gitlabReport("15.1.4", "coverage_fuzzing", ""),
 			wantErr: []string{`scan.type "coverage_fuzzing" is not supported`}},
 		{name: "no scan type", doc: strings.Replace(sast("15.1.4", ""), `"type": "sast", `, "", 1),
 			wantErr: []string{"scan.type is missing"}},
+		// Each version's own schema: 15.2 added columns to a detail's file location, both or none.
+		{name: "a 15.2 file location with a start column and no end", doc: sast("15.2.1", strings.Replace(vuln("Low"), `"location"`,
+			`"details": {"f": {"name": "where", "type": "file-location", "file_name": "a.go", "line_start": 3, "column_start": 2}}, "location"`, 1)),
+			wantErr: []string{"vulnerabilities[0].details.f", "column_end"}},
+		{name: "a 15.1 file location with columns of no meaning to it", doc: sast("15.1.4", strings.Replace(vuln("Low"), `"location"`,
+			`"details": {"f": {"name": "where", "type": "file-location", "file_name": "a.go", "line_start": 3, "column_start": 2}}, "location"`, 1)),
+			want: counted("GitLab SAST report 15.1.4", [6]int{3: 1}, extra)},
+		{name: "a 15.0 dependency scanning report without dependency files", doc: gitlabReport("15.0.7", "dependency_scanning", ""),
+			wantErr: []string{"missing property 'dependency_files'"}},
 		{name: "a DAST report without its scanned resources", doc: gitlabReport("15.1.4", "dast", ""),
 			wantErr: []string{"scan: missing property 'scanned_resources'"}},
 		{name: "a dependency scanning vulnerability without its file", doc: gitlabReport("15.1.4", "dependency_scanning",

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 )
@@ -103,14 +104,44 @@ func validateValue(s *jsonschema.Schema, where string, inst any) error {
 	if !errors.As(err, &ve) {
 		return err
 	}
-	for len(ve.Causes) > 0 {
-		ve = ve.Causes[0]
-	}
+	ve = bestLeaf(ve)
 	at := instancePath(where, ve.InstanceLocation)
 	if at == "" {
 		at = "the document"
 	}
 	return fmt.Errorf("%s: %s", at, ve.ErrorKind.LocalizedString(message.NewPrinter(language.English)))
+}
+
+// bestLeaf picks the violation to tell the user: the first, except where the value failed every
+// alternative of a oneOf or anyOf, where it descends into the alternative the value came closest to
+// (the fewest violations, then the deepest into the document).
+func bestLeaf(ve *jsonschema.ValidationError) *jsonschema.ValidationError {
+	for len(ve.Causes) > 0 {
+		best := ve.Causes[0]
+		switch ve.ErrorKind.(type) {
+		case *kind.OneOf, *kind.AnyOf:
+			bestDepth, bestLeaves := leafStats(best)
+			for _, c := range ve.Causes[1:] {
+				if depth, leaves := leafStats(c); leaves < bestLeaves || leaves == bestLeaves && depth > bestDepth {
+					best, bestDepth, bestLeaves = c, depth, leaves
+				}
+			}
+		}
+		ve = best
+	}
+	return ve
+}
+
+// leafStats returns the deepest instance location of ve's violations and how many there are.
+func leafStats(ve *jsonschema.ValidationError) (depth, leaves int) {
+	if len(ve.Causes) == 0 {
+		return len(ve.InstanceLocation), 1
+	}
+	for _, c := range ve.Causes {
+		d, n := leafStats(c)
+		depth, leaves = max(depth, d), leaves+n
+	}
+	return depth, leaves
 }
 
 // instancePath writes a location in a document the way a user reads it: scan.type, vulnerabilities[3].
