@@ -67,31 +67,33 @@ var gitlabSeverities = map[string]severity{
 	"critical": sevCritical, "high": sevHigh, "medium": sevMedium, "low": sevLow, "info": sevInfo, "unknown": sevUnknown,
 }
 
+// gitlabSchemas are the embedded schema versions (read once) and their documents, compiled on use.
 var gitlabSchemas struct {
-	once     sync.Once
-	versions []string // embedded schema versions, oldest first
+	mu       sync.Mutex
+	versions []string // oldest first
 	docs     map[string]*schemaDoc
 	err      error
 }
 
 // gitlabSchema returns the schema of a report type in the embedded version that validates a report
-// naming version: that version, or the latest embedded patch of its MAJOR.MINOR (GitLab's rule for
-// a patch it does not vendor).
+// naming version: that version, or the embedded patch of its MAJOR.MINOR (GitLab's rule for a patch
+// it does not vendor).
 func gitlabSchema(version, file string) (*schemaDoc, string, error) {
-	gitlabSchemas.once.Do(func() {
+	gitlabSchemas.mu.Lock()
+	defer gitlabSchemas.mu.Unlock()
+	if gitlabSchemas.docs == nil && gitlabSchemas.err == nil {
 		entries, err := fs.ReadDir(gitlabSchemaFS, "schemas/gitlab")
 		if err != nil {
 			gitlabSchemas.err = fmt.Errorf("embedded GitLab schemas: %w", err)
-			return
 		}
-		gitlabSchemas.docs = map[string]*schemaDoc{}
 		for _, e := range entries {
 			if e.IsDir() && gitlabVersion.MatchString(e.Name()) {
 				gitlabSchemas.versions = append(gitlabSchemas.versions, e.Name())
 			}
 		}
 		slices.SortFunc(gitlabSchemas.versions, compareVersions)
-	})
+		gitlabSchemas.docs = map[string]*schemaDoc{}
+	}
 	if gitlabSchemas.err != nil {
 		return nil, "", gitlabSchemas.err
 	}
@@ -101,11 +103,12 @@ func gitlabSchema(version, file string) (*schemaDoc, string, error) {
 	}
 	chosen := ""
 	for _, v := range gitlabSchemas.versions {
-		if v == version || strings.HasPrefix(v, m[1]+"."+m[2]+".") {
-			chosen = v
-		}
 		if v == version {
+			chosen = v
 			break
+		}
+		if strings.HasPrefix(v, m[1]+"."+m[2]+".") {
+			chosen = v
 		}
 	}
 	if chosen == "" {
@@ -113,8 +116,6 @@ func gitlabSchema(version, file string) (*schemaDoc, string, error) {
 			version, strings.Join(gitlabSchemas.versions, ", "))
 	}
 	path := "schemas/gitlab/" + chosen + "/" + file
-	gitlabSchemaDocs.Lock()
-	defer gitlabSchemaDocs.Unlock()
 	d, ok := gitlabSchemas.docs[path]
 	if !ok {
 		d = &schemaDoc{fsys: gitlabSchemaFS, path: path}
@@ -122,8 +123,6 @@ func gitlabSchema(version, file string) (*schemaDoc, string, error) {
 	}
 	return d, chosen, nil
 }
-
-var gitlabSchemaDocs sync.Mutex
 
 // compareVersions orders MAJOR.MINOR.PATCH versions.
 func compareVersions(a, b string) int {
