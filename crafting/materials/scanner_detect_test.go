@@ -177,3 +177,19 @@ func TestDetectCorpusScanners(t *testing.T) {
 		})
 	}
 }
+
+// TestEveryKindIsCrafted: every kind a contract can name has a crafter, and every file kind that
+// detection asks is one of them.
+func TestEveryKindIsCrafted(t *testing.T) {
+	t.Parallel()
+	for _, k := range contract.Kinds() {
+		if _, ok := crafters[k]; !ok {
+			t.Errorf("kind %s has no crafter", k)
+		}
+	}
+	for _, c := range fileDetectOrder {
+		if !c.kind.Valid() {
+			t.Errorf("fileDetectOrder asks %s, which is no kind", c.kind)
+		}
+	}
+}
