@@ -73,6 +73,9 @@ func TestScannerClaims(t *testing.T) {
 		{"gitleaks/aws-key-redacted.gitleaks.json", contract.KindGitleaksJSON},
 		{"gitleaks/clean.gitleaks.json", ""},
 		{"trufflehog/chainloop-trufflehog-report.json", contract.KindTrufflehogJSON},
+		{"trufflehog/aws-key-git.trufflehog.jsonl", contract.KindTrufflehogJSON},
+		{"trufflehog/secrets-filesystem.trufflehog.jsonl", contract.KindTrufflehogJSON},
+		{"trufflehog/clean.trufflehog.jsonl", ""},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			t.Parallel()
@@ -130,6 +133,8 @@ func TestDetectScanners(t *testing.T) {
 		{file: "gitleaks/aws-key.gitleaks.json", kind: contract.KindGitleaksJSON},
 		{file: "gitleaks/clean.gitleaks.json", kind: contract.KindArtifact},
 		{file: "trufflehog/chainloop-trufflehog-report.json", kind: contract.KindTrufflehogJSON},
+		{file: "trufflehog/secrets-filesystem.trufflehog.jsonl", kind: contract.KindTrufflehogJSON},
+		{file: "trufflehog/clean.trufflehog.jsonl", kind: contract.KindArtifact},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			t.Parallel()

@@ -14,6 +14,11 @@ func TestCraftTrufflehog(t *testing.T) {
 		return map[string]string{"tool": "trufflehog", "verified": verified}
 	}
 	runDocCases(t, contract.KindTrufflehogJSON, []docCase{
+		// trufflehog v3.97.0 (built from source) on a scratch repository and directory: one finding
+		// (one line), two findings (JSON Lines), nothing found (an empty file).
+		{file: "trufflehog/aws-key-git.trufflehog.jsonl", want: counted(format, [6]int{5: 1}, extra("0"))},
+		{file: "trufflehog/secrets-filesystem.trufflehog.jsonl", want: counted(format, [6]int{5: 2}, extra("0"))},
+		{file: "trufflehog/clean.trufflehog.jsonl", want: counted(format, [6]int{}, extra("0"))},
 		{file: "trufflehog/chainloop-trufflehog-report.json", want: counted(format, [6]int{5: 2}, extra("1"))},
 		{file: "gitleaks/aws-key.gitleaks.json", wantErr: []string{"not trufflehog JSON output"}, notThisKind: true},
 		{file: "other/custody-mod.cdx.xml", wantErr: []string{"not trufflehog JSON output", "reads as XML"}, notThisKind: true},
