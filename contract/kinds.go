@@ -18,6 +18,11 @@ const (
 	KindHelmChart         Kind = "HELM_CHART"
 	KindAttestation       Kind = "ATTESTATION"
 
+	KindJaCoCoXML      Kind = "JACOCO_XML"
+	KindCoberturaXML   Kind = "COBERTURA_XML"
+	KindSLSAProvenance Kind = "SLSA_PROVENANCE"
+	KindZAPDASTZip     Kind = "ZAP_DAST_ZIP"
+
 	// Security scanners' reports.
 	KindGitLabSecurityReport Kind = "GITLAB_SECURITY_REPORT"
 	KindGHASCodeScan         Kind = "GHAS_CODE_SCAN"
@@ -37,6 +42,7 @@ func Kinds() []Kind {
 		KindString, KindArtifact, KindEvidence, KindContainerImage,
 		KindSBOMCycloneDXJSON, KindSBOMSPDXJSON, KindJUnitXML, KindSARIF,
 		KindOpenVEX, KindCSAFVEX, KindHelmChart, KindAttestation,
+		KindJaCoCoXML, KindCoberturaXML, KindSLSAProvenance, KindZAPDASTZip,
 		KindGitLabSecurityReport, KindGHASCodeScan, KindGHASSecretScan, KindGHASDependencyScan,
 		KindGitleaksJSON, KindTrufflehogJSON, KindOSSFScorecardJSON, KindBlackDuckSCAJSON,
 		KindTwistcliScanJSON, KindCheckmarxJSON,

@@ -26,9 +26,9 @@ type rejectCase struct {
 	schema bool
 }
 
-// allKinds is how the messages list the kinds: every kind of Kinds(), in its order.
+// allKinds is how an error lists the valid kinds: every kind, in the order of Kinds().
 var allKinds = func() string {
-	names := make([]string, 0, len(Kinds()))
+	var names []string
 	for _, k := range Kinds() {
 		names = append(names, string(k))
 	}

@@ -85,7 +85,7 @@ func validateBlackDuck(f *os.File) (map[string]string, error) {
 			seen[key] = true
 			return elementsOf(dec, key, key, false, func(int, json.RawMessage) error { return nil })
 		}
-		return skipValue(dec)
+		return skipTokens(dec)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read Black Duck report: %w", err)

@@ -90,7 +90,7 @@ func validateCheckmarx(f *os.File) (map[string]string, error) {
 				return nil
 			})
 		}
-		return skipValue(dec)
+		return skipTokens(dec)
 	})
 	switch {
 	case err != nil:

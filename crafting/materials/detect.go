@@ -24,6 +24,9 @@ var fileDetectOrder = []struct {
 	kind   contract.Kind
 	claims func(*sniffed) bool
 }{
+	// Before ATTESTATION, which claims the first line of any .intoto.jsonl: a bare statement or JSON
+	// Lines of SLSA provenance (a single envelope or bundle stays ATTESTATION's).
+	{contract.KindSLSAProvenance, claimsSLSAProvenance},
 	{contract.KindAttestation, claimsAttestation},
 	{contract.KindSBOMCycloneDXJSON, claimsCycloneDX},
 	{contract.KindSBOMSPDXJSON, claimsSPDX},
@@ -44,6 +47,9 @@ var fileDetectOrder = []struct {
 	{contract.KindTrufflehogJSON, claimsTrufflehog},
 	{contract.KindJUnitXML, claimsJUnit},
 	{contract.KindHelmChart, claimsHelmChart},
+	{contract.KindJaCoCoXML, claimsJaCoCo},
+	{contract.KindCoberturaXML, claimsCobertura},
+	{contract.KindZAPDASTZip, claimsZAPDASTZip},
 }
 
 // fileExtension matches a value ending in a file extension: a dot after a name, then a letter and

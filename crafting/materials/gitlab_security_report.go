@@ -245,7 +245,7 @@ func readGitLabHead(f *os.File, s *sniffed) (*gitlabHead, error) {
 			}
 			return nil
 		}
-		return skipValue(dec)
+		return skipTokens(dec)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read GitLab security report: %w", err)

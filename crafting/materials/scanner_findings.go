@@ -90,7 +90,10 @@ func eachElement(r io.Reader, visit func(i int, raw json.RawMessage) error) erro
 	if err := elementsOf(dec, "", "the document", false, visit); err != nil {
 		return err
 	}
-	return endOfDocument(dec)
+	if err := expectEOF(dec); err != nil {
+		return errors.New(syntaxReason(err))
+	}
+	return nil
 }
 
 // elementsOf reads the array that comes next in dec element by element (prefix names its elements
@@ -121,62 +124,20 @@ func elementsOf(dec *json.Decoder, prefix, what string, nullOK bool, visit func(
 	return nil
 }
 
-// eachMember reads the JSON object r holds member by member: visit reads each member's value from
-// dec (dec.Decode, elementsOf, or skipValue), so no member need sit in memory whole. Anything but
-// white space after the object is an error.
+// eachMember reads the JSON object r holds member by member (streamObject): visit reads each
+// member's value from dec (dec.Decode, elementsOf, or skipTokens), so no member need sit in memory
+// whole. Anything but white space after the object is an error.
 func eachMember(r io.Reader, visit func(key string, dec *json.Decoder) error) error {
 	dec := json.NewDecoder(r)
-	tok, err := dec.Token()
-	if err != nil {
+	err := streamObject(dec, "the document", func(key string) error { return visit(key, dec) })
+	if err == nil {
+		err = expectEOF(dec)
+	}
+	var syntax *json.SyntaxError
+	if errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return errors.New(syntaxReason(err))
 	}
-	if tok != json.Delim('{') {
-		return fmt.Errorf("the document is %s, not a JSON object", jsonKindOf(tok))
-	}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return errors.New(syntaxReason(err))
-		}
-		if err := visit(tok.(string), dec); err != nil {
-			return err
-		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return errors.New(syntaxReason(err))
-	}
-	return endOfDocument(dec)
-}
-
-// skipValue reads past the value that comes next in dec, token by token: memory stays bounded
-// whatever its size.
-func skipValue(dec *json.Decoder) error {
-	for depth := 0; ; {
-		tok, err := dec.Token()
-		if err != nil {
-			return errors.New(syntaxReason(err))
-		}
-		switch tok {
-		case json.Delim('{'), json.Delim('['):
-			depth++
-		case json.Delim('}'), json.Delim(']'):
-			depth--
-		}
-		if depth == 0 {
-			return nil
-		}
-	}
-}
-
-// endOfDocument refuses anything but white space after the value dec has read.
-func endOfDocument(dec *json.Decoder) error {
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if err == nil {
-			return errors.New("data after the end of the document")
-		}
-		return errors.New(syntaxReason(err))
-	}
-	return nil
+	return err
 }
 
 // jsonKindOf names the JSON value a first token starts.

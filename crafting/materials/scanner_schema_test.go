@@ -1,61 +1,20 @@
 package materials
 
 import (
-	"bytes"
-	"encoding/json"
 	"maps"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
-	"github.com/custody-dev/custody/attestation"
 	"github.com/custody-dev/custody/contract"
 )
-
-// predicateMaterialSchema compiles the material of docs/predicate.schema.json.
-func predicateMaterialSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	raw, err := os.ReadFile("../../docs/predicate.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("predicate.schema.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile("predicate.schema.json#/$defs/material")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func materialInstance(t *testing.T, m *attestation.Material) any {
-	t.Helper()
-	raw, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return inst
-}
 
 // TestScannerSummariesFollowThePredicateSchema crafts a fixture of each scanner kind and checks the
 // recorded material against docs/predicate.schema.json, whose block for the kind names its summary
 // keys; a summary without one of them is refused by the schema.
 func TestScannerSummariesFollowThePredicateSchema(t *testing.T) {
 	t.Parallel()
-	schema := predicateMaterialSchema(t)
+	schema := materialSchema(t)
 	for kind, file := range map[contract.Kind]string{
 		contract.KindGitLabSecurityReport: "gitlab/chainloop-gl-container-scanning-report.json",
 		contract.KindGHASCodeScan:         "ghas/github-code-scanning-alerts.json",

@@ -87,7 +87,7 @@ func validateTwistcli(f *os.File) (map[string]string, error) {
 				return nil
 			})
 		}
-		return skipValue(dec)
+		return skipTokens(dec)
 	})
 	switch {
 	case err != nil:
