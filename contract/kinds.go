@@ -22,6 +22,18 @@ const (
 	KindCoberturaXML   Kind = "COBERTURA_XML"
 	KindSLSAProvenance Kind = "SLSA_PROVENANCE"
 	KindZAPDASTZip     Kind = "ZAP_DAST_ZIP"
+
+	// Security scanners' reports.
+	KindGitLabSecurityReport Kind = "GITLAB_SECURITY_REPORT"
+	KindGHASCodeScan         Kind = "GHAS_CODE_SCAN"
+	KindGHASSecretScan       Kind = "GHAS_SECRET_SCAN"
+	KindGHASDependencyScan   Kind = "GHAS_DEPENDENCY_SCAN"
+	KindGitleaksJSON         Kind = "GITLEAKS_JSON"
+	KindTrufflehogJSON       Kind = "TRUFFLEHOG_JSON"
+	KindOSSFScorecardJSON    Kind = "OSSF_SCORECARD_JSON"
+	KindBlackDuckSCAJSON     Kind = "BLACKDUCK_SCA_JSON"
+	KindTwistcliScanJSON     Kind = "TWISTCLI_SCAN_JSON"
+	KindCheckmarxJSON        Kind = "CHECKMARX_JSON"
 )
 
 // Kinds lists every material kind, in the order of the documentation.
@@ -31,6 +43,9 @@ func Kinds() []Kind {
 		KindSBOMCycloneDXJSON, KindSBOMSPDXJSON, KindJUnitXML, KindSARIF,
 		KindOpenVEX, KindCSAFVEX, KindHelmChart, KindAttestation,
 		KindJaCoCoXML, KindCoberturaXML, KindSLSAProvenance, KindZAPDASTZip,
+		KindGitLabSecurityReport, KindGHASCodeScan, KindGHASSecretScan, KindGHASDependencyScan,
+		KindGitleaksJSON, KindTrufflehogJSON, KindOSSFScorecardJSON, KindBlackDuckSCAJSON,
+		KindTwistcliScanJSON, KindCheckmarxJSON,
 	}
 }
 

@@ -33,6 +33,18 @@ var fileDetectOrder = []struct {
 	{contract.KindCSAFVEX, claimsCSAF},
 	{contract.KindOpenVEX, claimsOpenVEX},
 	{contract.KindSARIF, claimsSARIF},
+	// Scanners' reports, after the kinds above (whose markers none of them has): each claims on its
+	// own top-level keys, or on the keys of an array's first element (TestScannerClaims).
+	{contract.KindGitLabSecurityReport, claimsGitLabReport},
+	{contract.KindOSSFScorecardJSON, claimsScorecard},
+	{contract.KindCheckmarxJSON, claimsCheckmarx},
+	{contract.KindTwistcliScanJSON, claimsTwistcli},
+	{contract.KindBlackDuckSCAJSON, claimsBlackDuck},
+	{contract.KindGHASCodeScan, claimsGHASCodeScan},
+	{contract.KindGHASSecretScan, claimsGHASSecretScan},
+	{contract.KindGHASDependencyScan, claimsGHASDependencyScan},
+	{contract.KindGitleaksJSON, claimsGitleaks},
+	{contract.KindTrufflehogJSON, claimsTrufflehog},
 	{contract.KindJUnitXML, claimsJUnit},
 	{contract.KindHelmChart, claimsHelmChart},
 	{contract.KindJaCoCoXML, claimsJaCoCo},
