@@ -22,7 +22,7 @@ func TestCraftSPDX(t *testing.T) {
 		{file: "spdx/broken-no-namespace.spdx.json", wantErr: []string{"documentNamespace is missing"}},
 		{file: "spdx/broken-dangling-relationship.spdx.json", wantErr: []string{"refers to SPDXRef-Package-missing, which the document does not define"}},
 		{file: "spdx/broken-package-spdxid-prefix.spdx.json", wantErr: []string{"failed to parse ElementID: Package-no-prefix"}},
-		{file: "spdx/broken-truncated.spdx.json", wantErr: []string{"read SPDX document", "unexpected end of JSON input"}},
+		{file: "spdx/broken-truncated.spdx.json", wantErr: []string{"read SPDX document", "unexpected end of document (truncated?)"}},
 		{file: "cyclonedx/custody-mod.cdx.json", wantErr: []string{"no spdxVersion or SPDXID field"}, notThisKind: true},
 		{file: "other/package.json", wantErr: []string{"no spdxVersion or SPDXID field"}, notThisKind: true},
 	})
@@ -34,4 +34,33 @@ func TestCraftSPDX3Refused(t *testing.T) {
 	path := writeTemp(t, "sbom.spdx3.json", `{"@context": "https://spdx.org/rdf/3.0.1/spdx-context.jsonld", "@graph": []}`)
 	_, err := newDocCrafter(t).Craft(t.Context(), contract.KindSBOMSPDXJSON, path)
 	checkDocError(t, err, contract.KindSBOMSPDXJSON, path, []string{"SPDX 3 JSON-LD is not supported"}, false)
+}
+
+// A null where the SPDX JSON schema wants an element object is refused, naming the index, before
+// tools-golang reads the document: tools-golang v0.5.7 panics on "packages": [null] (spdx/tools-golang
+// json/test_fixtures/spdx2_3_null_package.json, and its SPDX 2.2 twin) and drops null relationships.
+func TestCraftSPDXNullElements(t *testing.T) {
+	t.Parallel()
+	const pkg = `{"SPDXID": "SPDXRef-p", "name": "p", "downloadLocation": "NONE"}`
+	for _, version := range spdxJSONVersions {
+		for _, tc := range []struct{ elements, want string }{
+			{`"packages": [null]`, "packages[0] is null"},
+			{`"packages": [` + pkg + `, null]`, "packages[1] is null"},
+			{`"files": [null]`, "files[0] is null"},
+			{`"snippets": [null]`, "snippets[0] is null"},
+			{`"relationships": [null]`, "relationships[0] is null"},
+			{`"hasExtractedLicensingInfos": [null]`, "hasExtractedLicensingInfos[0] is null"},
+			{`"annotations": [null]`, "annotations[0] is null"},
+			{`"externalDocumentRefs": [null]`, "externalDocumentRefs[0] is null"},
+		} {
+			t.Run(version+" "+tc.want, func(t *testing.T) {
+				t.Parallel()
+				path := writeTemp(t, "sbom.spdx.json", `{"SPDXID": "SPDXRef-DOCUMENT", "spdxVersion": "`+version+`",
+					"creationInfo": {"created": "2023-07-18T12:27:48Z", "creators": ["Tool: spdx-tools"]},
+					"name": "null-package-doc", "dataLicense": "CC0-1.0", "documentNamespace": "test", `+tc.elements+`}`)
+				_, err := newDocCrafter(t).Craft(t.Context(), contract.KindSBOMSPDXJSON, path)
+				checkDocError(t, err, contract.KindSBOMSPDXJSON, path, []string{tc.want}, false)
+			})
+		}
+	}
 }
