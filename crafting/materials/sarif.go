@@ -2,6 +2,7 @@ package materials
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -23,8 +24,23 @@ const sarifVersion = "2.1.0"
 // sarifLog holds what the SARIF 2.1.0 spec makes mandatory, and nothing more: results are decoded
 // only as far as their message, so a log of many results stays small in memory.
 type sarifLog struct {
-	Version *string    `json:"version"`
-	Runs    []sarifRun `json:"runs"`
+	Version *string   `json:"version"`
+	Runs    sarifRuns `json:"runs"`
+}
+
+// sarifRuns is the log's runs, and whether the property is there at all: it is required, but may
+// be [] (no run was performed) or null (a failure kept any run from starting), SARIF 2.1.0 3.13.4.
+type sarifRuns struct {
+	present bool
+	runs    []sarifRun
+}
+
+func (r *sarifRuns) UnmarshalJSON(data []byte) error {
+	r.present = true
+	if string(data) == "null" {
+		return nil
+	}
+	return json.Unmarshal(data, &r.runs)
 }
 
 type sarifRun struct {
@@ -44,7 +60,7 @@ type sarifResult struct {
 	} `json:"message"`
 }
 
-// validateSARIF accepts a SARIF 2.1.0 log (OASIS): version "2.1.0", at least one run, each run's
+// validateSARIF accepts a SARIF 2.1.0 log (OASIS): version "2.1.0", runs (perhaps none), each run's
 // tool.driver.name, each result's message. There is no reference Go SARIF library, so it decodes the
 // spec's required properties with encoding/json. A JSON document is taken for SARIF when its $schema
 // names SARIF or it has both version and runs; anything else is not SARIF at all.
@@ -68,12 +84,12 @@ func validateSARIF(f *os.File) (map[string]string, error) {
 	if *log.Version != sarifVersion {
 		return nil, fmt.Errorf("version %q is not supported (SARIF %s)", *log.Version, sarifVersion)
 	}
-	if len(log.Runs) == 0 {
-		return nil, errors.New("the log has no runs")
+	if !log.Runs.present {
+		return nil, errors.New("runs is missing")
 	}
 	var tools []string
 	results := 0
-	for i, run := range log.Runs {
+	for i, run := range log.Runs.runs {
 		if run.Tool == nil || run.Tool.Driver == nil || run.Tool.Driver.Name == "" {
 			return nil, fmt.Errorf("runs[%d].tool.driver.name is missing", i)
 		}
@@ -87,11 +103,14 @@ func validateSARIF(f *os.File) (map[string]string, error) {
 		}
 		results += len(run.Results)
 	}
-	return map[string]string{
+	validated := map[string]string{
 		"format":      "SARIF",
 		"version":     sarifVersion,
-		"tools":       strings.Join(tools, ","),
-		"runs":        itoa(len(log.Runs)),
+		"runs":        itoa(len(log.Runs.runs)),
 		"resultCount": itoa(results),
-	}, nil
+	}
+	if len(tools) > 0 {
+		validated["tools"] = strings.Join(tools, ",")
+	}
+	return validated, nil
 }
