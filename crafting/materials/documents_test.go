@@ -263,3 +263,14 @@ func gzipped(t testing.TB, data []byte) []byte {
 	}
 	return b.Bytes()
 }
+
+// sharedCorpus is the path of a file of the real-world corpus of materials (../shared beside the
+// clone; never copied into the project), or skips the test when the corpus is absent.
+func sharedCorpus(t *testing.T, rel string) string {
+	t.Helper()
+	path := filepath.Join("..", "..", "..", "shared", "corpus", "materials", filepath.FromSlash(rel))
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("the materials corpus is absent (%v): run with ../shared beside the clone", err)
+	}
+	return path
+}
