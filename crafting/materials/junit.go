@@ -17,6 +17,11 @@ import (
 
 func init() { register(contract.KindJUnitXML, craftJUnit) }
 
+// claimsJUnit: an XML document whose root is <testsuites> or <testsuite>.
+func claimsJUnit(s *sniffed) bool {
+	return s.root != nil && (s.root.Name.Local == "testsuites" || s.root.Name.Local == "testsuite")
+}
+
 func craftJUnit(ctx context.Context, c *Crafter, value string) (*attestation.Material, error) {
 	return c.craftFile(ctx, value, validateJUnit)
 }
