@@ -3,6 +3,7 @@ package materials
 import (
 	"io"
 	"os"
+	"strings"
 	"testing"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
@@ -171,4 +172,26 @@ func BenchmarkCycloneDXSchema(b *testing.B) {
 			}
 		}
 	})
+}
+
+// The schema loader serves the embedded schemas only: any other URL is refused, never fetched.
+func TestEmbeddedCDXSchemasLoader(t *testing.T) {
+	t.Parallel()
+	for url, wantErr := range map[string]string{
+		cdxSchemaBase + "bom-1.6.schema.json":              "",
+		cdxSchemaBase + "spdx.schema.json":                 "",
+		cdxSchemaBase + "bom-1.1.schema.json":              "is not an embedded CycloneDX schema",
+		"https://cyclonedx.org/schema/bom-1.6.schema.json": "is not an embedded CycloneDX schema",
+		"https://example.com/evil.schema.json":             "schemas are never fetched",
+		cdxSchemaBase + "../etc/passwd":                    "schemas are never fetched",
+		"file:///etc/passwd":                               "schemas are never fetched",
+	} {
+		doc, err := embeddedCDXSchemas{}.Load(url)
+		switch {
+		case wantErr == "" && (err != nil || doc == nil):
+			t.Errorf("Load(%s) = %v, %v; want the schema", url, doc, err)
+		case wantErr != "" && (err == nil || !strings.Contains(err.Error(), wantErr)):
+			t.Errorf("Load(%s) = %v; want an error saying %q", url, err, wantErr)
+		}
+	}
 }
