@@ -1,6 +1,7 @@
 package materials
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -56,11 +57,13 @@ func validateCycloneDX(f *os.File) (map[string]string, error) {
 	if err := cdx.NewBOMDecoder(r, cdx.BOMFileFormatJSON).Decode(&bom); err != nil {
 		return nil, fmt.Errorf("the BOM is valid against the CycloneDX %s JSON schema, but cyclonedx-go cannot read it: %s", version, syntaxReason(err))
 	}
+	licenses := map[string]bool{}
 	validated := map[string]string{
 		"format":         "CycloneDX",
 		"specVersion":    bom.SpecVersion.String(),
-		"componentCount": itoa(countCDXComponents(bom.Components)),
+		"componentCount": itoa(walkCDXComponents(bom.Components, licenses)),
 	}
+	validated["licenseCount"] = itoa(len(licenses))
 	if main := cdxMainComponent(&bom); main != "" {
 		validated["mainComponent"] = main
 	}
@@ -84,14 +87,25 @@ func cdxSpecVersion(top topLevel) (cdx.SpecVersion, error) {
 	return v, nil
 }
 
-// countCDXComponents counts components, nested ones included.
-func countCDXComponents(components *[]cdx.Component) int {
+// walkCDXComponents counts components, nested ones included, and adds the licences they name to
+// licenses: a licence's SPDX id, else its name, or an SPDX expression, each once.
+func walkCDXComponents(components *[]cdx.Component, licenses map[string]bool) int {
 	if components == nil {
 		return 0
 	}
 	n := 0
 	for i := range *components {
-		n += 1 + countCDXComponents((*components)[i].Components)
+		c := &(*components)[i]
+		if c.Licenses != nil {
+			for _, choice := range *c.Licenses {
+				if l := choice.License; l != nil && cmp.Or(l.ID, l.Name) != "" {
+					licenses[cmp.Or(l.ID, l.Name)] = true
+				} else if choice.Expression != "" {
+					licenses[choice.Expression] = true
+				}
+			}
+		}
+		n += 1 + walkCDXComponents(c.Components, licenses)
 	}
 	return n
 }

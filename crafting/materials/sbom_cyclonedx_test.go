@@ -15,11 +15,11 @@ func TestCraftCycloneDX(t *testing.T) {
 	t.Parallel()
 	runDocCases(t, contract.KindSBOMCycloneDXJSON, []docCase{
 		{file: "cyclonedx/custody-mod.cdx.json", want: map[string]string{
-			"format": "CycloneDX", "specVersion": "1.6", "componentCount": "6",
+			"format": "CycloneDX", "specVersion": "1.6", "componentCount": "6", "licenseCount": "0",
 			"mainComponent": "github.com/custody-dev/custody@v0.1.0",
 		}},
 		{file: "cyclonedx/custody-mod-1.4.cdx.json", want: map[string]string{
-			"format": "CycloneDX", "specVersion": "1.4", "componentCount": "6",
+			"format": "CycloneDX", "specVersion": "1.4", "componentCount": "6", "licenseCount": "0",
 			"mainComponent": "github.com/custody-dev/custody@v0.1.0",
 		}},
 		{file: "cyclonedx/broken-spec-version.cdx.json", wantErr: []string{`specVersion "1.9" is not supported`, "1.2 to 1.7"}},
@@ -92,10 +92,38 @@ func TestCraftCycloneDXSchema(t *testing.T) {
 	}
 }
 
+// licenseCount counts the distinct licences of the components, nested ones included: an SPDX id,
+// else a name, or an expression.
+func TestCraftCycloneDXLicenses(t *testing.T) {
+	t.Parallel()
+	path := writeTemp(t, "bom.cdx.json", `{"bomFormat": "CycloneDX", "specVersion": "1.6",
+		"metadata": {"component": {"type": "application", "name": "app", "licenses": [{"license": {"id": "BSD-3-Clause"}}]}},
+		"components": [
+			{"type": "library", "name": "a", "licenses": [{"license": {"id": "MIT"}}, {"license": {"id": "Apache-2.0"}}]},
+			{"type": "library", "name": "b", "licenses": [{"license": {"id": "MIT"}}],
+				"components": [{"type": "library", "name": "b1", "licenses": [{"license": {"name": "Acme Proprietary"}}]}]},
+			{"type": "library", "name": "c", "licenses": [{"expression": "MIT OR GPL-2.0-only"}]},
+			{"type": "library", "name": "d"}]}`)
+	m, err := newDocCrafter(t).Craft(t.Context(), contract.KindSBOMCycloneDXJSON, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// MIT, Apache-2.0, Acme Proprietary, MIT OR GPL-2.0-only; not metadata.component's.
+	if m.Validated["componentCount"] != "5" || m.Validated["licenseCount"] != "4" {
+		t.Errorf("Validated = %v, want componentCount 5, licenseCount 4", m.Validated)
+	}
+}
+
 // The CycloneDX files of the corpus get the verdicts of the specification's conformance suite and
 // of chainloop's tests.
 func TestCraftCycloneDXCorpus(t *testing.T) {
 	t.Parallel()
+	// componentCount and licenseCount of some of the valid ones, counted with python's json module.
+	counts := map[string][2]string{
+		"bom-examples-laravel-bom.1.2.json": {"62", "3"},
+		"chainloop-sbom.cyclonedx-1.5.json": {"250", "1"},
+		"spec-valid-bom-1.7.json":           {"3", "3"},
+	}
 	for file, wantErr := range map[string]string{
 		"bom-examples-cisa-vex-affected.json":                  "",
 		"bom-examples-laravel-bom.1.2.json":                    "",
@@ -113,10 +141,14 @@ func TestCraftCycloneDXCorpus(t *testing.T) {
 		t.Run(file, func(t *testing.T) {
 			t.Parallel()
 			path := sharedCorpus(t, "cyclonedx/"+file)
-			_, err := newDocCrafter(t).Craft(t.Context(), contract.KindSBOMCycloneDXJSON, path)
+			m, err := newDocCrafter(t).Craft(t.Context(), contract.KindSBOMCycloneDXJSON, path)
 			if wantErr == "" {
 				if err != nil {
 					t.Fatal(err)
+				}
+				if want, ok := counts[file]; ok && (m.Validated["componentCount"] != want[0] || m.Validated["licenseCount"] != want[1]) {
+					t.Errorf("componentCount, licenseCount = %s, %s; want %s, %s",
+						m.Validated["componentCount"], m.Validated["licenseCount"], want[0], want[1])
 				}
 				return
 			}

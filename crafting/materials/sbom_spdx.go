@@ -69,11 +69,27 @@ func validateSPDX(f *os.File) (map[string]string, error) {
 		return nil, err
 	}
 	return map[string]string{
-		"format":       "SPDX",
-		"spdxVersion":  version,
-		"name":         doc.DocumentName,
-		"packageCount": itoa(len(doc.Packages)),
+		"format":         "SPDX",
+		"spdxVersion":    version,
+		"name":           doc.DocumentName,
+		"packageCount":   itoa(len(doc.Packages)),
+		"componentCount": itoa(len(doc.Packages)),
+		"licenseCount":   itoa(spdxLicenseCount(doc)),
 	}, nil
+}
+
+// spdxLicenseCount counts the distinct licence expressions the packages conclude or declare, but
+// NOASSERTION and NONE.
+func spdxLicenseCount(doc *spdx.Document) int {
+	licenses := map[string]bool{}
+	for _, p := range doc.Packages {
+		for _, l := range []string{p.PackageLicenseConcluded, p.PackageLicenseDeclared} {
+			if l != "" && l != "NOASSERTION" && l != "NONE" {
+				licenses[l] = true
+			}
+		}
+	}
+	return len(licenses)
 }
 
 // spdxElementArrays are the top-level arrays whose items the SPDX 2.2 and 2.3 JSON schemas define as

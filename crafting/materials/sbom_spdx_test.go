@@ -1,6 +1,7 @@
 package materials
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/custody-dev/custody/contract"
@@ -11,9 +12,11 @@ func TestCraftSPDX(t *testing.T) {
 	runDocCases(t, contract.KindSBOMSPDXJSON, []docCase{
 		{file: "spdx/custody.spdx.json", want: map[string]string{
 			"format": "SPDX", "spdxVersion": "SPDX-2.3", "name": "custody", "packageCount": "128",
+			"componentCount": "128", "licenseCount": "8",
 		}},
 		{file: "spdx/go-sarif-2.2.spdx.json", want: map[string]string{
 			"format": "SPDX", "spdxVersion": "SPDX-2.2", "name": "go-sarif", "packageCount": "10",
+			"componentCount": "10", "licenseCount": "6",
 		}},
 		{file: "spdx/broken-no-spdxid.spdx.json", wantErr: []string{"SPDXID is missing"}},
 		{file: "spdx/broken-no-spdx-version.spdx.json", wantErr: []string{"spdxVersion is missing"}},
@@ -62,5 +65,32 @@ func TestCraftSPDXNullElements(t *testing.T) {
 				checkDocError(t, err, contract.KindSBOMSPDXJSON, path, []string{tc.want}, false)
 			})
 		}
+	}
+}
+
+// The corpus's SPDX documents: componentCount and licenseCount (counted with python's json module) of
+// the valid ones; tools-golang's null package refused, naming it.
+func TestCraftSPDXCorpus(t *testing.T) {
+	t.Parallel()
+	for file, want := range map[string]string{
+		"tools-golang-SPDXJSONExample-v2.3.spdx.json": "5 3",
+		"chainloop-sbom-spdx-container.json":          "2 1",
+		"tools-golang-spdx2_3_null_package.json":      "packages[0] is null",
+	} {
+		t.Run(file, func(t *testing.T) {
+			t.Parallel()
+			path := sharedCorpus(t, "spdx/"+file)
+			m, err := newDocCrafter(t).Craft(t.Context(), contract.KindSBOMSPDXJSON, path)
+			if strings.Contains(want, "null") {
+				checkDocError(t, err, contract.KindSBOMSPDXJSON, path, []string{want}, false)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := m.Validated["componentCount"] + " " + m.Validated["licenseCount"]; got != want {
+				t.Errorf("componentCount licenseCount = %s, want %s", got, want)
+			}
+		})
 	}
 }
