@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/custody-dev/custody/attestation"
@@ -73,6 +72,7 @@ func (a *App) Push(ctx context.Context, p auth.Principal, runID string, bundle [
 		return nil, err
 	}
 	att := &store.Attestation{Digest: digest, RunID: r.ID, WorkflowID: w.ID, Bundle: bundle, CreatedAt: a.now().UTC(), Materials: refs}
+	att.GitBranch, att.GitCommit = recordedGit(pred)
 	created, err := a.store.PutAttestation(ctx, att)
 	if errors.Is(err, store.ErrStale) {
 		return nil, conflict(wire.CodeRunFinished, "run %s finished while the attestation was pushed", r.ID)
@@ -82,6 +82,19 @@ func (a *App) Push(ctx context.Context, p auth.Principal, runID string, bundle [
 	}
 	a.log.Info("attestation stored", "digest", digest, "run", r.ID, "workflow", w.Name, "project", pr.Name, "created", created)
 	return &wire.Pushed{Digest: digest, Created: created, RunURL: a.runURL(r.ID)}, nil
+}
+
+// recordedGit returns the branch and commit the predicate records for its run, each only when it is
+// one the control plane would take at init (checkGit): a signed statement may hold anything, and a
+// value that is not a branch or a commit is not kept on the run (the bundle keeps it).
+func recordedGit(pred *attestation.Predicate) (branch, commit string) {
+	if _, err := checkGit(&wire.GitRef{Branch: pred.GitBranch()}); err == nil {
+		branch = pred.GitBranch()
+	}
+	if _, err := checkGit(&wire.GitRef{Commit: pred.GitCommit()}); err == nil {
+		commit = pred.GitCommit()
+	}
+	return branch, commit
 }
 
 // verify checks the bundle's signature: a certificate-signed (keyless) bundle against the control
@@ -175,7 +188,7 @@ func (a *App) materialRefs(ctx context.Context, p auth.Principal, pr *store.Proj
 		if claimed && !claimable[m.Digest] {
 			refused = append(refused, fmt.Sprintf("%s (%s)", m.Name, m.Digest))
 		}
-		refs = append(refs, store.MaterialRef{Digest: m.Digest, Name: m.Name, Kind: string(m.Kind), Claimed: claimed})
+		refs = append(refs, store.MaterialRef{Digest: m.Digest, Name: m.Name, Kind: string(m.Kind), Claimed: claimed, Output: m.Output})
 	}
 	if len(refused) > 0 {
 		who := fmt.Sprintf("workflow %s/%s or of project %s", pr.Name, w.Name, pr.Name)
@@ -236,57 +249,6 @@ func (a *App) GetAttestation(ctx context.Context, p auth.Principal, digest strin
 	}
 	return toAttestation(att, pr, w), att.Bundle, nil
 }
-
-// ListAttestations lists a workflow's attestations, or those mentioning a material digest (in the
-// project named, if one is). A digest search by a scoped token searches its scope only, so what it
-// may read is found whatever the rest of the org holds.
-func (a *App) ListAttestations(ctx context.Context, p auth.Principal, project, workflow, digest string, limit int) ([]wire.Attestation, error) {
-	if workflow == "" && digest == "" {
-		return nil, badRequest("list attestations of a workflow (project and workflow) or of a material digest")
-	}
-	workflowIDs, err := a.searchScope(ctx, p, project, workflow)
-	if err != nil {
-		return nil, err
-	}
-	var atts []store.Attestation
-	if workflowIDs == nil {
-		if atts, err = a.store.ListAttestations(ctx, "", digest, limit); err != nil {
-			return nil, fmt.Errorf("list attestations: %w", err)
-		}
-	} else {
-		for _, id := range workflowIDs {
-			part, err := a.store.ListAttestations(ctx, id, digest, limit)
-			if err != nil {
-				return nil, fmt.Errorf("list attestations: %w", err)
-			}
-			atts = append(atts, part...)
-		}
-		sort.Slice(atts, func(i, j int) bool { // the store's order: newest first
-			if !atts[i].CreatedAt.Equal(atts[j].CreatedAt) {
-				return atts[i].CreatedAt.After(atts[j].CreatedAt)
-			}
-			return atts[i].Digest > atts[j].Digest
-		})
-		if limit == 0 {
-			limit = defaultListLimit
-		}
-		atts = atts[:min(len(atts), limit)]
-	}
-	out := []wire.Attestation{}
-	for i := range atts {
-		w, pr, err := a.workflowOf(ctx, atts[i].WorkflowID)
-		if err != nil {
-			return nil, err
-		}
-		if p.Workflow(pr.OrgID, pr.ID, w.ID) { // never show what the token may not read
-			out = append(out, *toAttestation(&atts[i], pr, w))
-		}
-	}
-	return out, nil
-}
-
-// defaultListLimit is the store's page size when a call gives none.
-const defaultListLimit = 50
 
 // searchScope returns the workflows a search covers: the one named, the readable ones of the project
 // named, or every one the token may read. nil means all of them (an org-wide token, no filter).
