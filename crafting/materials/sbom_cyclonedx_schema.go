@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -24,7 +25,7 @@ const cdxSchemaBase = "http://cyclonedx.org/schema/"
 // cdxSchemaErrors bounds the schema violations named in an error, and cdxSchemaReason each one's length.
 const (
 	cdxSchemaErrors = 3
-	cdxSchemaReason = 200
+	cdxSchemaReason = 320 // CycloneDX 1.7's list of component types fits
 )
 
 // cdxSchemas compiles each version's schema once, on first use.
@@ -108,7 +109,11 @@ func schemaReasons(ve *jsonschema.ValidationError) string {
 			reason += ": " + out.Error.String()
 		}
 		if len(reason) > cdxSchemaReason {
-			reason = reason[:cdxSchemaReason] + "..."
+			cut := reason[:cdxSchemaReason]
+			for !utf8.ValidString(cut) {
+				cut = cut[:len(cut)-1]
+			}
+			reason = cut + "..."
 		}
 		reasons = append(reasons, reason)
 	}

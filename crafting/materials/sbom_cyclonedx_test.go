@@ -55,6 +55,9 @@ func TestCraftCycloneDXSchema(t *testing.T) {
 			wantErr: []string{"not valid against the CycloneDX 1.6 JSON schema: /components/0/type: value must be one of 'application'"}},
 		{name: "a malformed hash", json: minimalCDX(`, "hashes": [{"alg": "MD5", "content": "foo"}]`),
 			wantErr: []string{"/components/0/hashes/0/content: 'foo' does not match pattern"}},
+		// Each fault is named in at most 320 bytes, cut on a character.
+		{name: "a fault quoting a long value", json: minimalCDX(`, "hashes": [{"alg": "MD5", "content": "` + strings.Repeat("é", 5000) + `"}]`),
+			wantErr: []string{"/components/0/hashes/0/content: 'éééé", "é..."}},
 		{name: "an unknown member", json: minimalCDX(`, "colour": "red"`),
 			wantErr: []string{"/components/0: additional properties 'colour' not allowed"}},
 		{name: "several faults, the first three named", json: `{"bomFormat": "CycloneDX", "specVersion": "1.6",
@@ -88,6 +91,9 @@ func TestCraftCycloneDXSchema(t *testing.T) {
 				return
 			}
 			checkDocError(t, err, contract.KindSBOMCycloneDXJSON, path, tc.wantErr, false)
+			if len(err.Error()) > len(path)+100+cdxSchemaErrors*(cdxSchemaReason+5) {
+				t.Errorf("error of %d bytes: %.200s...", len(err.Error()), err)
+			}
 		})
 	}
 }
