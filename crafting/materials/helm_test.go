@@ -261,6 +261,13 @@ func TestCraftHelmChartArchives(t *testing.T) {
 			notThisKind: true,
 		},
 		{
+			name: "eight paths Helm refuses: five named, the rest counted",
+			entries: []tarEntry{{name: "demo/Chart.yaml", body: demoChartYAML},
+				{name: "/a", body: "x"}, {name: "/b", body: "x"}, {name: "/c", body: "x"}, {name: "/d", body: "x"},
+				{name: "/e", body: "x"}, {name: "/f", body: "x"}, {name: "/g", body: "x"}, {name: "/h", body: "x"}},
+			wantErr: []string{`chart archive: "/a" is an absolute path; "/b"`, `"/e" is an absolute path (and 3 more)`},
+		},
+		{
 			name:    "25,000 entries",
 			entries: many,
 			want:    map[string]string{"format": "Helm chart", "apiVersion": "v2", "name": "demo", "version": "0.1.0"},
