@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"unicode"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -70,11 +71,15 @@ func looksLikePath(value string) bool {
 //  2. an existing file is tried against each kind of fileDetectOrder whose format its first bytes
 //     fit; the first kind that accepts it wins; a file that is plainly of a kind but broken is an
 //     error; a file no kind claims is an ARTIFACT;
-//  3. a value that parses as an image reference with a tag or digest is a CONTAINER_IMAGE: if the
+//  3. DIR:NAME or DIR@sha256:... where DIR is an existing directory is an OCI image layout with a
+//     selector (CONTAINER_IMAGE; craftImage reads it as a layout only when DIR is one, so a relative
+//     app:v1 stays an image reference unless an app/ directory exists, and even then unless it is a
+//     layout);
+//  4. a value that parses as an image reference with a tag or digest is a CONTAINER_IMAGE: if the
 //     registry refuses it, that is an error with the registry's reason, never a STRING;
-//  4. a value that looks like a path (a separator, or a file extension) but does not exist is an
+//  5. a value that looks like a path (a separator, or a file extension) but does not exist is an
 //     error;
-//  5. anything else is a STRING.
+//  6. anything else is a STRING.
 func (c *Crafter) Detect(ctx context.Context, value string) (*attestation.Material, error) {
 	info, statErr := os.Stat(value)
 	switch {
@@ -82,6 +87,8 @@ func (c *Crafter) Detect(ctx context.Context, value string) (*attestation.Materi
 		return c.Craft(ctx, contract.KindContainerImage, value)
 	case statErr == nil:
 		return c.detectFile(ctx, value)
+	case dirWithSelector(value):
+		return c.Craft(ctx, contract.KindContainerImage, value)
 	case looksLikeImage(value):
 		return c.Craft(ctx, contract.KindContainerImage, value)
 	case looksLikePath(value):
@@ -123,6 +130,20 @@ func sniffPath(ctx context.Context, path string) (*sniffed, error) {
 	}
 	defer release()
 	return sniffFile(f)
+}
+
+// dirWithSelector reports whether value is DIR:NAME or DIR@DIGEST for an existing directory DIR
+// (a URL or text with spaces is neither).
+func dirWithSelector(value string) bool {
+	if strings.Contains(value, "://") || strings.ContainsFunc(value, unicode.IsSpace) {
+		return false
+	}
+	for _, split := range layoutSplits(value) {
+		if info, err := os.Stat(split.dir); err == nil && info.IsDir() && split.selector != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // looksLikeImage reports whether value parses as an image reference with an explicit tag or digest.

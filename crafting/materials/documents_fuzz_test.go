@@ -3,6 +3,7 @@ package materials
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 )
 
@@ -48,7 +49,32 @@ func fuzzSummary(f *testing.F, validate validator, check func(t *testing.T, vali
 		if err != nil && err.Error() == "" {
 			t.Errorf("refused %q without a reason", data)
 		}
+		if err == nil {
+			checkFindings(t, validated)
+		}
 	})
+}
+
+// checkFindings checks a scanner's summary is consistent: findings is the sum of findings.critical
+// to findings.unknown, and no more than resultCount when the kind records it.
+func checkFindings(t *testing.T, validated map[string]string) {
+	t.Helper()
+	total, ok := validated["findings"]
+	if !ok {
+		return
+	}
+	sum := 0
+	for _, sev := range findingSeverities {
+		n, err := strconv.Atoi(validated["findings."+sev])
+		if err != nil {
+			t.Fatalf("findings.%s = %q: %v", sev, validated["findings."+sev], validated)
+		}
+		sum += n
+	}
+	results, err := strconv.Atoi(validated["resultCount"])
+	if itoa(sum) != total || (err == nil && sum > results) {
+		t.Errorf("findings %s, by severity %d, results %q: %v", total, sum, validated["resultCount"], validated)
+	}
 }
 
 func FuzzValidateCycloneDX(f *testing.F) { fuzzValidator(f, validateCycloneDX, "cyclonedx", "other") }
