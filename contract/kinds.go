@@ -17,6 +17,23 @@ const (
 	KindCSAFVEX           Kind = "CSAF_VEX"
 	KindHelmChart         Kind = "HELM_CHART"
 	KindAttestation       Kind = "ATTESTATION"
+
+	KindJaCoCoXML      Kind = "JACOCO_XML"
+	KindCoberturaXML   Kind = "COBERTURA_XML"
+	KindSLSAProvenance Kind = "SLSA_PROVENANCE"
+	KindZAPDASTZip     Kind = "ZAP_DAST_ZIP"
+
+	// Security scanners' reports.
+	KindGitLabSecurityReport Kind = "GITLAB_SECURITY_REPORT"
+	KindGHASCodeScan         Kind = "GHAS_CODE_SCAN"
+	KindGHASSecretScan       Kind = "GHAS_SECRET_SCAN"
+	KindGHASDependencyScan   Kind = "GHAS_DEPENDENCY_SCAN"
+	KindGitleaksJSON         Kind = "GITLEAKS_JSON"
+	KindTrufflehogJSON       Kind = "TRUFFLEHOG_JSON"
+	KindOSSFScorecardJSON    Kind = "OSSF_SCORECARD_JSON"
+	KindBlackDuckSCAJSON     Kind = "BLACKDUCK_SCA_JSON"
+	KindTwistcliScanJSON     Kind = "TWISTCLI_SCAN_JSON"
+	KindCheckmarxJSON        Kind = "CHECKMARX_JSON"
 )
 
 // The CSAF profiles beside VEX (CSAF 2.0 section 4): the document's category says which.
@@ -38,6 +55,10 @@ func Kinds() []Kind {
 		KindString, KindArtifact, KindEvidence, KindContainerImage,
 		KindSBOMCycloneDXJSON, KindSBOMSPDXJSON, KindJUnitXML, KindSARIF,
 		KindOpenVEX, KindCSAFVEX, KindHelmChart, KindAttestation,
+		KindJaCoCoXML, KindCoberturaXML, KindSLSAProvenance, KindZAPDASTZip,
+		KindGitLabSecurityReport, KindGHASCodeScan, KindGHASSecretScan, KindGHASDependencyScan,
+		KindGitleaksJSON, KindTrufflehogJSON, KindOSSFScorecardJSON, KindBlackDuckSCAJSON,
+		KindTwistcliScanJSON, KindCheckmarxJSON,
 		KindCSAFInformationalAdvisory, KindCSAFSecurityAdvisory, KindCSAFSecurityIncidentResponse,
 		KindOpenAPISpec, KindAsyncAPISpec,
 	}

@@ -169,6 +169,14 @@ type InitRun struct {
 	Runner Runner `json:"runner"`
 	// RemoteState keeps the crafting state in the control plane.
 	RemoteState bool `json:"remoteState,omitempty"`
+	// Git is the branch and commit the run builds, as the runner context tells them.
+	Git *GitRef `json:"git,omitempty"`
+}
+
+// GitRef is the branch and commit a run built; either may be unknown ("").
+type GitRef struct {
+	Branch string `json:"branch,omitempty"`
+	Commit string `json:"commit,omitempty"`
 }
 
 // Run is a workflow run.
@@ -186,6 +194,8 @@ type Run struct {
 	FinishedAt        *time.Time `json:"finishedAt,omitempty"`
 	AttestationDigest string     `json:"attestationDigest,omitempty"`
 	URL               string     `json:"url"`
+	// Git is the branch and commit the run built, when its runner context or attestation told them.
+	Git *GitRef `json:"git,omitempty"`
 }
 
 // InitializedRun answers POST /v1/runs.
@@ -231,6 +241,19 @@ type Attestation struct {
 	Project   string    `json:"project"`
 	Workflow  string    `json:"workflow"`
 	CreatedAt time.Time `json:"createdAt"`
+	// Git is the branch and commit of the attestation's run, when known (lists only).
+	Git *GitRef `json:"git,omitempty"`
+	// Mentions are the attestation's materials whose digest a search named (digest searches only).
+	Mentions []Mention `json:"mentions,omitempty"`
+}
+
+// Mention is a material of an attestation that names a digest.
+type Mention struct {
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+	// Subject: the material is an output, so the digest is a subject of the attestation's statement
+	// (false for attestations stored before control planes recorded it).
+	Subject bool `json:"subject,omitempty"`
 }
 
 // Pushed answers POST /v1/runs/{id}/attestation.

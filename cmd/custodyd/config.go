@@ -23,6 +23,7 @@ type config struct {
 	CAS             string        `env:"CUSTODY_CAS"`
 	CASUsername     string        `env:"CUSTODY_CAS_USERNAME"`
 	CASPassword     string        `env:"CUSTODY_CAS_PASSWORD"`
+	CASPlainHTTP    bool          `env:"CUSTODY_CAS_PLAIN_HTTP"`
 	MaxBlobSize     int64         `env:"CUSTODY_MAX_BLOB_SIZE" envDefault:"4294967296"`
 	RunTTL          time.Duration `env:"CUSTODY_RUN_TTL" envDefault:"24h"`
 	ExternalURL     string        `env:"CUSTODY_EXTERNAL_URL"`
@@ -30,6 +31,7 @@ type config struct {
 	ShutdownTimeout time.Duration `env:"CUSTODY_SHUTDOWN_TIMEOUT" envDefault:"30s"`
 	ExpireEvery     time.Duration `env:"CUSTODY_EXPIRE_EVERY" envDefault:"1m"`
 	PushBudget      int64         `env:"CUSTODY_PUSH_BUDGET"`
+	UISessionTTL    time.Duration `env:"CUSTODY_UI_SESSION_TTL" envDefault:"12h"`
 
 	ReadHeaderTimeout time.Duration `env:"CUSTODY_READ_HEADER_TIMEOUT" envDefault:"10s"`
 	BodyTimeout       time.Duration `env:"CUSTODY_BODY_TIMEOUT" envDefault:"30s"`
@@ -102,6 +104,7 @@ func loadConfig(args []string, environ map[string]string, stderr io.Writer) (con
 	fs.StringVar(&databaseURL, "database-url", "", "PostgreSQL URL; empty: SQLite in the data directory (CUSTODY_DATABASE_URL)")
 	fs.StringVar(&c.CAS, "cas", c.CAS, "content-addressed store: file://DIR or oci://REGISTRY/REPO; empty: DATA_DIR/cas (CUSTODY_CAS)")
 	fs.StringVar(&c.CASUsername, "cas-username", c.CASUsername, "user for an oci:// CAS with basic auth; empty: the docker keychain (CUSTODY_CAS_USERNAME; password in CUSTODY_CAS_PASSWORD)")
+	fs.BoolVar(&c.CASPlainHTTP, "cas-plain-http", c.CASPlainHTTP, "speak plain http to the oci:// CAS's registry, for one on a private network without TLS; credentials travel in the clear (CUSTODY_CAS_PLAIN_HTTP)")
 	fs.Int64Var(&c.MaxBlobSize, "max-blob-size", c.MaxBlobSize, "largest blob accepted, in bytes (CUSTODY_MAX_BLOB_SIZE)")
 	fs.DurationVar(&c.RunTTL, "run-ttl", c.RunTTL, "how long a run may stay initialized before it expires (CUSTODY_RUN_TTL)")
 	fs.StringVar(&c.ExternalURL, "external-url", c.ExternalURL, "URL clients reach this control plane at, for links (CUSTODY_EXTERNAL_URL)")
@@ -109,6 +112,7 @@ func loadConfig(args []string, environ map[string]string, stderr io.Writer) (con
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long in-flight requests may finish on shutdown (CUSTODY_SHUTDOWN_TIMEOUT)")
 	fs.DurationVar(&c.ExpireEvery, "expire-every", c.ExpireEvery, "how often overdue runs are marked expired (CUSTODY_EXPIRE_EVERY)")
 	fs.Int64Var(&c.PushBudget, "push-budget", c.PushBudget, "bundle bytes verified at once, others wait their turn; 0: the largest bundle (1.6 MiB) times the CPUs but one (CUSTODY_PUSH_BUDGET)")
+	fs.DurationVar(&c.UISessionTTL, "ui-session-ttl", c.UISessionTTL, "how long a web UI sign-in lasts, at most its token's life (CUSTODY_UI_SESSION_TTL)")
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "how long a connection may take to send a request's headers (CUSTODY_READ_HEADER_TIMEOUT)")
 	fs.DurationVar(&c.BodyTimeout, "body-timeout", c.BodyTimeout, "a request body must bring --body-min-rate bytes/s over every window this long, or it is cut with 408 (CUSTODY_BODY_TIMEOUT)")
 	fs.Int64Var(&c.BodyMinRate, "body-min-rate", c.BodyMinRate, "slowest request body accepted, in bytes per second averaged over --body-timeout; 0: only a silent one is cut (CUSTODY_BODY_MIN_RATE)")
@@ -150,14 +154,17 @@ func loadConfig(args []string, environ map[string]string, stderr io.Writer) (con
 	if c.CAS == "" {
 		c.CAS = "file://" + filepath.Join(c.DataDir, "cas")
 	}
+	if c.CASPlainHTTP && !strings.HasPrefix(c.CAS, "oci://") {
+		return c, fmt.Errorf("--cas-plain-http is for an oci:// CAS, not %s", c.CAS)
+	}
 	if c.MaxBlobSize <= 0 {
 		return c, fmt.Errorf("--max-blob-size %d: want a positive number of bytes", c.MaxBlobSize)
 	}
 	if c.PushBudget < 0 {
 		return c, fmt.Errorf("--push-budget %d: want 0 (the default) or a number of bytes", c.PushBudget)
 	}
-	if c.RunTTL <= 0 || c.ExpireEvery <= 0 || c.ShutdownTimeout <= 0 {
-		return c, fmt.Errorf("--run-ttl, --expire-every and --shutdown-timeout must be positive")
+	if c.RunTTL <= 0 || c.ExpireEvery <= 0 || c.ShutdownTimeout <= 0 || c.UISessionTTL <= 0 {
+		return c, fmt.Errorf("--run-ttl, --expire-every, --shutdown-timeout and --ui-session-ttl must be positive")
 	}
 	for _, d := range []struct {
 		flag string

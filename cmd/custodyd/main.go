@@ -25,6 +25,7 @@ import (
 	"github.com/custody-dev/custody/controlplane/api"
 	"github.com/custody-dev/custody/controlplane/app"
 	"github.com/custody-dev/custody/controlplane/oidc"
+	"github.com/custody-dev/custody/controlplane/ui"
 )
 
 func main() {
@@ -113,7 +114,12 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	apiHandler := api.New(api.Config{App: a, Log: log, MaxBlobSize: cfg.MaxBlobSize, MaxUploads: cfg.MaxUploads, BodyBudget: cfg.BodyBudget, Registerer: reg})
-	srv := newServer(cfg, newHandler(apiHandler, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), cfg), log)
+	pages, err := ui.New(ui.Config{App: a, BaseURL: external, SessionTTL: cfg.UISessionTTL, Log: log})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := newServer(cfg, newHandler(apiHandler, pages, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), cfg), log)
 
 	go expireLoop(ctx, a, cfg.ExpireEvery, log)
 	log.Info("custodyd serving", "addr", ln.Addr().String(), "store", storeName(cfg), "cas", blobs.Location(), "external_url", external,
@@ -141,7 +147,8 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 	return nil
 }
 
-// expireLoop marks overdue runs expired, every interval, until ctx ends.
+// expireLoop marks overdue runs expired and forgets expired ID token uses and web UI sessions, every
+// interval, until ctx ends.
 func expireLoop(ctx context.Context, a *app.App, every time.Duration, log *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -157,6 +164,9 @@ func expireLoop(ctx context.Context, a *app.App, every time.Duration, log *slog.
 			}
 			if _, err := a.PruneIDTokenUses(ctx); err != nil {
 				log.Warn("forget the uses of expired ID tokens", "err", err)
+			}
+			if _, err := a.PruneSessions(ctx); err != nil {
+				log.Warn("forget the expired web UI sessions", "err", err)
 			}
 		}
 	}

@@ -11,20 +11,23 @@ import (
 	"sync"
 	"time"
 
+	"github.com/custody-dev/custody/controlplane/ui"
 	"github.com/custody-dev/custody/wire"
 )
 
-// newHandler is everything custodyd serves: /metrics beside the API. It routes by exact path, not
-// with an http.ServeMux, which would clean /v1/runs/../projects and redirect it (307, method and
-// body kept) before the API's own check could refuse it: every other path reaches the API, which
-// answers a non-canonical one with 400.
-func newHandler(apiHandler, metrics http.Handler, cfg config) http.Handler {
+// newHandler is everything custodyd serves: /metrics and the web UI (/ and /ui/, ui.Owns) beside
+// the API. It routes by exact path and prefix, not with an http.ServeMux, which would clean
+// /v1/runs/../projects and redirect it (307, method and body kept) before the API's own check could
+// refuse it: every other path reaches the API, which answers a non-canonical one with 400 (the UI
+// does the same for its own).
+func newHandler(apiHandler, pages, metrics http.Handler, cfg config) http.Handler {
+	site := ui.Beside(apiHandler, pages)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/metrics" {
 			metrics.ServeHTTP(w, r)
 			return
 		}
-		apiHandler.ServeHTTP(w, r)
+		site.ServeHTTP(w, r)
 	})
 	return withDeadlines(h, cfg.BodyTimeout, cfg.BodyMinRate, cfg.WriteTimeout)
 }

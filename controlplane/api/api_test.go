@@ -206,7 +206,7 @@ func snapshot(t testing.TB, srv *cptest.Server) string {
 	for _, tok := range tokens {
 		fmt.Fprintf(&b, "token %s admin=%v project=%s workflow=%s revoked=%v\n", tok.ID, tok.Admin, tok.ProjectID, tok.WorkflowID, !tok.RevokedAt.IsZero())
 	}
-	atts, err := st.ListAttestations(ctx, "", "", 100000)
+	atts, err := st.ListAttestations(ctx, store.AttestationFilter{Limit: 100000})
 	if err != nil {
 		t.Fatalf("snapshot: %v", err)
 	}
@@ -772,7 +772,7 @@ func TestRunExpiry(t *testing.T) {
 	mustCode(t, err, http.StatusConflict, wire.CodeRunFinished)
 	_, err = cp.PutState(ctx, init.Run.ID, "", []byte(`{}`))
 	mustCode(t, err, http.StatusConflict, wire.CodeRunFinished)
-	if atts, err := srv.Store.ListAttestations(ctx, "", "", 0); err != nil || len(atts) != 0 {
+	if atts, err := srv.Store.ListAttestations(ctx, store.AttestationFilter{}); err != nil || len(atts) != 0 {
 		t.Fatalf("attestations = %d, %v", len(atts), err)
 	}
 }
@@ -878,7 +878,7 @@ func TestConcurrentPushStoresOnce(t *testing.T) {
 	if created != 1 {
 		t.Errorf("%d pushes created the attestation, want exactly 1", created)
 	}
-	if atts, err := srv.Store.ListAttestations(ctx, "", "", 0); err != nil || len(atts) != 1 {
+	if atts, err := srv.Store.ListAttestations(ctx, store.AttestationFilter{}); err != nil || len(atts) != 1 {
 		t.Fatalf("%d attestations stored, %v", len(atts), err)
 	}
 }

@@ -345,6 +345,7 @@ var matrix = []route{
 		build: jsonBody("POST", "/v1/runs", func(_ *testing.T, f *fixture) any {
 			return wire.InitRun{Project: "alpha", Workflow: f.unique("new"), Contract: authzContract}
 		})},
+	{pattern: "GET /v1/runs", who: anyone, status: 200, visible: visibleRuns, build: get("/v1/runs?limit=1000")},
 	{pattern: "GET /v1/runs/{id}", who: workflow, in: "alpha/build", status: 200, build: func(_ *testing.T, f *fixture) call {
 		return call{method: http.MethodGet, path: "/v1/runs/" + f.run.Run.ID}
 	}},
@@ -433,6 +434,25 @@ func visibleProjects(t *testing.T, _ *fixture, s scope, a answer) {
 	}
 	if !s.orgWide() && len(ps) > 1 {
 		t.Errorf("a scoped token lists %d projects: %s", len(ps), a)
+	}
+}
+
+// visibleRuns: the runs list shows a token the runs of its scope, and only those.
+func visibleRuns(t *testing.T, _ *fixture, s scope, a answer) {
+	var runs []wire.Run
+	if err := json.Unmarshal(a.body, &runs); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"alpha", "beta"} {
+		got := slices.ContainsFunc(runs, func(r wire.Run) bool { return r.Project == p && r.Workflow == "build" })
+		if want := s.mayRun(p, "build"); got != want {
+			t.Errorf("runs of %s/build shown: %v, want %v: %s", p, got, want, a)
+		}
+	}
+	for _, r := range runs {
+		if !s.mayRun(r.Project, r.Workflow) {
+			t.Errorf("run of %s/%s shown: %s", r.Project, r.Workflow, a)
+		}
 	}
 }
 

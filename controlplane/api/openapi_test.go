@@ -57,6 +57,8 @@ var wireTypes = []struct {
 	{wire.RemoteState{}, false},
 	{wire.PutRemoteState{}, true},
 	{wire.Attestation{}, false},
+	{wire.GitRef{}, true}, // in InitRun's body and in Run: every field is optional
+	{wire.Mention{}, false},
 	{wire.Pushed{}, false},
 	{wire.Blob{}, false},
 	{wire.ExchangeOIDC{}, true},

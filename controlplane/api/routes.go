@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/custody-dev/custody/attestation"
@@ -89,11 +90,7 @@ func (s *Server) routesV1() {
 		return nil
 	})
 	s.authed("GET /v1/projects/{project}/workflows/{workflow}/runs", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-		limit, err := limitParam(r)
-		if err != nil {
-			return err
-		}
-		return ok(w)(s.app.ListRuns(r.Context(), p, r.PathValue("project"), r.PathValue("workflow"), limit))
+		return s.listRuns(w, r, p, r.PathValue("project"), r.PathValue("workflow"))
 	})
 
 	s.authed("POST /v1/tokens", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
@@ -120,6 +117,10 @@ func (s *Server) routesV1() {
 			return err
 		}
 		return created(w)(s.app.InitRun(r.Context(), p, req))
+	})
+	s.authed("GET /v1/runs", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		q := r.URL.Query()
+		return s.listRuns(w, r, p, q.Get("project"), q.Get("workflow"))
 	})
 	s.authed("GET /v1/runs/{id}", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 		return ok(w)(s.app.GetRun(r.Context(), p, r.PathValue("id")))
@@ -168,7 +169,12 @@ func (s *Server) routesV1() {
 				return err
 			}
 		}
-		return ok(w)(s.app.ListAttestations(r.Context(), p, q.Get("project"), q.Get("workflow"), q.Get("digest"), limit))
+		page, err := s.app.ListAttestations(r.Context(), p, app.AttestationQuery{Project: q.Get("project"), Workflow: q.Get("workflow"),
+			Digest: q.Get("digest"), Cursor: q.Get("cursor"), Limit: limit})
+		if err != nil {
+			return err
+		}
+		return writePage(w, r, page.Attestations, page.Next)
 	})
 	s.authed("GET /v1/attestations/{digest}", func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 		if err := digestParam("attestation digest", r.PathValue("digest")); err != nil {
@@ -192,6 +198,33 @@ func (s *Server) routesV1() {
 
 	s.authed("POST /v1/blobs", s.putBlob)
 	s.authed("GET /v1/blobs/{digest}", s.getBlob)
+}
+
+// listRuns answers a runs list: the runs of the query's filters, a page at a time.
+func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, p auth.Principal, project, workflow string) error {
+	limit, err := limitParam(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	page, err := s.app.ListRuns(r.Context(), p, app.RunQuery{Project: project, Workflow: workflow, State: q.Get("state"),
+		RunnerType: q.Get("runner"), Branch: q.Get("branch"), Cursor: q.Get("cursor"), Limit: limit})
+	if err != nil {
+		return err
+	}
+	return writePage(w, r, page.Runs, page.Next)
+}
+
+// writePage answers a page of a list: its rows as a JSON array (what the list answered before it
+// paged), and, when more follow, a Link header to the next page (RFC 8288, rel="next", as GitHub's
+// API pages): the request's path and query with cursor= set to next.
+func writePage[T any](w http.ResponseWriter, r *http.Request, rows []T, next string) error {
+	if next != "" {
+		q := r.URL.Query()
+		q.Set("cursor", next)
+		w.Header().Set("Link", "<"+(&url.URL{Path: r.URL.Path, RawQuery: q.Encode()}).String()+`>; rel="next"`)
+	}
+	return writeJSON(w, http.StatusOK, rows)
 }
 
 // ok and created write a use case's result, or pass its error on.

@@ -81,7 +81,8 @@ func TestSearchByDigestFindsWhatTheTokenMayRead(t *testing.T) {
 		{"unknown project", e.admin, "gamma", 0, 0, wire.CodeNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			atts, err := e.app.ListAttestations(ctx, tc.p, tc.project, "", shared, tc.limit)
+			page, err := e.app.ListAttestations(ctx, tc.p, app.AttestationQuery{Project: tc.project, Digest: shared, Limit: tc.limit})
+			atts := page.Attestations
 			if tc.wantCode != "" {
 				if code(err) != tc.wantCode {
 					t.Fatalf("error = %v, want %s", err, tc.wantCode)
@@ -136,7 +137,7 @@ func TestListAttestationsRefusals(t *testing.T) {
 		{"an unknown workflow", e.admin, "alpha", "deploy", "", 404, wire.CodeNotFound},
 		{"another workflow", other, "alpha", "other", "", 404, wire.CodeNotFound},
 	} {
-		_, err := e.app.ListAttestations(ctx, tc.p, tc.project, tc.workflow, tc.digest, 0)
+		_, err := e.app.ListAttestations(ctx, tc.p, app.AttestationQuery{Project: tc.project, Workflow: tc.workflow, Digest: tc.digest})
 		if e, ok := app.AsError(err); !ok || e.Status != tc.status || e.Code != tc.code {
 			t.Errorf("%s: %v, want %d %s", tc.name, err, tc.status, tc.code)
 		}

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/custody-dev/custody/attestation"
 	"github.com/custody-dev/custody/attestation/satisfy"
 	"github.com/custody-dev/custody/controlplane/auth"
+	"github.com/custody-dev/custody/controlplane/ca"
 	"github.com/custody-dev/custody/controlplane/store"
 	"github.com/custody-dev/custody/wire"
 )
@@ -73,6 +73,7 @@ func (a *App) Push(ctx context.Context, p auth.Principal, runID string, bundle [
 		return nil, err
 	}
 	att := &store.Attestation{Digest: digest, RunID: r.ID, WorkflowID: w.ID, Bundle: bundle, CreatedAt: a.now().UTC(), Materials: refs}
+	att.GitBranch, att.GitCommit = recordedGit(pred)
 	created, err := a.store.PutAttestation(ctx, att)
 	if errors.Is(err, store.ErrStale) {
 		return nil, conflict(wire.CodeRunFinished, "run %s finished while the attestation was pushed", r.ID)
@@ -82,6 +83,19 @@ func (a *App) Push(ctx context.Context, p auth.Principal, runID string, bundle [
 	}
 	a.log.Info("attestation stored", "digest", digest, "run", r.ID, "workflow", w.Name, "project", pr.Name, "created", created)
 	return &wire.Pushed{Digest: digest, Created: created, RunURL: a.runURL(r.ID)}, nil
+}
+
+// recordedGit returns the branch and commit the predicate records for its run, each only when it is
+// one the control plane would take at init (checkGit): a signed statement may hold anything, and a
+// value that is not a branch or a commit is not kept on the run (the bundle keeps it).
+func recordedGit(pred *attestation.Predicate) (branch, commit string) {
+	if _, err := checkGit(&wire.GitRef{Branch: pred.GitBranch()}); err == nil {
+		branch = pred.GitBranch()
+	}
+	if _, err := checkGit(&wire.GitRef{Commit: pred.GitCommit()}); err == nil {
+		commit = pred.GitCommit()
+	}
+	return branch, commit
 }
 
 // verify checks the bundle's signature: a certificate-signed (keyless) bundle against the control
@@ -130,6 +144,12 @@ func (a *App) verifyKeyless(ctx context.Context, p auth.Principal, pr *store.Pro
 	if err != nil {
 		return nil, err
 	}
+	return a.verifyIdentity(ctx, pr, w, doc, id)
+}
+
+// verifyIdentity checks a certificate-signed bundle against the control plane's authorities, for a
+// certificate naming id.
+func (a *App) verifyIdentity(ctx context.Context, pr *store.Project, w *store.Workflow, doc *attestation.Document, id ca.Identity) (*attestation.Result, error) {
 	v, err := a.verifiers.get("keyless/"+w.ID+"/"+id.Issuer+" "+id.URI, func() (*attestation.Verifier, error) {
 		return attestation.NewVerifier(attestation.VerifyOptions{TrustedMaterial: a.keyless.trusted,
 			Identity: &attestation.CertificateIdentity{SAN: id.URI, Issuer: id.Issuer}})
@@ -175,7 +195,7 @@ func (a *App) materialRefs(ctx context.Context, p auth.Principal, pr *store.Proj
 		if claimed && !claimable[m.Digest] {
 			refused = append(refused, fmt.Sprintf("%s (%s)", m.Name, m.Digest))
 		}
-		refs = append(refs, store.MaterialRef{Digest: m.Digest, Name: m.Name, Kind: string(m.Kind), Claimed: claimed})
+		refs = append(refs, store.MaterialRef{Digest: m.Digest, Name: m.Name, Kind: string(m.Kind), Claimed: claimed, Output: m.Output})
 	}
 	if len(refused) > 0 {
 		who := fmt.Sprintf("workflow %s/%s or of project %s", pr.Name, w.Name, pr.Name)
@@ -220,73 +240,31 @@ func claimsBlob(m attestation.Material) bool {
 
 // GetAttestation returns an attestation and its bundle, exactly as pushed.
 func (a *App) GetAttestation(ctx context.Context, p auth.Principal, digest string) (*wire.Attestation, []byte, error) {
-	att, err := a.store.GetAttestation(ctx, digest)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, notFound("attestation %s not found", digest)
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("get attestation: %w", err)
-	}
-	w, pr, err := a.workflowOf(ctx, att.WorkflowID)
+	att, w, pr, err := a.attestation(ctx, p, digest)
 	if err != nil {
 		return nil, nil, err
-	}
-	if !p.Workflow(pr.OrgID, pr.ID, w.ID) {
-		return nil, nil, notFound("attestation %s not found", digest) // as if it did not exist
 	}
 	return toAttestation(att, pr, w), att.Bundle, nil
 }
 
-// ListAttestations lists a workflow's attestations, or those mentioning a material digest (in the
-// project named, if one is). A digest search by a scoped token searches its scope only, so what it
-// may read is found whatever the rest of the org holds.
-func (a *App) ListAttestations(ctx context.Context, p auth.Principal, project, workflow, digest string, limit int) ([]wire.Attestation, error) {
-	if workflow == "" && digest == "" {
-		return nil, badRequest("list attestations of a workflow (project and workflow) or of a material digest")
+// attestation loads an attestation the principal may read, with its workflow and project.
+func (a *App) attestation(ctx context.Context, p auth.Principal, digest string) (*store.Attestation, *store.Workflow, *store.Project, error) {
+	att, err := a.store.GetAttestation(ctx, digest)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, nil, notFound("attestation %s not found", digest)
 	}
-	workflowIDs, err := a.searchScope(ctx, p, project, workflow)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, fmt.Errorf("get attestation: %w", err)
 	}
-	var atts []store.Attestation
-	if workflowIDs == nil {
-		if atts, err = a.store.ListAttestations(ctx, "", digest, limit); err != nil {
-			return nil, fmt.Errorf("list attestations: %w", err)
-		}
-	} else {
-		for _, id := range workflowIDs {
-			part, err := a.store.ListAttestations(ctx, id, digest, limit)
-			if err != nil {
-				return nil, fmt.Errorf("list attestations: %w", err)
-			}
-			atts = append(atts, part...)
-		}
-		sort.Slice(atts, func(i, j int) bool { // the store's order: newest first
-			if !atts[i].CreatedAt.Equal(atts[j].CreatedAt) {
-				return atts[i].CreatedAt.After(atts[j].CreatedAt)
-			}
-			return atts[i].Digest > atts[j].Digest
-		})
-		if limit == 0 {
-			limit = defaultListLimit
-		}
-		atts = atts[:min(len(atts), limit)]
+	w, pr, err := a.workflowOf(ctx, att.WorkflowID)
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	out := []wire.Attestation{}
-	for i := range atts {
-		w, pr, err := a.workflowOf(ctx, atts[i].WorkflowID)
-		if err != nil {
-			return nil, err
-		}
-		if p.Workflow(pr.OrgID, pr.ID, w.ID) { // never show what the token may not read
-			out = append(out, *toAttestation(&atts[i], pr, w))
-		}
+	if !p.Workflow(pr.OrgID, pr.ID, w.ID) {
+		return nil, nil, nil, notFound("attestation %s not found", digest) // as if it did not exist
 	}
-	return out, nil
+	return att, w, pr, nil
 }
-
-// defaultListLimit is the store's page size when a call gives none.
-const defaultListLimit = 50
 
 // searchScope returns the workflows a search covers: the one named, the readable ones of the project
 // named, or every one the token may read. nil means all of them (an org-wide token, no filter).

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/custody-dev/custody/controlplane/auth"
 	"github.com/custody-dev/custody/controlplane/store"
@@ -20,6 +21,10 @@ func (a *App) InitRun(ctx context.Context, p auth.Principal, req wire.InitRun) (
 		return nil, err
 	}
 	if err := checkText("runner.url", req.Runner.URL, maxRunnerURL); err != nil {
+		return nil, err
+	}
+	git, err := checkGit(req.Git)
+	if err != nil {
 		return nil, err
 	}
 	pr, w, err := a.workflow(ctx, p, req.Project, req.Workflow)
@@ -54,7 +59,8 @@ func (a *App) InitRun(ctx context.Context, p auth.Principal, req wire.InitRun) (
 	}
 	now := a.now().UTC()
 	run := &store.Run{ID: newID(), WorkflowID: w.ID, ContractRevision: rev.Revision, State: store.RunInitialized,
-		RunnerType: req.Runner.Type, RunnerURL: req.Runner.URL, CreatedAt: now, ExpiresAt: now.Add(a.runTTL)}
+		RunnerType: req.Runner.Type, RunnerURL: req.Runner.URL, GitBranch: git.Branch, GitCommit: git.Commit,
+		CreatedAt: now, ExpiresAt: now.Add(a.runTTL)}
 	if req.DryRun {
 		run.ID = ""
 	} else if err := a.store.CreateRun(ctx, run); err != nil {
@@ -124,23 +130,6 @@ func (a *App) GetRun(ctx context.Context, p auth.Principal, id string) (*wire.Ru
 	}
 	out := a.toRun(pr, w, r)
 	return &out, nil
-}
-
-// ListRuns lists the runs of a workflow, newest first.
-func (a *App) ListRuns(ctx context.Context, p auth.Principal, project, workflow string, limit int) ([]wire.Run, error) {
-	pr, w, err := a.workflow(ctx, p, project, workflow)
-	if err != nil {
-		return nil, err
-	}
-	rs, err := a.store.ListRuns(ctx, store.RunFilter{WorkflowID: w.ID, Limit: limit})
-	if err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
-	}
-	out := []wire.Run{}
-	for i := range rs {
-		out = append(out, a.toRun(pr, w, &rs[i]))
-	}
-	return out, nil
 }
 
 // ResetRun marks an initialized run failed (default) or cancelled, with a reason.
@@ -234,9 +223,25 @@ func (a *App) runURL(id string) string { return a.baseURL + "/v1/runs/" + id }
 func (a *App) toRun(pr *store.Project, w *store.Workflow, r *store.Run) wire.Run {
 	out := wire.Run{ID: r.ID, Project: pr.Name, Workflow: w.Name, WorkflowID: w.ID, ContractRevision: r.ContractRevision,
 		State: string(r.State), Reason: r.Reason, Runner: wire.Runner{Type: r.RunnerType, URL: r.RunnerURL},
-		CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, FinishedAt: optTime(r.FinishedAt), AttestationDigest: r.AttestationDigest}
+		CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, FinishedAt: optTime(r.FinishedAt), AttestationDigest: r.AttestationDigest,
+		Git: gitRef(r.GitBranch, r.GitCommit)}
 	if r.ID != "" {
 		out.URL = a.runURL(r.ID)
 	}
 	return out
+}
+
+// checkGit checks the branch and commit an init reports: a branch of at most maxGitBranch bytes of
+// UTF-8 without NUL, a commit of 40 (SHA-1) or 64 (SHA-256) lowercase hex digits.
+func checkGit(g *wire.GitRef) (wire.GitRef, error) {
+	if g == nil {
+		return wire.GitRef{}, nil
+	}
+	if err := checkText("git.branch", g.Branch, maxGitBranch); err != nil {
+		return wire.GitRef{}, err
+	}
+	if c := g.Commit; c != "" && (len(c) != 40 && len(c) != 64 || strings.Trim(c, "0123456789abcdef") != "") {
+		return wire.GitRef{}, badRequest("git.commit %s: want 40 or 64 lowercase hex digits", quoted(c))
+	}
+	return *g, nil
 }

@@ -131,6 +131,10 @@ type Run struct {
 	// RemoteState is the crafting state kept for the run (remote-state runs), and its digest.
 	RemoteState       []byte
 	RemoteStateDigest string
+	// GitBranch and GitCommit are the branch and head commit the run built, as its runner context
+	// or its attestation told them; "" when unknown.
+	GitBranch string
+	GitCommit string
 }
 
 // Attestation is a stored, verified bundle, addressed by the sha256 of its DSSE envelope.
@@ -142,6 +146,10 @@ type Attestation struct {
 	CreatedAt  time.Time
 	// Materials index the attestation by the digests it mentions.
 	Materials []MaterialRef
+	// GitBranch and GitCommit are the run's, as the attestation records them: PutAttestation sets
+	// those of the two that are not empty on the run.
+	GitBranch string
+	GitCommit string
 }
 
 // MaterialRef is one material digest an attestation mentions.
@@ -149,6 +157,9 @@ type MaterialRef struct {
 	Digest string // "sha256:<hex>"
 	Name   string
 	Kind   string
+	// Output: the material is an output of the run, so its digest is a subject of the statement.
+	// Mentions indexed before schema migration 4 read as false.
+	Output bool
 	// Claimed: the attestation claims the blob of this digest (a file uploaded for it, by a
 	// credential allowed to give it to the attestation's readers), so whoever may read the
 	// attestation may read the blob. A mention that is not claimed opens nothing.
@@ -165,11 +176,64 @@ type BlobUpload struct {
 	CreatedAt  time.Time // the first upload by this scope
 }
 
+// Session is a signed-in session of the web UI. Its cookie holds a random id; the store keeps only the
+// id's hash, and the token the session was opened with by its ID (never the token's secret), so every
+// replica finds it and signing out ends it everywhere.
+type Session struct {
+	IDHash    []byte // sha256 of the session id
+	TokenID   string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Position is a place in a list ordered newest first, by creation time and then key (a run's ID, an
+// attestation's digest), both descending: the list goes on with the rows after it in that order.
+type Position struct {
+	CreatedAt time.Time
+	Key       string
+}
+
 // RunFilter selects runs; empty fields do not filter.
 type RunFilter struct {
+	OrgID      string
+	ProjectID  string
 	WorkflowID string
 	State      RunState
-	Limit      int // 0: a default of 50
+	RunnerType string
+	Branch     string
+	// After pages: the runs after this position; nil starts with the newest.
+	After *Position
+	Limit int // 0: a default of 50
+}
+
+// RunListing is a listed run, without its remote state, with its workflow's and project's names.
+type RunListing struct {
+	Run
+	Workflow  string
+	ProjectID string
+	Project   string
+}
+
+// AttestationFilter selects attestations; empty fields do not filter.
+type AttestationFilter struct {
+	OrgID      string
+	ProjectID  string
+	WorkflowID string
+	// Digest selects the attestations that mention it: a material's or a subject's digest.
+	Digest string
+	// After pages: the attestations after this position; nil starts with the newest.
+	After *Position
+	Limit int // 0: a default of 50
+}
+
+// AttestationListing is a listed attestation, without its bundle, with its workflow's and
+// project's names and its run's git branch and commit. With a Digest filter its Materials are the
+// mentions of that digest (by name); without one, none.
+type AttestationListing struct {
+	Attestation
+	Workflow  string
+	ProjectID string
+	Project   string
 }
 
 // Store is the control plane's repository. Implementations are safe for concurrent use.
@@ -228,8 +292,9 @@ type Store interface {
 
 	CreateRun(ctx context.Context, r *Run) error
 	GetRun(ctx context.Context, id string) (*Run, error)
-	// ListRuns lists the runs f selects, newest first, without their remote state (GetRun has it).
-	ListRuns(ctx context.Context, f RunFilter) ([]Run, error)
+	// ListRuns lists the runs f selects, newest first (by CreatedAt, then ID), without their remote
+	// state (GetRun has it). Each filter is one index range: a page costs its rows, however deep.
+	ListRuns(ctx context.Context, f RunFilter) ([]RunListing, error)
 	// FinishRun moves an initialized run to state (failed or cancelled) with a reason; ErrStale if
 	// the run is no longer initialized.
 	FinishRun(ctx context.Context, id string, state RunState, reason string, at time.Time) error
@@ -243,10 +308,9 @@ type Store interface {
 	// ErrStale if the run is neither initialized nor succeeded with this digest; ErrNotFound if no run.
 	PutAttestation(ctx context.Context, a *Attestation) (created bool, err error)
 	GetAttestation(ctx context.Context, digest string) (*Attestation, error)
-	// ListAttestations lists attestations of a workflow (workflowID != "") or mentioning a material digest,
-	// newest first, without bundles and materials (GetAttestation has them); both filters apply
-	// together, none lists all; limit 0: 50.
-	ListAttestations(ctx context.Context, workflowID, materialDigest string, limit int) ([]Attestation, error)
+	// ListAttestations lists the attestations f selects, newest first (by CreatedAt, then Digest),
+	// without bundles (GetAttestation has them): a page costs its rows, however deep.
+	ListAttestations(ctx context.Context, f AttestationFilter) ([]AttestationListing, error)
 	// BlobClaimed reports whether an attestation of one of the workflows claims the blob (a
 	// MaterialRef with Claimed).
 	BlobClaimed(ctx context.Context, digest string, workflowIDs []string) (bool, error)
@@ -257,6 +321,17 @@ type Store interface {
 	// ListBlobUploads lists the org's recorded uploads of the digests, by digest, then project, then
 	// workflow.
 	ListBlobUploads(ctx context.Context, orgID string, digests []string) ([]BlobUpload, error)
+
+	// CreateSession stores a web UI session: ErrExists if its hash is taken, ErrNotFound if its token
+	// does not exist.
+	CreateSession(ctx context.Context, s *Session) error
+	// GetSession returns the session whose id hashes to idHash, with the token it was opened with
+	// (expired and revoked ones too: the caller decides), or ErrNotFound.
+	GetSession(ctx context.Context, idHash []byte) (*Session, *Token, error)
+	// DeleteSession ends a session; ending one that does not exist is not an error.
+	DeleteSession(ctx context.Context, idHash []byte) error
+	// PruneSessions deletes the sessions that expired before now, returning how many.
+	PruneSessions(ctx context.Context, now time.Time) (int, error)
 
 	Ping(ctx context.Context) error
 	Close() error

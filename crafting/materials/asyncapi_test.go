@@ -53,19 +53,11 @@ func TestAsyncAPISchemasOffline(t *testing.T) {
 }
 
 func FuzzValidateAsyncAPI(f *testing.F) {
-	seedFuzz(f, "asyncapi", "other")
-	f.Fuzz(func(t *testing.T, data []byte) {
-		validated, err := validateOpened(t, writeFuzzFile(t, data), validateAsyncAPI)
-		if err != nil {
-			if err.Error() == "" {
-				t.Errorf("refused %q without a reason", data)
-			}
-			return
-		}
+	fuzzSummary(f, validateAsyncAPI, func(t *testing.T, validated map[string]string) {
 		channels, cerr := strconv.Atoi(validated["channelCount"])
 		operations, oerr := strconv.Atoi(validated["operationCount"])
 		if validated["format"] != "AsyncAPI" || asyncAPISchemas[validated["asyncapiVersion"]] == nil || cerr != nil || oerr != nil || channels < 0 || operations < 0 {
-			t.Errorf("accepted %q as %v", data, validated)
+			t.Errorf("accepted a document as %v", validated)
 		}
-	})
+	}, "asyncapi", "other")
 }

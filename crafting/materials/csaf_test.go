@@ -109,30 +109,24 @@ func TestCSAFSchemasOffline(t *testing.T) {
 	}
 }
 
-// FuzzValidateCSAF fuzzes the four CSAF kinds: none panics, and what one accepts is recorded as of
-// its category, with counts.
-func FuzzValidateCSAF(f *testing.F) {
-	seedFuzz(f, "csaf", "other")
-	f.Fuzz(func(t *testing.T, data []byte) {
-		path := writeFuzzFile(t, data)
-		for _, p := range csafProfiles() {
-			validated, err := validateOpened(t, path, p.validate)
-			if err != nil {
-				if err.Error() == "" {
-					t.Errorf("%s refused %q without a reason", p.kind, data)
-				}
-				continue
-			}
-			if validated["category"] != p.category || validated["trackingId"] == "" {
-				t.Errorf("%s accepted %q as %v", p.kind, data, validated)
-			}
-			for _, key := range []string{"vulnerabilityCount", "status.affected", "status.not_affected", "status.fixed", "status.under_investigation"} {
-				if v, ok := validated[key]; ok {
-					if _, err := strconv.Atoi(v); err != nil {
-						t.Errorf("%s recorded %s %q", p.kind, key, v)
-					}
+// The CSAF kinds' fuzz targets: none panics, and what one accepts is recorded as of its category,
+// with counts.
+func FuzzValidateCSAF(f *testing.F)                      { fuzzCSAF(f, csafVEX) }
+func FuzzValidateCSAFSecurityAdvisory(f *testing.F)      { fuzzCSAF(f, csafSecurityAdvisory) }
+func FuzzValidateCSAFInformationalAdvisory(f *testing.F) { fuzzCSAF(f, csafInformationalAdvisory) }
+func FuzzValidateCSAFIncidentResponse(f *testing.F)      { fuzzCSAF(f, csafSecurityIncidentResponse) }
+
+func fuzzCSAF(f *testing.F, p csafProfile) {
+	fuzzSummary(f, p.validate, func(t *testing.T, validated map[string]string) {
+		if validated["category"] != p.category || validated["trackingId"] == "" {
+			t.Errorf("%s accepted a document as %v", p.kind, validated)
+		}
+		for _, key := range []string{"vulnerabilityCount", "status.affected", "status.not_affected", "status.fixed", "status.under_investigation"} {
+			if v, ok := validated[key]; ok {
+				if _, err := strconv.Atoi(v); err != nil {
+					t.Errorf("%s recorded %s %q", p.kind, key, v)
 				}
 			}
 		}
-	})
+	}, "csaf", "other")
 }

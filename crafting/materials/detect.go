@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"unicode"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -24,6 +25,9 @@ var fileDetectOrder = []struct {
 	kind   contract.Kind
 	claims func(*sniffed) bool
 }{
+	// Before ATTESTATION, which claims the first line of any .intoto.jsonl: a bare statement or JSON
+	// Lines of SLSA provenance (a single envelope or bundle stays ATTESTATION's).
+	{contract.KindSLSAProvenance, claimsSLSAProvenance},
 	{contract.KindAttestation, claimsAttestation},
 	{contract.KindSBOMCycloneDXJSON, claimsCycloneDX},
 	{contract.KindSBOMSPDXJSON, claimsSPDX},
@@ -35,8 +39,23 @@ var fileDetectOrder = []struct {
 	{contract.KindSARIF, claimsSARIF},
 	{contract.KindOpenAPISpec, claimsOpenAPI},
 	{contract.KindAsyncAPISpec, claimsAsyncAPI},
+	// Scanners' reports, after the kinds above (whose markers none of them has): each claims on its
+	// own top-level keys, or on the keys of an array's first element (TestScannerClaims).
+	{contract.KindGitLabSecurityReport, claimsGitLabReport},
+	{contract.KindOSSFScorecardJSON, claimsScorecard},
+	{contract.KindCheckmarxJSON, claimsCheckmarx},
+	{contract.KindTwistcliScanJSON, claimsTwistcli},
+	{contract.KindBlackDuckSCAJSON, claimsBlackDuck},
+	{contract.KindGHASCodeScan, claimsGHASCodeScan},
+	{contract.KindGHASSecretScan, claimsGHASSecretScan},
+	{contract.KindGHASDependencyScan, claimsGHASDependencyScan},
+	{contract.KindGitleaksJSON, claimsGitleaks},
+	{contract.KindTrufflehogJSON, claimsTrufflehog},
 	{contract.KindJUnitXML, claimsJUnit},
 	{contract.KindHelmChart, claimsHelmChart},
+	{contract.KindJaCoCoXML, claimsJaCoCo},
+	{contract.KindCoberturaXML, claimsCobertura},
+	{contract.KindZAPDASTZip, claimsZAPDASTZip},
 }
 
 // fileExtension matches a value ending in a file extension: a dot after a name, then a letter and
@@ -57,11 +76,15 @@ func looksLikePath(value string) bool {
 //  2. an existing file is tried against each kind of fileDetectOrder whose format its first bytes
 //     fit; the first kind that accepts it wins; a file that is plainly of a kind but broken is an
 //     error; a file no kind claims is an ARTIFACT;
-//  3. a value that parses as an image reference with a tag or digest is a CONTAINER_IMAGE: if the
+//  3. DIR:NAME or DIR@sha256:... where DIR is an existing directory is an OCI image layout with a
+//     selector (CONTAINER_IMAGE; craftImage reads it as a layout only when DIR is one, so a relative
+//     app:v1 stays an image reference unless an app/ directory exists, and even then unless it is a
+//     layout);
+//  4. a value that parses as an image reference with a tag or digest is a CONTAINER_IMAGE: if the
 //     registry refuses it, that is an error with the registry's reason, never a STRING;
-//  4. a value that looks like a path (a separator, or a file extension) but does not exist is an
+//  5. a value that looks like a path (a separator, or a file extension) but does not exist is an
 //     error;
-//  5. anything else is a STRING.
+//  6. anything else is a STRING.
 func (c *Crafter) Detect(ctx context.Context, value string) (*attestation.Material, error) {
 	info, statErr := os.Stat(value)
 	switch {
@@ -69,6 +92,8 @@ func (c *Crafter) Detect(ctx context.Context, value string) (*attestation.Materi
 		return c.Craft(ctx, contract.KindContainerImage, value)
 	case statErr == nil:
 		return c.detectFile(ctx, value)
+	case dirWithSelector(value):
+		return c.Craft(ctx, contract.KindContainerImage, value)
 	case looksLikeImage(value):
 		return c.Craft(ctx, contract.KindContainerImage, value)
 	case looksLikePath(value):
@@ -110,6 +135,20 @@ func sniffPath(ctx context.Context, path string) (*sniffed, error) {
 	}
 	defer release()
 	return sniffFile(f)
+}
+
+// dirWithSelector reports whether value is DIR:NAME or DIR@DIGEST for an existing directory DIR
+// (a URL or text with spaces is neither).
+func dirWithSelector(value string) bool {
+	if strings.Contains(value, "://") || strings.ContainsFunc(value, unicode.IsSpace) {
+		return false
+	}
+	for _, split := range layoutSplits(value) {
+		if info, err := os.Stat(split.dir); err == nil && info.IsDir() && split.selector != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // looksLikeImage reports whether value parses as an image reference with an explicit tag or digest.

@@ -33,6 +33,10 @@ func TestDetect(t *testing.T) {
 	sum := sha256.Sum256(content)
 	layoutDir := filepath.Join(dir, "image-layout")
 	layoutDigest := writeLayout(t, layoutDir, layoutImage{})[0]
+	taggedDir := filepath.Join(dir, "tagged-layout")
+	taggedDigests := writeLayout(t, taggedDir,
+		layoutImage{annotations: map[string]string{annotationRefName: "v1"}},
+		layoutImage{annotations: map[string]string{annotationRefName: "v2"}})
 	plainDir := filepath.Join(dir, "plain")
 	if err := os.Mkdir(plainDir, 0o755); err != nil {
 		t.Fatal(err)
@@ -131,6 +135,45 @@ func TestDetect(t *testing.T) {
 			wantKind:   contract.KindContainerImage,
 			wantValue:  "control-plane@sha256:ac36dc67642f7c3bf0d1d559498cdfd4a673801cd081c96f5d7621ac778d6884",
 			wantDigest: "sha256:ac36dc67642f7c3bf0d1d559498cdfd4a673801cd081c96f5d7621ac778d6884",
+		},
+		{
+			name:       "OCI image layout with a tag",
+			value:      taggedDir + ":v2",
+			wantKind:   contract.KindContainerImage,
+			wantValue:  "tagged-layout@" + taggedDigests[1],
+			wantDigest: taggedDigests[1],
+		},
+		{
+			name:       "OCI image layout with a digest",
+			value:      taggedDir + "@" + taggedDigests[0],
+			wantKind:   contract.KindContainerImage,
+			wantValue:  "tagged-layout@" + taggedDigests[0],
+			wantDigest: taggedDigests[0],
+		},
+		{
+			name:       "relative OCI image layout with a digest",
+			value:      filepath.Join("testdata", "images", "control-plane") + "@sha256:ac36dc67642f7c3bf0d1d559498cdfd4a673801cd081c96f5d7621ac778d6884",
+			wantKind:   contract.KindContainerImage,
+			wantValue:  "control-plane@sha256:ac36dc67642f7c3bf0d1d559498cdfd4a673801cd081c96f5d7621ac778d6884",
+			wantDigest: "sha256:ac36dc67642f7c3bf0d1d559498cdfd4a673801cd081c96f5d7621ac778d6884",
+		},
+		{
+			name:        "OCI image layout with a tag it does not hold",
+			value:       taggedDir + ":v3",
+			wantErr:     []string{`no image named "v3"`},
+			wantErrKind: contract.KindContainerImage,
+		},
+		{
+			name:        "directory that is not an OCI image layout, with a selector",
+			value:       plainDir + ":v1",
+			wantErr:     []string{"neither an image reference nor an OCI image layout directory"},
+			wantErrKind: contract.KindContainerImage,
+		},
+		{
+			name:      "text naming an existing directory before a colon",
+			value:     "testdata: see the README",
+			wantKind:  contract.KindString,
+			wantValue: "testdata: see the README",
 		},
 		{
 			name:        "directory that is not an OCI image layout",

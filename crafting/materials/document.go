@@ -64,15 +64,20 @@ func openDocument(f *os.File) (io.Reader, error) {
 }
 
 // depthGuard passes a JSON stream through and fails at the first bracket past max levels deep. It
-// counts brackets outside strings, one integer whatever the depth.
+// counts brackets outside strings, one integer whatever the depth. Its error sticks: json.Decoder's
+// Token drops an error returned with bytes, and must meet it again on its next read.
 type depthGuard struct {
 	r                 io.Reader
 	max, depth        int
 	offset            int64
 	inString, escaped bool
+	err               error
 }
 
 func (g *depthGuard) Read(p []byte) (int, error) {
+	if g.err != nil {
+		return 0, g.err
+	}
 	n, err := g.r.Read(p)
 	for i, c := range p[:n] {
 		switch {
@@ -85,7 +90,8 @@ func (g *depthGuard) Read(p []byte) (int, error) {
 			g.inString = true
 		case c == '{' || c == '[':
 			if g.depth++; g.depth > g.max {
-				return i, fmt.Errorf("JSON nests deeper than %d levels (at byte %d)", g.max, g.offset+int64(i))
+				g.err = fmt.Errorf("JSON nests deeper than %d levels (at byte %d)", g.max, g.offset+int64(i))
+				return i, g.err
 			}
 		case c == '}' || c == ']':
 			g.depth--

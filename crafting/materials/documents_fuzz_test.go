@@ -3,6 +3,7 @@ package materials
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 )
 
@@ -10,20 +11,11 @@ import (
 // seed directories. A validator must never panic, and must either accept with something recorded or
 // refuse with a reason.
 func fuzzValidator(f *testing.F, validate validator, seedDirs ...string) {
-	seedFuzz(f, seedDirs...)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		validated, err := validateOpened(t, writeFuzzFile(t, data), validate)
-		if err == nil && len(validated) == 0 {
-			t.Errorf("accepted %q with nothing recorded", data)
-		}
-		if err != nil && err.Error() == "" {
-			t.Errorf("refused %q without a reason", data)
-		}
-	})
+	fuzzSummary(f, validate, nil, seedDirs...)
 }
 
-// seedFuzz adds every fixture of the seed directories (under testdata/) to the corpus.
-func seedFuzz(f *testing.F, seedDirs ...string) {
+// fuzzSummary is fuzzValidator, and check, when not nil, also judges every summary accepted.
+func fuzzSummary(f *testing.F, validate validator, check func(t *testing.T, validated map[string]string), seedDirs ...string) {
 	for _, dir := range seedDirs {
 		paths, err := filepath.Glob(filepath.Join("testdata", dir, "*"))
 		if err != nil {
@@ -37,27 +29,52 @@ func seedFuzz(f *testing.F, seedDirs ...string) {
 			f.Add(data)
 		}
 	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(t.TempDir(), "doc")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		file, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer file.Close()
+		validated, err := validate(file)
+		if err == nil && len(validated) == 0 {
+			t.Errorf("accepted %q with nothing recorded", data)
+		}
+		if err == nil && check != nil {
+			check(t, validated)
+		}
+		if err != nil && err.Error() == "" {
+			t.Errorf("refused %q without a reason", data)
+		}
+		if err == nil {
+			checkFindings(t, validated)
+		}
+	})
 }
 
-// writeFuzzFile writes one fuzz input to a file.
-func writeFuzzFile(t *testing.T, data []byte) string {
+// checkFindings checks a scanner's summary is consistent: findings is the sum of findings.critical
+// to findings.unknown, and no more than resultCount when the kind records it.
+func checkFindings(t *testing.T, validated map[string]string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "doc")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
+	total, ok := validated["findings"]
+	if !ok {
+		return
 	}
-	return path
-}
-
-// validateOpened runs validate on the file at path.
-func validateOpened(t *testing.T, path string, validate validator) (map[string]string, error) {
-	t.Helper()
-	file, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
+	sum := 0
+	for _, sev := range findingSeverities {
+		n, err := strconv.Atoi(validated["findings."+sev])
+		if err != nil {
+			t.Fatalf("findings.%s = %q: %v", sev, validated["findings."+sev], validated)
+		}
+		sum += n
 	}
-	defer file.Close()
-	return validate(file)
+	results, err := strconv.Atoi(validated["resultCount"])
+	if itoa(sum) != total || (err == nil && sum > results) {
+		t.Errorf("findings %s, by severity %d, results %q: %v", total, sum, validated["resultCount"], validated)
+	}
 }
 
 func FuzzValidateCycloneDX(f *testing.F) { fuzzValidator(f, validateCycloneDX, "cyclonedx", "other") }

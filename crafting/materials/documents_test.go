@@ -82,6 +82,9 @@ func runDocCases(t *testing.T, kind contract.Kind, cases []docCase) {
 // checkDocError checks err is the *Error of kind for path and names every reason of want.
 func checkDocError(t *testing.T, err error, kind contract.Kind, path string, want []string, notThisKind bool) {
 	t.Helper()
+	if err == nil {
+		t.Fatalf("%s accepted %s, want an error naming %q", kind, path, want)
+	}
 	var kerr *Error
 	if !errors.As(err, &kerr) || kerr.Kind != kind || kerr.Value != path {
 		t.Errorf("error %v: want a %s *Error for %s", err, kind, path)
@@ -280,4 +283,15 @@ func gzipped(t testing.TB, data []byte) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// sharedCorpus is the path of a file of the real-world corpus of materials (../shared beside the
+// clone; never copied into the project), or skips the test when the corpus is absent.
+func sharedCorpus(t testing.TB, rel string) string {
+	t.Helper()
+	path := filepath.Join("..", "..", "..", "shared", "corpus", "materials", filepath.FromSlash(rel))
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("the materials corpus is absent (%v): run with ../shared beside the clone", err)
+	}
+	return path
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -37,22 +38,60 @@ func craftHelmChart(ctx context.Context, c *Crafter, value string) (*attestation
 	return c.craftFile(ctx, value, validateHelmChart)
 }
 
-// Limits on reading a chart archive, so that a gzip bomb cannot exhaust memory or time. The sizes
-// are Helm's own (MaxDecompressedChartSize, and its per-file limit is 5 MiB; a Chart.yaml is a few
-// KiB): no chart Helm can install is refused.
+// Limits on reading a chart archive, so that a gzip bomb cannot exhaust memory or time. They are
+// Helm's own (helm.sh/helm/v3 pkg/chart/loader, v3.22: MaxDecompressedChartSize and
+// MaxDecompressedFileSize), checked as Helm checks them, on each entry's declared size before it is
+// read, so no chart Helm can load is refused. Helm bounds neither the number of entries nor the tar's
+// own headers; custody bounds those (maxChartTarOverhead) far beyond any chart (at least 51,200
+// entries), so an archive of endless empty entries ends too.
 const (
-	maxChartUncompressed = 100 << 20
-	maxChartYAMLSize     = 1 << 20
-	maxChartEntries      = 20000
+	maxChartUncompressed = 100 << 20 // the chart's files together, below this (Helm refuses reaching it)
+	maxChartFileSize     = 5 << 20   // one file of the chart
+	maxChartTarOverhead  = 100 << 20 // tar headers and padding besides the files' content
+	maxChartStream       = maxChartUncompressed + maxChartTarOverhead
+	maxChartProblems     = 5 // path problems named in the error; the rest are counted
 )
 
-var errChartTooLarge = fmt.Errorf("archive unpacks to more than %s (Helm's limit for a chart)", humanBytes(maxChartUncompressed))
+var (
+	errChartTooLarge  = fmt.Errorf("archive unpacks to more than %s (Helm's limit for a chart)", humanBytes(maxChartUncompressed))
+	errChartStreamEnd = fmt.Errorf("archive unpacks to more than %s", humanBytes(maxChartStream))
+)
 
-// semverPattern is the SemVer grammar as Helm reads a chart version (Masterminds semver): SemVer 2
-// (major.minor.patch[-pre][+build]), where Helm also tolerates a leading "v" and a missing minor or
-// patch, which it reads as 0.
-var semverPattern = regexp.MustCompile(`^v?[0-9]+(\.[0-9]+)?(\.[0-9]+)?` +
-	`(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$`)
+// semverPattern is the SemVer grammar as Helm reads a chart version (Masterminds semver v3.5's
+// NewVersion, which Helm's chart validation calls): SemVer 2 (major.minor.patch[-pre][+build]), where
+// Helm also tolerates a leading "v", leading zeros and a missing minor or patch, which it reads as 0.
+// helmSemver adds the rules the pattern cannot say.
+var semverPattern = regexp.MustCompile(`^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?` +
+	`(-([0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*))?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$`)
+
+// maxSemverLen is Masterminds semver's MaxVersionLen.
+const maxSemverLen = 256
+
+// helmSemver reports whether Helm takes v as a chart version: the pattern, at most 256 bytes, each
+// number fits 64 bits, and no numeric pre-release identifier has a leading zero (1.0.0-01 is not
+// SemVer; 1.0.0-alpha.1 and 0.1.0-alpha are).
+func helmSemver(v string) bool {
+	m := semverPattern.FindStringSubmatch(v)
+	if len(v) > maxSemverLen || m == nil {
+		return false
+	}
+	for _, n := range m[1:4] {
+		if n = strings.TrimPrefix(n, "."); n != "" {
+			if _, err := strconv.ParseUint(n, 10, 64); err != nil {
+				return false
+			}
+		}
+	}
+	if m[5] == "" {
+		return true
+	}
+	for _, id := range strings.Split(m[5], ".") {
+		if len(id) > 1 && id[0] == '0' && strings.Trim(id, "0123456789") == "" {
+			return false
+		}
+	}
+	return true
+}
 
 // chartMetadata is the part of Chart.yaml that is validated and recorded.
 type chartMetadata struct {
@@ -69,6 +108,7 @@ type chartScan struct {
 	chartYAML []byte   // content of <chart>/Chart.yaml
 	chartPath string   // its path in the archive
 	problems  []string // reasons Helm would refuse the archive, reported once it is known to be a chart
+	more      int      // problems past maxChartProblems, counted only
 }
 
 func (s *chartScan) meet(name string) {
@@ -77,10 +117,18 @@ func (s *chartScan) meet(name string) {
 	}
 }
 
+func (s *chartScan) problem(p string) {
+	if len(s.problems) < maxChartProblems {
+		s.problems = append(s.problems, p)
+		return
+	}
+	s.more++
+}
+
 // validateHelmChart accepts a packaged Helm chart (`helm package`): a gzip-compressed tar holding
-// <chart>/Chart.yaml with apiVersion v1 or v2, a name and a SemVer version, every path inside the
-// chart's base directory. Chart.yaml is read with yaml.v3 (Helm itself is too heavy a dependency for
-// the CLI). A file that is not gzip, not a tar, or a tar without Chart.yaml is not a Helm chart.
+// <chart>/Chart.yaml with apiVersion v1 or v2 (none: v1), a name and a SemVer version, within Helm's
+// limits, every path inside the chart's base directory. Chart.yaml is read with yaml.v3 (Helm itself
+// is too heavy a dependency for the CLI). A file that is not gzip, not a tar, or a tar without Chart.yaml is not a Helm chart.
 func validateHelmChart(f *os.File) (map[string]string, error) {
 	r, err := rewound(f)
 	if err != nil {
@@ -90,7 +138,7 @@ func validateHelmChart(f *os.File) (map[string]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("not gzip-compressed (%v), not a packaged Helm chart: %w", err, ErrNotThisKind)
 	}
-	scan, err := scanChartArchive(newCappedReader(gz, maxChartUncompressed, errChartTooLarge))
+	scan, err := scanChartArchive(gz)
 	if !scan.found {
 		reason := "no <chart>/Chart.yaml in the archive"
 		if err != nil {
@@ -102,7 +150,11 @@ func validateHelmChart(f *os.File) (map[string]string, error) {
 		return nil, err
 	}
 	if len(scan.problems) > 0 {
-		return nil, fmt.Errorf("chart archive: %s", strings.Join(scan.problems, "; "))
+		more := ""
+		if scan.more > 0 {
+			more = fmt.Sprintf(" (and %d more)", scan.more)
+		}
+		return nil, fmt.Errorf("chart archive: %s%s", strings.Join(scan.problems, "; "), more)
 	}
 	md, err := parseChartYAML(scan.chartYAML)
 	if err != nil {
@@ -121,11 +173,15 @@ func validateHelmChart(f *os.File) (map[string]string, error) {
 }
 
 // scanChartArchive reads the tar stream to its end (so a truncated or corrupt archive is caught),
-// keeping only <chart>/Chart.yaml, and notes the paths Helm's loader refuses.
-func scanChartArchive(r io.Reader) (chartScan, error) {
+// keeping only <chart>/Chart.yaml, and notes the paths Helm's loader refuses. Each entry's declared
+// size is checked against Helm's limits before any of it is read: a sparse entry declaring 100 GiB is
+// refused without being unpacked.
+func scanChartArchive(gz io.Reader) (chartScan, error) {
 	var scan chartScan
-	tr := tar.NewReader(r)
-	for entries := 0; ; entries++ {
+	stream := newCappedReader(gz, maxChartStream, errChartStreamEnd)
+	tr := tar.NewReader(stream)
+	var content int64 // the declared sizes of the files so far
+	for entries := 1; ; entries++ {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			break
@@ -133,48 +189,71 @@ func scanChartArchive(r io.Reader) (chartScan, error) {
 		if err != nil {
 			return scan, fmt.Errorf("read archive: %s", tarReason(err))
 		}
-		if entries >= maxChartEntries {
-			return scan, fmt.Errorf("archive has more than %d entries", maxChartEntries)
+		if overhead := maxChartStream - stream.left - content; overhead > maxChartTarOverhead {
+			return scan, fmt.Errorf("archive holds more than %s of tar headers besides its files (%d entries)",
+				humanBytes(maxChartTarOverhead), entries)
 		}
 		if hdr.Typeflag == tar.TypeDir || hdr.Typeflag == tar.TypeXGlobalHeader || hdr.Typeflag == tar.TypeXHeader {
 			continue
 		}
 		name := strings.ReplaceAll(hdr.Name, `\`, "/")
 		top, rest, _ := strings.Cut(name, "/")
-		if problem := chartPathProblem(hdr.Name, top, rest); problem != "" {
-			scan.problems = append(scan.problems, problem)
+		problem := chartPathProblem(hdr.Name, top, rest)
+		chartYAML := problem == "" && path.Clean(rest) == "Chart.yaml"
+		if err := chartEntrySize(hdr, content); err != nil {
+			if chartYAML || top == "Chart.yaml" {
+				scan.meet(hdr.Name)
+			}
+			return scan, err
+		}
+		content += hdr.Size
+		if problem != "" {
+			scan.problem(problem)
 			if top == "Chart.yaml" {
 				scan.meet(hdr.Name)
 			}
 			continue
 		}
-		if path.Clean(rest) != "Chart.yaml" {
+		if !chartYAML {
 			continue
 		}
 		if scan.found {
-			scan.problems = append(scan.problems, fmt.Sprintf("more than one chart at the top: %s and %s", scan.chartPath, hdr.Name))
+			scan.problem(fmt.Sprintf("more than one chart at the top: %s and %s", scan.chartPath, hdr.Name))
 			continue
 		}
 		scan.meet(hdr.Name)
 		if hdr.Typeflag != tar.TypeReg {
-			scan.problems = append(scan.problems, fmt.Sprintf("%s is not a regular file", hdr.Name))
+			scan.problem(fmt.Sprintf("%s is not a regular file", hdr.Name))
 			continue
 		}
-		data, err := io.ReadAll(io.LimitReader(tr, maxChartYAMLSize+1))
+		data, err := io.ReadAll(tr) // at most its declared size, checked above
 		if err != nil {
 			return scan, fmt.Errorf("read %s: %s", hdr.Name, tarReason(err))
-		}
-		if len(data) > maxChartYAMLSize {
-			return scan, fmt.Errorf("%s is larger than %s", hdr.Name, humanBytes(maxChartYAMLSize))
 		}
 		scan.chartYAML = data
 	}
 	// Read to the end of the gzip stream: its checksum is verified there.
-	if _, err := io.Copy(io.Discard, r); err != nil {
+	if _, err := io.Copy(io.Discard, stream); err != nil {
 		return scan, fmt.Errorf("read archive: %s", tarReason(err))
 	}
 	return scan, nil
 }
+
+// chartEntrySize checks an entry's declared size as Helm's loader does, before reading it: the files
+// together stay below maxChartUncompressed, each is at most maxChartFileSize.
+func chartEntrySize(hdr *tar.Header, before int64) error {
+	if hdr.Size >= maxChartUncompressed-before {
+		return fmt.Errorf("%w: %s declares %s after %s of files", errChartTooLarge, hdr.Name, humanBytes(hdr.Size), humanBytes(before))
+	}
+	if hdr.Size > maxChartFileSize {
+		return fmt.Errorf("%s is larger than %s (Helm's limit for a file of a chart): it declares %s",
+			hdr.Name, humanBytes(maxChartFileSize), humanBytes(hdr.Size))
+	}
+	return nil
+}
+
+// windowsDrive starts a path with a drive letter, which Helm's loader refuses inside a chart.
+var windowsDrive = regexp.MustCompile(`^[a-zA-Z]:/`)
 
 // chartPathProblem says why Helm's loader would refuse an entry's path, or "" when it would not.
 func chartPathProblem(raw, top, rest string) string {
@@ -185,7 +264,7 @@ func chartPathProblem(raw, top, rest string) string {
 		return "Chart.yaml is not in the chart's base directory"
 	case rest == "" || path.Clean(rest) == ".":
 		return fmt.Sprintf("%q lies outside the chart's base directory", raw)
-	case path.IsAbs(rest):
+	case path.IsAbs(rest) || windowsDrive.MatchString(path.Clean(rest)):
 		return fmt.Sprintf("%q is an absolute path", raw)
 	case top == ".." || strings.HasPrefix(path.Clean(rest), ".."):
 		return fmt.Sprintf("%q refers to a parent directory", raw)
@@ -203,9 +282,11 @@ func parseChartYAML(data []byte) (chartMetadata, error) {
 	if err := yaml.Unmarshal(data, &md); err != nil {
 		return md, fmt.Errorf("invalid YAML: %w", err)
 	}
+	if md.APIVersion == "" {
+		// As Helm's loader: "Helm 2 accepted charts that did not provide an APIVersion".
+		md.APIVersion = "v1"
+	}
 	switch {
-	case md.APIVersion == "":
-		return md, errors.New("apiVersion is missing")
 	case md.APIVersion != "v1" && md.APIVersion != "v2":
 		return md, fmt.Errorf("apiVersion %q is not supported (v1 or v2)", md.APIVersion)
 	case md.Name == "":
@@ -214,7 +295,7 @@ func parseChartYAML(data []byte) (chartMetadata, error) {
 		return md, fmt.Errorf("name %q is not a valid chart name", md.Name)
 	case md.Version == "":
 		return md, errors.New("version is missing")
-	case !semverPattern.MatchString(md.Version):
+	case !helmSemver(md.Version):
 		return md, fmt.Errorf("version %q is not a SemVer version", md.Version)
 	case md.Type != "" && md.Type != "application" && md.Type != "library":
 		return md, fmt.Errorf("type %q is not application or library", md.Type)

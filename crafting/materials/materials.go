@@ -94,7 +94,12 @@ func (c *Crafter) Craft(ctx context.Context, kind contract.Kind, value string) (
 	if !ok {
 		return nil, fmt.Errorf("material kind %q: unknown kind", kind)
 	}
-	m, err := fn(ctx, c, value)
+	return c.craft(ctx, kind, value, fn)
+}
+
+// craft runs fn, the craft function of kind, under recoverValidator.
+func (c *Crafter) craft(ctx context.Context, kind contract.Kind, value string, fn craftFunc) (*attestation.Material, error) {
+	m, err := recoverValidator(kind, func() (*attestation.Material, error) { return fn(ctx, c, value) })
 	if err != nil {
 		var kerr *Error
 		if errors.As(err, &kerr) {
@@ -106,6 +111,23 @@ func (c *Crafter) Craft(ctx context.Context, kind contract.Kind, value string) (
 	m.AddedAt = c.opts.Now().UTC()
 	return m, nil
 }
+
+// recoverValidator runs validate and turns a panic inside it (a library's bug met on an unusual
+// file) into an error naming kind: a validator's crash is an invalid input (exit 3), never a crash
+// of the CLI. The error does not wrap ErrNotThisKind, so detection stops at it.
+func recoverValidator[T any](kind contract.Kind, validate func() (T, error)) (result T, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			var zero T
+			result, err = zero, fmt.Errorf("the %s validator failed on this file: %v", kind, r)
+		}
+	}()
+	return validate()
+}
+
+// validatorHook, when set, runs on each file before its validator. Only a test build sets it
+// (testhook.go, build tag custody_testhook), to make a validator panic through the real CLI.
+var validatorHook func(f *os.File)
 
 // validator checks an opened file is of one kind and says what it established.
 // It returns an error wrapping ErrNotThisKind when the file is plainly another format.
@@ -127,6 +149,9 @@ func (c *Crafter) craftFile(ctx context.Context, path string, validate validator
 	}
 	var validated map[string]string
 	if validate != nil {
+		if validatorHook != nil {
+			validatorHook(f)
+		}
 		if validated, err = validate(f); err != nil {
 			return nil, err
 		}

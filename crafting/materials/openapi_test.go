@@ -59,21 +59,13 @@ func TestCraftOpenAPIOfCustody(t *testing.T) {
 }
 
 func FuzzValidateOpenAPI(f *testing.F) {
-	seedFuzz(f, "openapi", "other")
-	f.Fuzz(func(t *testing.T, data []byte) {
-		validated, err := validateOpened(t, writeFuzzFile(t, data), validateOpenAPI)
-		if err != nil {
-			if err.Error() == "" {
-				t.Errorf("refused %q without a reason", data)
-			}
-			return
-		}
+	fuzzSummary(f, validateOpenAPI, func(t *testing.T, validated map[string]string) {
 		paths, perr := strconv.Atoi(validated["pathCount"])
 		operations, oerr := strconv.Atoi(validated["operationCount"])
 		if validated["format"] != "OpenAPI" || perr != nil || oerr != nil || paths < 0 || operations < 0 {
-			t.Errorf("accepted %q as %v", data, validated)
+			t.Errorf("accepted a document as %v", validated)
 		}
-	})
+	}, "openapi", "other")
 }
 
 // TestOpenAPIValidationTime checks a document kin-openapi would work on for long is refused once

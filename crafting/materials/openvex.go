@@ -1,10 +1,13 @@
 package materials
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/openvex/go-vex/pkg/vex"
@@ -64,11 +67,59 @@ func validateOpenVEX(f *os.File) (map[string]string, error) {
 			return nil, fmt.Errorf("statements[%d] (%s): %w", i, stmt.Vulnerability.Name, err)
 		}
 	}
-	return map[string]string{
+	validated := map[string]string{
 		"format":         "OpenVEX",
 		"context":        context,
 		"id":             doc.ID,
 		"author":         doc.Author,
 		"statementCount": itoa(len(doc.Statements)),
-	}, nil
+	}
+	maps.Copy(validated, openVEXStatusCounts(doc.Statements))
+	return validated, nil
+}
+
+// openVEXStatusCounts counts, for each status, the (vulnerability, product) pairs the statements
+// give it: a pair counts once per status, a statement naming no product once. Statements are
+// counted as written, not resolved over time (a pair moved from under_investigation to fixed
+// counts under both).
+func openVEXStatusCounts(statements []vex.Statement) map[string]string {
+	pairs := map[vex.Status]map[string]bool{}
+	for _, status := range vex.Statuses() {
+		pairs[vex.Status(status)] = map[string]bool{}
+	}
+	for i := range statements {
+		stmt := &statements[i]
+		vuln := cmp.Or(string(stmt.Vulnerability.Name), stmt.Vulnerability.ID)
+		products := []string{""}
+		if len(stmt.Products) > 0 {
+			products = products[:0]
+			for _, p := range stmt.Products {
+				products = append(products, openVEXProductKey(&p.Component))
+			}
+		}
+		for _, product := range products {
+			pairs[stmt.Status][vuln+"\x00"+product] = true
+		}
+	}
+	counts := map[string]string{}
+	for status, set := range pairs {
+		counts["status."+string(status)] = itoa(len(set))
+	}
+	return counts
+}
+
+// openVEXProductKey identifies a product: its @id, else its identifiers, else its hashes.
+func openVEXProductKey(c *vex.Component) string {
+	if c.ID != "" {
+		return c.ID
+	}
+	var parts []string
+	for t, id := range c.Identifiers {
+		parts = append(parts, string(t)+"="+id)
+	}
+	for alg, h := range c.Hashes {
+		parts = append(parts, string(alg)+":"+string(h))
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, " ")
 }

@@ -1,10 +1,13 @@
 package materials
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/custody-dev/custody/attestation"
@@ -29,18 +32,55 @@ const sarifVersion = "2.1.0"
 // sarifLog holds what the SARIF 2.1.0 spec makes mandatory, and nothing more: results are decoded
 // only as far as their message, so a log of many results stays small in memory.
 type sarifLog struct {
-	Version *string    `json:"version"`
-	Runs    []sarifRun `json:"runs"`
+	Version *string   `json:"version"`
+	Runs    sarifRuns `json:"runs"`
+}
+
+// sarifRuns is the log's runs, and whether the property is there at all: it is required, but may
+// be [] (no run was performed) or null (a failure kept any run from starting), SARIF 2.1.0 3.13.4.
+type sarifRuns struct {
+	present bool
+	runs    []sarifRun
+}
+
+func (r *sarifRuns) UnmarshalJSON(data []byte) error {
+	r.present = true
+	if string(data) == "null" {
+		return nil
+	}
+	return json.Unmarshal(data, &r.runs)
 }
 
 type sarifRun struct {
 	Tool *struct {
-		Driver *struct {
-			Name string `json:"name"`
-		} `json:"driver"`
+		Driver     *sarifToolComponent  `json:"driver"`
+		Extensions []sarifToolComponent `json:"extensions"`
 	} `json:"tool"`
 	// Results is optional: absent means the tool did not say, empty means nothing was found.
 	Results []sarifResult `json:"results"`
+}
+
+// sarifToolComponent is a run's driver or one of its extensions (CodeQL's query packs hold their
+// rules there).
+type sarifToolComponent struct {
+	Name            string      `json:"name"`
+	Version         string      `json:"version"`
+	SemanticVersion string      `json:"semanticVersion"`
+	Rules           []sarifRule `json:"rules"`
+}
+
+type sarifRule struct {
+	ID                   string `json:"id"`
+	DefaultConfiguration *struct {
+		Level string `json:"level"`
+	} `json:"defaultConfiguration"`
+	Properties *sarifProperties `json:"properties"`
+}
+
+// sarifProperties is the part of a property bag the summary reads: GitHub's security-severity, a
+// CVSS-like score from 0.0 to 10.0, as a string (or a number, as some tools write it).
+type sarifProperties struct {
+	SecuritySeverity json.RawMessage `json:"security-severity"`
 }
 
 type sarifResult struct {
@@ -48,9 +88,21 @@ type sarifResult struct {
 		Text *string `json:"text"`
 		ID   *string `json:"id"`
 	} `json:"message"`
+	Kind      string `json:"kind"`
+	Level     string `json:"level"`
+	RuleID    string `json:"ruleId"`
+	RuleIndex *int   `json:"ruleIndex"`
+	Rule      *struct {
+		ID            string `json:"id"`
+		Index         *int   `json:"index"`
+		ToolComponent *struct {
+			Index *int `json:"index"`
+		} `json:"toolComponent"`
+	} `json:"rule"`
+	Properties *sarifProperties `json:"properties"`
 }
 
-// validateSARIF accepts a SARIF 2.1.0 log (OASIS): version "2.1.0", at least one run, each run's
+// validateSARIF accepts a SARIF 2.1.0 log (OASIS): version "2.1.0", runs (perhaps none), each run's
 // tool.driver.name, each result's message. There is no reference Go SARIF library, so it decodes the
 // spec's required properties with encoding/json. A JSON document is taken for SARIF when its $schema
 // names SARIF or it has both version and runs; anything else is not SARIF at all.
@@ -74,30 +126,160 @@ func validateSARIF(f *os.File) (map[string]string, error) {
 	if *log.Version != sarifVersion {
 		return nil, fmt.Errorf("version %q is not supported (SARIF %s)", *log.Version, sarifVersion)
 	}
-	if len(log.Runs) == 0 {
-		return nil, errors.New("the log has no runs")
+	if !log.Runs.present {
+		return nil, errors.New("runs is missing")
 	}
-	var tools []string
+	var tools, versions []string
+	var found sarifFindings
 	results := 0
-	for i, run := range log.Runs {
+	for i, run := range log.Runs.runs {
 		if run.Tool == nil || run.Tool.Driver == nil || run.Tool.Driver.Name == "" {
 			return nil, fmt.Errorf("runs[%d].tool.driver.name is missing", i)
 		}
-		if !isOneOf(run.Tool.Driver.Name, tools) {
-			tools = append(tools, run.Tool.Driver.Name)
+		driver := run.Tool.Driver
+		if !isOneOf(driver.Name, tools) {
+			tools = append(tools, driver.Name)
+		}
+		if v := cmp.Or(driver.SemanticVersion, driver.Version); v != "" && !isOneOf(v, versions) {
+			versions = append(versions, v)
 		}
 		for j, res := range run.Results {
 			if res.Message == nil || (res.Message.Text == nil && res.Message.ID == nil) {
 				return nil, fmt.Errorf("runs[%d].results[%d] has no message (text or id)", i, j)
 			}
+			found.add(&run, &res)
 		}
 		results += len(run.Results)
 	}
-	return map[string]string{
+	validated := map[string]string{
 		"format":      "SARIF",
 		"version":     sarifVersion,
-		"tools":       strings.Join(tools, ","),
-		"runs":        itoa(len(log.Runs)),
+		"runs":        itoa(len(log.Runs.runs)),
 		"resultCount": itoa(results),
-	}, nil
+		"findings":    itoa(found.total),
+	}
+	for i, sev := range findingSeverities {
+		validated["findings."+sev] = itoa(found.by[i])
+	}
+	if len(tools) > 0 {
+		validated["tools"] = strings.Join(tools, ",")
+		validated["tool"] = validated["tools"]
+	}
+	if len(tools) == 1 && len(versions) == 1 {
+		validated["toolVersion"] = versions[0]
+	}
+	return validated, nil
+}
+
+// The levels scanner kinds count findings by, as recorded: findings.critical to findings.unknown.
+const (
+	findingCritical = iota
+	findingHigh
+	findingMedium
+	findingLow
+	findingInfo
+	findingUnknown
+)
+
+var findingSeverities = [...]string{"critical", "high", "medium", "low", "info", "unknown"}
+
+// sarifLevels maps a result's SARIF level (3.27.10) to a severity, the way GitHub shows levels
+// (error, warning, note) and defect trackers import them.
+var sarifLevels = map[string]int{"error": findingHigh, "warning": findingMedium, "note": findingLow, "none": findingInfo}
+
+// sarifFindings counts the results of a log that are findings, by severity (docs/materials.md has
+// the table).
+type sarifFindings struct {
+	total int
+	by    [len(findingSeverities)]int
+}
+
+// add counts res, a result of run: a pass or notApplicable result is no finding; the others are
+// ranked by their security-severity (the result's, else its rule's) as GitHub ranks it, else by
+// their level (the result's, else its rule's default, else warning; none for a result whose kind is
+// not fail).
+func (f *sarifFindings) add(run *sarifRun, res *sarifResult) {
+	if res.Kind == "pass" || res.Kind == "notApplicable" {
+		return
+	}
+	f.total++
+	rule := run.rule(res)
+	score := sarifScore(res.Properties)
+	if score < 0 && rule != nil {
+		score = sarifScore(rule.Properties)
+	}
+	if score >= 0 {
+		f.by[securitySeverity(score)]++
+		return
+	}
+	level := res.Level
+	if level == "" && rule != nil && rule.DefaultConfiguration != nil {
+		level = rule.DefaultConfiguration.Level
+	}
+	switch {
+	case level == "" && res.Kind != "" && res.Kind != "fail":
+		level = "none"
+	case level == "":
+		level = "warning"
+	}
+	sev, ok := sarifLevels[level]
+	if !ok {
+		sev = findingUnknown
+	}
+	f.by[sev]++
+}
+
+// rule finds the rule a result refers to: by index, or by id, in the driver or the extension its
+// rule.toolComponent names; nil when the log does not describe it.
+func (run *sarifRun) rule(res *sarifResult) *sarifRule {
+	component := run.Tool.Driver
+	index, id := res.RuleIndex, res.RuleID
+	if r := res.Rule; r != nil {
+		index, id = cmp.Or(r.Index, index), cmp.Or(r.ID, id)
+		if r.ToolComponent != nil && r.ToolComponent.Index != nil {
+			i := *r.ToolComponent.Index
+			if i < 0 || i >= len(run.Tool.Extensions) {
+				return nil
+			}
+			component = &run.Tool.Extensions[i]
+		}
+	}
+	if index != nil && *index >= 0 && *index < len(component.Rules) {
+		return &component.Rules[*index]
+	}
+	for i := range component.Rules {
+		// A hierarchical ruleId (CA2101/1) names its rule by its first component.
+		if r := &component.Rules[i]; id != "" && (r.ID == id || strings.HasPrefix(id, r.ID+"/")) {
+			return r
+		}
+	}
+	return nil
+}
+
+// sarifScore is a property bag's security-severity, from 0.0 to 10.0, or -1 when it has none (or
+// not a number in that range).
+func sarifScore(p *sarifProperties) float64 {
+	if p == nil || len(p.SecuritySeverity) == 0 {
+		return -1
+	}
+	raw := strings.Trim(string(p.SecuritySeverity), `"`)
+	score, err := strconv.ParseFloat(strings.TrimSpace(raw), 64)
+	if err != nil || score < 0 || score > 10 {
+		return -1
+	}
+	return score
+}
+
+// securitySeverity ranks a security-severity score as GitHub's code scanning does: 9.0 and over
+// critical, 7.0 to 8.9 high, 4.0 to 6.9 medium, 3.9 or less low.
+func securitySeverity(score float64) int {
+	switch {
+	case score >= 9:
+		return findingCritical
+	case score >= 7:
+		return findingHigh
+	case score >= 4:
+		return findingMedium
+	}
+	return findingLow
 }

@@ -1,6 +1,7 @@
 package materials
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -28,8 +29,8 @@ const (
 )
 
 // validateCycloneDX accepts a CycloneDX JSON BOM: bomFormat "CycloneDX", a specVersion from 1.2 on,
-// decoded by cyclonedx-go, every component named and typed. A JSON document without bomFormat is
-// not a CycloneDX BOM at all.
+// valid against the official CycloneDX JSON schema of that version, then decoded by cyclonedx-go for
+// what is recorded. A JSON document without bomFormat is not a CycloneDX BOM at all.
 func validateCycloneDX(f *os.File) (map[string]string, error) {
 	top := scanTopLevel(f, []string{"bomFormat", "specVersion"}, nil)
 	if !top.has("bomFormat") {
@@ -38,77 +39,75 @@ func validateCycloneDX(f *os.File) (map[string]string, error) {
 	if format, _ := top.str("bomFormat"); format != "CycloneDX" {
 		return nil, fmt.Errorf("bomFormat is %s, want \"CycloneDX\"", top.values["bomFormat"])
 	}
-	if err := checkCDXSpecVersion(top); err != nil {
+	version, err := cdxSpecVersion(top)
+	if err != nil {
 		return nil, err
 	}
 	r, err := openDocument(f)
 	if err != nil {
 		return nil, err
 	}
-	var bom cdx.BOM
-	if err := cdx.NewBOMDecoder(r, cdx.BOMFileFormatJSON).Decode(&bom); err != nil {
-		return nil, fmt.Errorf("decode CycloneDX BOM: %s", syntaxReason(err))
-	}
-	count, err := countCDXComponents(bom.Components, "components")
-	if err != nil {
+	if err := checkCDXSchema(r, version); err != nil {
 		return nil, err
 	}
-	if bom.Metadata != nil && bom.Metadata.Component != nil {
-		if _, err := countCDXComponents(&[]cdx.Component{*bom.Metadata.Component}, "metadata.component"); err != nil {
-			return nil, err
-		}
+	if r, err = openDocument(f); err != nil {
+		return nil, err
 	}
+	var bom cdx.BOM
+	if err := cdx.NewBOMDecoder(r, cdx.BOMFileFormatJSON).Decode(&bom); err != nil {
+		return nil, fmt.Errorf("the BOM is valid against the CycloneDX %s JSON schema, but cyclonedx-go cannot read it: %s", version, syntaxReason(err))
+	}
+	licenses := map[string]bool{}
 	validated := map[string]string{
 		"format":         "CycloneDX",
 		"specVersion":    bom.SpecVersion.String(),
-		"componentCount": itoa(count),
+		"componentCount": itoa(walkCDXComponents(bom.Components, licenses)),
 	}
+	validated["licenseCount"] = itoa(len(licenses))
 	if main := cdxMainComponent(&bom); main != "" {
 		validated["mainComponent"] = main
 	}
 	return validated, nil
 }
 
-// checkCDXSpecVersion words the reason a specVersion is refused before the full decode would say
+// cdxSpecVersion reads the specVersion, worded when it is refused before the full decode would say
 // only "invalid specification version".
-func checkCDXSpecVersion(top topLevel) error {
+func cdxSpecVersion(top topLevel) (cdx.SpecVersion, error) {
 	raw, ok := top.values["specVersion"]
 	if !ok {
 		if top.err != nil {
-			return fmt.Errorf("decode CycloneDX BOM: %s", syntaxReason(top.err))
+			return 0, fmt.Errorf("decode CycloneDX BOM: %s", syntaxReason(top.err))
 		}
-		return errors.New("specVersion is missing")
+		return 0, errors.New("specVersion is missing")
 	}
 	var v cdx.SpecVersion
 	if err := v.UnmarshalJSON(raw); err != nil || v < cdxOldest || v > cdxNewest {
-		return fmt.Errorf("specVersion %s is not supported (CycloneDX JSON %s to %s)", raw, cdxOldest, cdxNewest)
+		return 0, fmt.Errorf("specVersion %s is not supported (CycloneDX JSON %s to %s)", raw, cdxOldest, cdxNewest)
 	}
-	return nil
+	return v, nil
 }
 
-// countCDXComponents counts components, nested ones included, and checks each has the name and
-// type the schema requires.
-func countCDXComponents(components *[]cdx.Component, path string) (int, error) {
+// walkCDXComponents counts components, nested ones included, and adds the licences they name to
+// licenses: a licence's SPDX id, else its name, or an SPDX expression, each once.
+func walkCDXComponents(components *[]cdx.Component, licenses map[string]bool) int {
 	if components == nil {
-		return 0, nil
+		return 0
 	}
 	n := 0
 	for i := range *components {
-		comp := &(*components)[i]
-		where := fmt.Sprintf("%s[%d]", path, i)
-		if comp.Name == "" {
-			return 0, fmt.Errorf("%s has no name", where)
+		c := &(*components)[i]
+		if c.Licenses != nil {
+			for _, choice := range *c.Licenses {
+				if l := choice.License; l != nil && cmp.Or(l.ID, l.Name) != "" {
+					licenses[cmp.Or(l.ID, l.Name)] = true
+				} else if choice.Expression != "" {
+					licenses[choice.Expression] = true
+				}
+			}
 		}
-		if comp.Type == "" {
-			return 0, fmt.Errorf("%s (%s) has no type", where, comp.Name)
-		}
-		nested, err := countCDXComponents(comp.Components, where+".components")
-		if err != nil {
-			return 0, err
-		}
-		n += 1 + nested
+		n += 1 + walkCDXComponents(c.Components, licenses)
 	}
-	return n, nil
+	return n
 }
 
 // cdxMainComponent is metadata.component as name@version (name alone without a version).

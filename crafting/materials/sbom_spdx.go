@@ -2,9 +2,11 @@ package materials
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	spdxjson "github.com/spdx/tools-golang/json"
@@ -52,6 +54,9 @@ func validateSPDX(f *os.File) (map[string]string, error) {
 		return nil, fmt.Errorf("spdxVersion %s is not supported (JSON is defined for %s)",
 			top.values["spdxVersion"], strings.Join(spdxJSONVersions, " and "))
 	}
+	if err := checkSPDXNullElements(f); err != nil {
+		return nil, err
+	}
 	r, err := openDocument(f)
 	if err != nil {
 		return nil, err
@@ -64,11 +69,73 @@ func validateSPDX(f *os.File) (map[string]string, error) {
 		return nil, err
 	}
 	return map[string]string{
-		"format":       "SPDX",
-		"spdxVersion":  version,
-		"name":         doc.DocumentName,
-		"packageCount": itoa(len(doc.Packages)),
+		"format":         "SPDX",
+		"spdxVersion":    version,
+		"name":           doc.DocumentName,
+		"packageCount":   itoa(len(doc.Packages)),
+		"componentCount": itoa(len(doc.Packages)),
+		"licenseCount":   itoa(spdxLicenseCount(doc)),
 	}, nil
+}
+
+// spdxLicenseCount counts the distinct licence expressions the packages conclude or declare, but
+// NOASSERTION and NONE.
+func spdxLicenseCount(doc *spdx.Document) int {
+	licenses := map[string]bool{}
+	for _, p := range doc.Packages {
+		for _, l := range []string{p.PackageLicenseConcluded, p.PackageLicenseDeclared} {
+			if l != "" && l != "NOASSERTION" && l != "NONE" {
+				licenses[l] = true
+			}
+		}
+	}
+	return len(licenses)
+}
+
+// spdxElementArrays are the top-level arrays whose items the SPDX 2.2 and 2.3 JSON schemas define as
+// objects: a null item is no element.
+type spdxElementArrays struct {
+	Packages                   []jsonNull `json:"packages"`
+	Files                      []jsonNull `json:"files"`
+	Snippets                   []jsonNull `json:"snippets"`
+	Relationships              []jsonNull `json:"relationships"`
+	HasExtractedLicensingInfos []jsonNull `json:"hasExtractedLicensingInfos"`
+	Annotations                []jsonNull `json:"annotations"`
+	ExternalDocumentRefs       []jsonNull `json:"externalDocumentRefs"`
+}
+
+// jsonNull decodes any JSON value to whether it is null, keeping nothing else.
+type jsonNull bool
+
+func (n *jsonNull) UnmarshalJSON(data []byte) error {
+	*n = string(data) == "null"
+	return nil
+}
+
+// checkSPDXNullElements refuses a null in place of an element object, naming it, before the document
+// reaches tools-golang: v0.5.7 dereferences a null package (a panic) and drops null relationships.
+func checkSPDXNullElements(f *os.File) error {
+	r, err := openDocument(f)
+	if err != nil {
+		return err
+	}
+	var arrays spdxElementArrays
+	if err := json.NewDecoder(r).Decode(&arrays); err != nil {
+		return fmt.Errorf("read SPDX document: %s", syntaxReason(err))
+	}
+	for _, a := range []struct {
+		name  string
+		items []jsonNull
+	}{
+		{"packages", arrays.Packages}, {"files", arrays.Files}, {"snippets", arrays.Snippets},
+		{"relationships", arrays.Relationships}, {"hasExtractedLicensingInfos", arrays.HasExtractedLicensingInfos},
+		{"annotations", arrays.Annotations}, {"externalDocumentRefs", arrays.ExternalDocumentRefs},
+	} {
+		if i := slices.Index(a.items, true); i >= 0 {
+			return fmt.Errorf("%s[%d] is null", a.name, i)
+		}
+	}
+	return nil
 }
 
 // checkSPDXDocument checks the mandatory document creation fields (SPDX 2.3 clause 6) and that every

@@ -1,4 +1,4 @@
-// Package cptest runs a real control plane in-process for tests: the app and the HTTP API over a
+// Package cptest runs a real control plane in-process for tests: the app, the HTTP API and the web UI over a
 // SQLite store and a filesystem CAS in a temp directory (or a store the test gives), on 127.0.0.1.
 package cptest
 
@@ -26,6 +26,7 @@ import (
 	"github.com/custody-dev/custody/controlplane/store/sqlite"
 	"github.com/custody-dev/custody/controlplane/trustroot"
 	"github.com/custody-dev/custody/controlplane/tsa"
+	"github.com/custody-dev/custody/controlplane/ui"
 	"github.com/custody-dev/custody/wire"
 )
 
@@ -116,7 +117,8 @@ func New(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(app.Config{Store: st, CAS: blobs, Now: opts.Now, RunTTL: opts.RunTTL, BaseURL: "http://" + srv.Listener.Addr().String(),
+	baseURL := "http://" + srv.Listener.Addr().String()
+	a, err := app.New(app.Config{Store: st, CAS: blobs, Now: opts.Now, RunTTL: opts.RunTTL, BaseURL: baseURL,
 		Keyless: keyless, OIDC: verifier, Logger: opts.Logger})
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +128,11 @@ func New(t testing.TB, opts Options) *Server {
 		t.Fatalf("bootstrap: %v", err)
 	}
 	out := &Server{AdminToken: token, App: a, Store: st, CAS: blobs, Dir: dir}
-	var h http.Handler = api.New(api.Config{App: a, Log: opts.Logger, MaxBlobSize: opts.MaxBlobSize, BodyBudget: opts.BodyBudget})
+	pages, err := ui.New(ui.Config{App: a, BaseURL: baseURL, Log: opts.Logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := ui.Beside(api.New(api.Config{App: a, Log: opts.Logger, MaxBlobSize: opts.MaxBlobSize, BodyBudget: opts.BodyBudget}), pages)
 	if opts.Record {
 		h = out.record(h)
 	}

@@ -29,14 +29,18 @@ func (s *DB) PutAttestation(ctx context.Context, a *store.Attestation) (created 
 		if !errors.Is(err, sql.ErrNoRows) {
 			return s.fail(err, "put attestation %s", a.Digest)
 		}
-		// Take the run (and, on PostgreSQL, its row lock) before writing anything.
+		// Take the run (and, on PostgreSQL, its row lock) before writing anything. The branch and
+		// commit the attestation records are the run's from now on.
 		var workflowID string
+		var sc scope
 		err = tx.QueryRowContext(ctx, s.q(`UPDATE runs
-			SET state = ?, attestation_digest = ?, finished_at = CASE WHEN state = ? THEN ? ELSE finished_at END
+			SET state = ?, attestation_digest = ?, finished_at = CASE WHEN state = ? THEN ? ELSE finished_at END,
+				git_branch = CASE WHEN ? = '' THEN git_branch ELSE ? END, git_commit = CASE WHEN ? = '' THEN git_commit ELSE ? END
 			WHERE id = ? AND (state = ? OR (state = ? AND attestation_digest = ?))
-			RETURNING workflow_id`),
+			RETURNING workflow_id, project_id, org_id`),
 			string(store.RunSucceeded), a.Digest, string(store.RunInitialized), micros(a.CreatedAt),
-			a.RunID, string(store.RunInitialized), string(store.RunSucceeded), a.Digest).Scan(&workflowID)
+			a.GitBranch, a.GitBranch, a.GitCommit, a.GitCommit,
+			a.RunID, string(store.RunInitialized), string(store.RunSucceeded), a.Digest).Scan(&workflowID, &sc.project, &sc.org)
 		if errors.Is(err, sql.ErrNoRows) {
 			return s.runNotOpen(ctx, tx, a)
 		}
@@ -47,9 +51,9 @@ func (s *DB) PutAttestation(ctx context.Context, a *store.Attestation) (created 
 			return fmt.Errorf("put attestation %s: workflow %s is not run %s's workflow %s", a.Digest, a.WorkflowID, a.RunID, workflowID)
 		}
 		a.WorkflowID = workflowID
-		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO attestations (digest, run_id, workflow_id, bundle, created_at)
-			VALUES (?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING`),
-			a.Digest, a.RunID, a.WorkflowID, blob(a.Bundle), micros(a.CreatedAt))
+		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO attestations (digest, run_id, workflow_id, bundle, created_at, project_id, org_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING`),
+			a.Digest, a.RunID, a.WorkflowID, blob(a.Bundle), micros(a.CreatedAt), sc.project, sc.org)
 		if err != nil {
 			return s.fail(err, "put attestation %s", a.Digest)
 		}
@@ -58,7 +62,7 @@ func (s *DB) PutAttestation(ctx context.Context, a *store.Attestation) (created 
 		} else if n == 0 {
 			return errAlreadyStored // a concurrent put of the same digest won: undo the run update
 		}
-		if err := s.insertMaterials(ctx, tx, a); err != nil {
+		if err := s.insertMaterials(ctx, tx, a, sc); err != nil {
 			return err
 		}
 		created = true
@@ -88,19 +92,31 @@ func (s *DB) runNotOpen(ctx context.Context, tx *sql.Tx, a *store.Attestation) e
 	return fmt.Errorf("put attestation %s: run %s is %s: %w", a.Digest, a.RunID, state, store.ErrStale)
 }
 
-func (s *DB) insertMaterials(ctx context.Context, tx *sql.Tx, a *store.Attestation) error {
-	const batch = 100 // rows per statement: 500 parameters, under every driver's limit
+// scope is the project and org of a run, and of what belongs to it.
+type scope struct{ project, org string }
+
+func (s *DB) insertMaterials(ctx context.Context, tx *sql.Tx, a *store.Attestation, sc scope) error {
+	// The first mention of each digest, by name, is the one a digest search lists.
+	first := map[string]string{}
+	for _, m := range a.Materials {
+		if name, ok := first[m.Digest]; !ok || m.Name < name {
+			first[m.Digest] = m.Name
+		}
+	}
+	const batch = 50 // rows per statement: 500 parameters, under every driver's limit
 	for start := 0; start < len(a.Materials); start += batch {
 		ms := a.Materials[start:min(start+batch, len(a.Materials))]
 		var b strings.Builder
-		b.WriteString(`INSERT INTO attestation_materials (attestation_digest, digest, name, kind, claimed) VALUES `)
-		args := make([]any, 0, 5*len(ms))
+		b.WriteString(`INSERT INTO attestation_materials (attestation_digest, digest, name, kind, claimed, output, first,
+			project_id, org_id, created_at) VALUES `)
+		args := make([]any, 0, 10*len(ms))
 		for i, m := range ms {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString("(?, ?, ?, ?, ?)")
-			args = append(args, a.Digest, m.Digest, m.Name, m.Kind, m.Claimed)
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, a.Digest, m.Digest, m.Name, m.Kind, m.Claimed, m.Output, first[m.Digest] == m.Name,
+				sc.project, sc.org, micros(a.CreatedAt))
 		}
 		b.WriteString(` ON CONFLICT (attestation_digest, digest, name) DO NOTHING`)
 		if _, err := tx.ExecContext(ctx, s.d.Rebind(b.String()), args...); err != nil {
@@ -135,35 +151,102 @@ func (s *DB) GetAttestation(ctx context.Context, digest string) (*store.Attestat
 	return &as[0], nil
 }
 
-// ListAttestations returns attestations, newest first, at most limit (default 50): a workflow's
-// (workflowID != ""), those mentioning a material digest (materialDigest != ""), both filters
-// together if both are set, all if neither is. Each comes without its bundle and materials (up to
-// 1.6 MiB and 1024 rows an attestation; GetAttestation has them): a page costs its rows.
-func (s *DB) ListAttestations(ctx context.Context, workflowID, materialDigest string, limit int) ([]store.Attestation, error) {
-	var where []string
-	var args []any
-	if workflowID != "" {
-		where, args = append(where, "a.workflow_id = ?"), append(args, workflowID)
-	}
-	if materialDigest != "" {
-		where = append(where, "EXISTS (SELECT 1 FROM attestation_materials m WHERE m.attestation_digest = a.digest AND m.digest = ?)")
-		args = append(args, materialDigest)
-	}
-	query := `SELECT a.digest, a.run_id, a.workflow_id, NULL, a.created_at FROM attestations a`
-	if len(where) > 0 {
-		query += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	query += ` ORDER BY a.created_at DESC, a.digest DESC LIMIT ?`
-	args = append(args, limitOr(limit, defaultLimit))
-	rows, err := s.r.QueryContext(ctx, s.q(query), args...)
+// attestationListColumns are attestationColumns without the bundle (up to 1.6 MiB), then the
+// run's branch and commit and the names of the workflow and project.
+const attestationListColumns = `a.digest, a.run_id, a.workflow_id, NULL, a.created_at, r.git_branch, r.git_commit,
+	w.name, a.project_id, p.name`
+
+func scanAttestationListing(sc scanner) (store.AttestationListing, error) {
+	var l store.AttestationListing
+	var created int64
+	err := sc.Scan(&l.Digest, &l.RunID, &l.WorkflowID, &l.Bundle, &created, &l.GitBranch, &l.GitCommit,
+		&l.Workflow, &l.ProjectID, &l.Project)
+	l.Bundle, l.CreatedAt = nil, fromMicros(created)
+	return l, err
+}
+
+// ListAttestations returns the attestations f selects, newest first (created_at, then digest,
+// descending), at most f.Limit (default 50), after f.After, each without its bundle (up to 1.6 MiB;
+// GetAttestation has it). A digest search reads the digest's mentions in list order, in an index of
+// the org's or the project's (migration 0004), and gives each attestation the mentions of the digest.
+func (s *DB) ListAttestations(ctx context.Context, f store.AttestationFilter) ([]store.AttestationListing, error) {
+	query, args := AttestationsQuery(f)
+	rows, err := s.r.QueryContext(ctx, s.d.Rebind(query), args...)
 	if err != nil {
 		return nil, s.fail(err, "list attestations")
 	}
-	as, err := collect(rows, scanAttestation)
+	as, err := collect(rows, scanAttestationListing)
 	if err != nil {
 		return nil, s.fail(err, "list attestations")
+	}
+	if f.Digest != "" {
+		if err := s.loadMentions(ctx, as, f.Digest); err != nil {
+			return nil, err
+		}
 	}
 	return as, nil
+}
+
+// AttestationsQuery is the query ListAttestations runs for f, with "?" placeholders, and its
+// arguments (exported for the tests that check its plan).
+func AttestationsQuery(f store.AttestationFilter) (string, []any) {
+	var c conditions
+	from, order := ` FROM attestations a`, ` ORDER BY a.created_at DESC, a.digest DESC LIMIT ?`
+	if f.Digest != "" {
+		// One row per attestation: its first mention of the digest.
+		from, order = ` FROM attestation_materials m JOIN attestations a ON a.digest = m.attestation_digest`,
+			` ORDER BY m.created_at DESC, m.attestation_digest DESC LIMIT ?`
+		c.add(`m.digest = ?`, f.Digest)
+		c.equal("m.org_id", f.OrgID)
+		c.equal("m.project_id", f.ProjectID)
+		c.add(`m.first = TRUE`)
+		c.after("m.created_at", "m.attestation_digest", f.After)
+	} else {
+		c.equal("a.org_id", f.OrgID)
+		c.equal("a.project_id", f.ProjectID)
+		c.after("a.created_at", "a.digest", f.After)
+	}
+	c.equal("a.workflow_id", f.WorkflowID)
+	query := `SELECT ` + attestationListColumns + from + `
+		JOIN runs r ON r.id = a.run_id JOIN workflows w ON w.id = a.workflow_id JOIN projects p ON p.id = a.project_id` +
+		c.where() + order
+	return query, append(c.args, limitOr(f.Limit, defaultLimit))
+}
+
+// loadMentions gives each listed attestation its mentions of digest, by name, in one query a page.
+func (s *DB) loadMentions(ctx context.Context, as []store.AttestationListing, digest string) error {
+	if len(as) == 0 {
+		return nil
+	}
+	index := make(map[string]int, len(as))
+	args := make([]any, 0, len(as)+1)
+	args = append(args, digest)
+	for i := range as {
+		index[as[i].Digest] = i
+		args = append(args, as[i].Digest)
+	}
+	rows, err := s.r.QueryContext(ctx, s.d.Rebind(`SELECT attestation_digest, digest, name, kind, claimed, output
+		FROM attestation_materials WHERE digest = ? AND attestation_digest IN `+inList(len(as))), args...)
+	if err != nil {
+		return s.fail(err, "list attestations: mentions of %s", digest)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var owner string
+		var m store.MaterialRef
+		if err := rows.Scan(&owner, &m.Digest, &m.Name, &m.Kind, &m.Claimed, &m.Output); err != nil {
+			return s.fail(err, "list attestations: mentions of %s", digest)
+		}
+		l := &as[index[owner]]
+		l.Materials = append(l.Materials, m)
+	}
+	if err := rows.Err(); err != nil {
+		return s.fail(err, "list attestations: mentions of %s", digest)
+	}
+	for i := range as {
+		sort.Slice(as[i].Materials, func(x, y int) bool { return as[i].Materials[x].Name < as[i].Materials[y].Name })
+	}
+	return nil
 }
 
 // loadMaterials fills the Materials of as, sorted by name then digest, a few hundred attestations per
@@ -180,7 +263,7 @@ func (s *DB) loadMaterials(ctx context.Context, as []store.Attestation) error {
 		for i := range part {
 			args[i] = part[i].Digest
 		}
-		query := `SELECT attestation_digest, digest, name, kind, claimed FROM attestation_materials WHERE attestation_digest IN ` + inList(len(part))
+		query := `SELECT attestation_digest, digest, name, kind, claimed, output FROM attestation_materials WHERE attestation_digest IN ` + inList(len(part))
 		if err := s.scanMaterials(ctx, s.d.Rebind(query), args, as, index); err != nil {
 			return err
 		}
@@ -206,7 +289,7 @@ func (s *DB) scanMaterials(ctx context.Context, query string, args []any, as []s
 	for rows.Next() {
 		var owner string
 		var m store.MaterialRef
-		if err := rows.Scan(&owner, &m.Digest, &m.Name, &m.Kind, &m.Claimed); err != nil {
+		if err := rows.Scan(&owner, &m.Digest, &m.Name, &m.Kind, &m.Claimed, &m.Output); err != nil {
 			return s.fail(err, "load materials")
 		}
 		i := index[owner]

@@ -111,7 +111,7 @@ func testPutAttestationRefused(t *testing.T, b Backend) {
 	r, err := s.GetRun(ctx, "open")
 	must(t, err)
 	equal(t, "run after a refused put", []any{r.State, r.AttestationDigest}, []any{store.RunInitialized, ""})
-	as, err := s.ListAttestations(ctx, "", "sha256:m", 0)
+	as, err := s.ListAttestations(ctx, store.AttestationFilter{Digest: "sha256:m"})
 	must(t, err)
 	equal(t, "attestations indexed under the refused puts' material", len(as), 0)
 }
@@ -183,8 +183,8 @@ func testListAttestations(t *testing.T, b Backend) {
 	put(other, "sha256:o1", 15, "sha256:base-image")
 	put(other, "sha256:o2", 16, "sha256:lib")
 
-	digests := func(as []store.Attestation) []string {
-		return names(as, func(a store.Attestation) string { return a.Digest })
+	digests := func(as []store.AttestationListing) []string {
+		return names(as, func(a store.AttestationListing) string { return a.Digest })
 	}
 	tests := []struct {
 		name               string
@@ -203,18 +203,24 @@ func testListAttestations(t *testing.T, b Backend) {
 		{"all, limit 3", "", "", 3, []string{"sha256:o2", "sha256:o1", "sha256:a5"}},
 	}
 	for _, tc := range tests {
-		as, err := s.ListAttestations(ctx, tc.workflow, tc.material, tc.limit)
+		as, err := s.ListAttestations(ctx, store.AttestationFilter{WorkflowID: tc.workflow, Digest: tc.material, Limit: tc.limit})
 		must(t, err)
 		equal(t, tc.name, digests(as), tc.want)
 	}
-	// A listed attestation is its row, without the bundle and the materials (up to 1.6 MiB and 1024
-	// rows each, which a page of a thousand would hold in memory at once); GetAttestation has them.
-	as, err := s.ListAttestations(ctx, "", "sha256:app-2", 0)
+	// A listed attestation is its row, without the bundle and with only the mentions of the digest
+	// searched (a bundle is up to 1.6 MiB and 1024 materials, which a page of a thousand would hold
+	// in memory at once); GetAttestation has them all.
+	as, err := s.ListAttestations(ctx, store.AttestationFilter{Digest: "sha256:app-2"})
 	must(t, err)
 	one, err := s.GetAttestation(ctx, "sha256:a2")
 	must(t, err)
 	equal(t, "its materials", len(one.Materials), 2)
 	equal(t, "its bundle", len(one.Bundle) > 0, true)
-	one.Bundle, one.Materials = nil, nil
-	equal(t, "listed attestation", as[0], *one)
+	one.Bundle, one.Materials = nil, []store.MaterialRef{{Digest: "sha256:app-2", Name: "m-sha256:app-2", Kind: "ARTIFACT"}}
+	equal(t, "listed attestation", as[0], store.AttestationListing{Attestation: *one, Workflow: f.workflow.Name, ProjectID: f.project.ID, Project: f.project.Name})
+	as, err = s.ListAttestations(ctx, store.AttestationFilter{WorkflowID: f.workflow.ID, Limit: 1})
+	must(t, err)
+	one.Materials = nil
+	equal(t, "listed attestation of a workflow: no materials", as[0].Attestation, store.Attestation{Digest: "sha256:a5", RunID: "run-sha256:a5",
+		WorkflowID: f.workflow.ID, CreatedAt: utc(at(14))})
 }

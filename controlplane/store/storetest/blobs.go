@@ -141,7 +141,7 @@ func testClaimsAfterUpgrade(t *testing.T, b Backend) {
 	ok, err := s.BlobClaimed(ctx, digest, []string{"w"})
 	must(t, err)
 	equal(t, "a mention stored before claims were recorded claims the blob", ok, false)
-	as, err := s.ListAttestations(ctx, "", digest, 0)
+	as, err := s.ListAttestations(ctx, store.AttestationFilter{Digest: digest})
 	must(t, err)
 	equal(t, "and is still found by its digest", len(as), 1)
 }

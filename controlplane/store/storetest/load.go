@@ -36,13 +36,13 @@ func testConcurrentPipelines(t *testing.T, b Backend) {
 	for err := range errs {
 		t.Error(err)
 	}
-	as, err := s.ListAttestations(ctx, f.workflow.ID, "", 10*pipelines*rounds)
+	as, err := s.ListAttestations(ctx, store.AttestationFilter{WorkflowID: f.workflow.ID, Limit: 10 * pipelines * rounds})
 	must(t, err)
 	equal(t, "attestations stored", len(as), pipelines*rounds)
 	rs, err := s.ListRuns(ctx, store.RunFilter{WorkflowID: f.workflow.ID, State: store.RunSucceeded, Limit: 10 * pipelines * rounds})
 	must(t, err)
 	equal(t, "runs succeeded", len(rs), pipelines*rounds)
-	as, err = s.ListAttestations(ctx, "", "sha256:shared-base-image", 10*pipelines*rounds)
+	as, err = s.ListAttestations(ctx, store.AttestationFilter{Digest: "sha256:shared-base-image", Limit: 10 * pipelines * rounds})
 	must(t, err)
 	equal(t, "attestations mentioning the shared material", len(as), pipelines*rounds)
 }

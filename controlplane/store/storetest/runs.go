@@ -59,7 +59,9 @@ func testListRuns(t *testing.T, b Backend) {
 	for i := range 3 {
 		must(t, s.CreateRun(ctx, &store.Run{ID: fmt.Sprintf("other-%d", i), WorkflowID: other.ID, ContractRevision: 1, CreatedAt: at(1000 + i)}))
 	}
-	ids := func(rs []store.Run) []string { return names(rs, func(r store.Run) string { return r.ID }) }
+	ids := func(rs []store.RunListing) []string {
+		return names(rs, func(r store.RunListing) string { return r.ID })
+	}
 	tests := []struct {
 		name   string
 		filter store.RunFilter

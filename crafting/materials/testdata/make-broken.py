@@ -58,7 +58,6 @@ truncate(SPDX, "spdx/broken-truncated.spdx.json")
 # SARIF
 SARIF = "sarif/gosec.sarif"
 variant(SARIF, "sarif/broken-version.sarif", lambda d: d.update(version="2.0.0"))
-variant(SARIF, "sarif/broken-no-runs.sarif", lambda d: d.update(runs=[]))
 variant(SARIF, "sarif/broken-no-driver-name.sarif", lambda d: d["runs"][0]["tool"]["driver"].pop("name"))
 variant(SARIF, "sarif/broken-result-no-message.sarif", lambda d: d["runs"][0]["results"][3].pop("message"))
 truncate(SARIF, "sarif/broken-truncated.sarif")
@@ -108,8 +107,13 @@ with open("junit/calc-fail.junit.xml") as f:
 truncate("junit/calc-fail.junit.xml", "junit/broken-truncated.junit.xml")
 with open("junit/broken-mismatched-tag.junit.xml", "w") as f:
     f.write(junit.replace("</testcase>\n\t\t<testcase name=\"TestAddTable/zero\"", "</testsuite>\n\t\t<testcase name=\"TestAddTable/zero\"", 1))
-with open("junit/broken-no-suites.junit.xml", "w") as f:
-    f.write('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites tests="0">\n</testsuites>\n')
+
+# Edge cases the formats allow (accepted): SARIF 2.1.0 3.13.4, "runs" [] (no run was performed) and null
+# (a failure before any run); a JUnit report of no test suite (JUnit.xsd: testsuite minOccurs="0").
+variant(SARIF, "sarif/empty-runs.sarif", lambda d: d.update(runs=[]))
+variant(SARIF, "sarif/null-runs.sarif", lambda d: d.update(runs=None))
+with open("junit/empty-testsuites.junit.xml", "w") as f:
+    f.write('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites/>\n')
 
 # OpenAPI (YAML edited as text)
 def text_variant(src, dst, old, new):
