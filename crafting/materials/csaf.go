@@ -153,7 +153,7 @@ type csafThreat struct {
 // csafSupported names the versions of csafSchemas, for errors.
 const csafSupported = "CSAF 2.0 or 2.1"
 
-// claimsCSAF: a top-level document object with a csaf_version and the profile's category. Too large
+// claims: a top-level document object with a csaf_version and the profile's category. Too large
 // a document object to look into within the sniffed prefix is claimed by CSAF_VEX (claimsCSAFVEX).
 func (p csafProfile) claims(s *sniffed) bool {
 	version, category, ok := csafHead(s.keys)
