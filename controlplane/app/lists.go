@@ -20,9 +20,6 @@ const (
 	DefaultListLimit = 50
 )
 
-// Bounds of the list filters that are free text.
-const maxGitBranch = 1024
-
 // RunQuery selects runs: empty fields do not filter. Workflow needs Project.
 type RunQuery struct {
 	Project    string
@@ -53,7 +50,7 @@ func (a *App) ListRuns(ctx context.Context, p auth.Principal, q RunQuery) (RunPa
 	if err := checkText("runner", q.RunnerType, maxRunnerType); err != nil {
 		return RunPage{}, err
 	}
-	if err := checkText("branch", q.Branch, maxGitBranch); err != nil {
+	if err := checkText("branch", q.Branch, wire.MaxGitBranch); err != nil {
 		return RunPage{}, err
 	}
 	limit, err := listLimit(q.Limit)

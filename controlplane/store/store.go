@@ -252,6 +252,9 @@ type Store interface {
 	AddContractRevision(ctx context.Context, workflowID string, body []byte, digest string, at time.Time) (*ContractRevision, error)
 	// GetContractRevision returns revision n, or the latest for n == 0.
 	GetContractRevision(ctx context.Context, workflowID string, n int) (*ContractRevision, error)
+	// LatestRevisions returns the latest contract revision of each of a project's workflows, in no
+	// particular order, without their bodies (GetContractRevision has them).
+	LatestRevisions(ctx context.Context, projectID string) ([]ContractRevision, error)
 
 	// AddPublicKey returns ErrExists if the workflow already trusts a key with the same Hint.
 	AddPublicKey(ctx context.Context, k *PublicKey) error
