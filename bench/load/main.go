@@ -37,6 +37,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/custody-dev/custody/bench/internal/pgserver"
 )
 
 type options struct {
@@ -135,12 +137,12 @@ func run(ctx context.Context, o options) error {
 	if err := goBuild(o.root, bin, "./cmd/custodyd"); err != nil {
 		return err
 	}
-	var pg *postgres
+	var pg *pgserver.Server
 	if o.store == "postgres" {
-		if pg, err = openPostgres(ctx, o.databaseURL, o.pgDurable); err != nil {
+		if pg, err = pgserver.Open(ctx, o.databaseURL, o.pgDurable); err != nil {
 			return err
 		}
-		defer pg.close()
+		defer pg.Close()
 	}
 
 	var results []result

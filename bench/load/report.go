@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/custody-dev/custody/bench/internal/pgserver"
 )
 
 // result is one N's measurement.
@@ -39,10 +41,10 @@ func percentile(d []time.Duration, p float64) time.Duration {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
 
-func printTable(w io.Writer, o options, pg *postgres, results []result) {
+func printTable(w io.Writer, o options, pg *pgserver.Server, results []result) {
 	store := "SQLite (embedded default, WAL) + filesystem CAS"
 	if pg != nil {
-		store = pg.describe() + " + filesystem CAS"
+		store = pg.Describe() + " + filesystem CAS"
 	}
 	host, _ := os.Hostname()
 	fmt.Fprintf(w, "store: %s; %d-byte artifacts; %s measured per N after %s warm-up; %d CPUs (%s); load average at the start %s, at the end %s\n\n",
