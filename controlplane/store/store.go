@@ -304,6 +304,11 @@ type Store interface {
 	// ListAttestations lists the attestations f selects, newest first (by CreatedAt, then Digest),
 	// without bundles (GetAttestation has them): a page costs its rows, however deep.
 	ListAttestations(ctx context.Context, f AttestationFilter) ([]AttestationListing, error)
+	// ImportRuns stores runs as they are given (state, times, branch) and atts, the attestations of
+	// those that succeeded, indexed as PutAttestation indexes them, in one transaction and a few
+	// statements per thousand rows: how a restore, or a benchmark, loads many. It checks no state
+	// transition; ErrExists or ErrNotFound as CreateRun and PutAttestation, and then nothing is stored.
+	ImportRuns(ctx context.Context, runs []Run, atts []Attestation) error
 	// BlobClaimed reports whether an attestation of one of the workflows claims the blob (a
 	// MaterialRef with Claimed).
 	BlobClaimed(ctx context.Context, digest string, workflowIDs []string) (bool, error)
