@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	mrand "math/rand/v2"
 	"strings"
@@ -218,64 +219,143 @@ func signAll(ctx context.Context, signer *signing.KeySigner, runs []store.Run, p
 	return atts, nil
 }
 
-func makeAttestation(ctx context.Context, signer *signing.KeySigner, r *store.Run, wf seedWorkflow, i int, bases []string, rng *mrand.Rand) (store.Attestation, error) {
-	at := r.CreatedAt
-	image, tarball, sbom, tests, scan := digestOf(r.ID+"image"), digestOf(r.ID+"tarball"), digestOf(r.ID+"sbom"), digestOf(r.ID+"tests"), digestOf(r.ID+"scan")
-	base := bases[rng.IntN(len(bases))]
+// A run's statement is its workflow's template with the run's values in place of the template's
+// stand-ins: the statement custody renders, at a fraction of the cost of rendering each.
+type template struct {
+	payload string
+	outputs []string // the names of the materials that are subjects
+}
+
+// The stand-ins of a template: values no run has, of the same form as the run's.
+var (
+	standInAt     = time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+	standInDigest = func(what string) string { return digestOf("stand-in " + what) }
+	standIns      = []string{"image", "base", "tarball", "sbom", "tests", "scan"}
+)
+
+const (
+	standInRun    = "00000000-0000-4000-8000-000000000000"
+	standInBranch = "stand-in-branch"
+	standInCommit = "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e"
+	standInNumber = "4242424242"
+)
+
+var templates sync.Map // workflow id -> *template
+
+func templateOf(wf seedWorkflow) (*template, error) {
+	if t, ok := templates.Load(wf.id); ok {
+		return t.(*template), nil
+	}
+	d := map[string]string{}
+	for _, w := range standIns {
+		d[w] = standInDigest(w)
+	}
+	at := standInAt
 	repo := fmt.Sprintf("registry.acme.dev/%s/%s", wf.project, wf.name)
 	file := func(name string, size int64) *attestation.File {
 		return &attestation.File{Name: name, Size: size, Uploaded: true}
 	}
 	ms := []attestation.Material{
-		{Name: "app-image", Kind: contract.KindContainerImage, Value: repo + "@" + image, Digest: image, Output: true,
-			Image: &attestation.Image{Repository: repo, Tag: "v1." + fmt.Sprint(i), Digest: image, Source: "registry"}, AddedAt: at.Add(2 * time.Minute)},
-		{Name: "base-image", Kind: contract.KindContainerImage, Value: "docker.io/library/debian@" + base, Digest: base,
-			Image: &attestation.Image{Repository: "docker.io/library/debian", Tag: "12-slim", Digest: base, Source: "registry"}, AddedAt: at.Add(time.Minute)},
-		{Name: "tarball", Kind: contract.KindArtifact, Value: "app.tar.gz", Digest: tarball, Output: true, File: file("app.tar.gz", 18<<20),
-			Annotations: map[string]string{"arch": "amd64"}, AddedAt: at.Add(2 * time.Minute)},
-		{Name: "sbom", Kind: contract.KindSBOMCycloneDXJSON, Value: "sbom.cdx.json", Digest: sbom, File: file("sbom.cdx.json", 412_000),
-			Validated: map[string]string{"format": "CycloneDX", "specVersion": "1.5", "components": "312", "tool": "cyclonedx-gomod v1.6.0"}, AddedAt: at.Add(3 * time.Minute)},
-		{Name: "unit-tests", Kind: contract.KindJUnitXML, Value: "report.xml", Digest: tests, File: file("report.xml", 88_000),
-			Validated: map[string]string{"tests": "1432", "failures": "0", "errors": "0", "skipped": "12"}, AddedAt: at.Add(3 * time.Minute)},
-		{Name: "code-scan", Kind: contract.KindSARIF, Value: "scan.sarif", Digest: scan, File: file("scan.sarif", 54_000),
-			Validated: map[string]string{"version": "2.1.0", "runs": "1", "results": "3", "tool": "gosec"}, AddedAt: at.Add(3 * time.Minute)},
-		{Name: "build-ref", Kind: contract.KindString, Value: "refs/heads/" + r.GitBranch, AddedAt: at},
+		{Name: "app-image", Kind: contract.KindContainerImage, Value: repo + "@" + d["image"], Digest: d["image"], Output: true,
+			Image: &attestation.Image{Repository: repo, Tag: "v1." + standInNumber, Digest: d["image"], Source: "registry"}, AddedAt: at},
+		{Name: "base-image", Kind: contract.KindContainerImage, Value: "docker.io/library/debian@" + d["base"], Digest: d["base"],
+			Image: &attestation.Image{Repository: "docker.io/library/debian", Tag: "12-slim", Digest: d["base"], Source: "registry"}, AddedAt: at},
+		{Name: "tarball", Kind: contract.KindArtifact, Value: "app.tar.gz", Digest: d["tarball"], Output: true, File: file("app.tar.gz", 18<<20),
+			Annotations: map[string]string{"arch": "amd64"}, AddedAt: at},
+		{Name: "sbom", Kind: contract.KindSBOMCycloneDXJSON, Value: "sbom.cdx.json", Digest: d["sbom"], File: file("sbom.cdx.json", 412_000),
+			Validated: map[string]string{"format": "CycloneDX", "specVersion": "1.5", "components": "312", "tool": "cyclonedx-gomod v1.6.0"}, AddedAt: at},
+		{Name: "unit-tests", Kind: contract.KindJUnitXML, Value: "report.xml", Digest: d["tests"], File: file("report.xml", 88_000),
+			Validated: map[string]string{"tests": "1432", "failures": "0", "errors": "0", "skipped": "12"}, AddedAt: at},
+		{Name: "code-scan", Kind: contract.KindSARIF, Value: "scan.sarif", Digest: d["scan"], File: file("scan.sarif", 54_000),
+			Validated: map[string]string{"version": "2.1.0", "runs": "1", "results": "3", "tool": "gosec"}, AddedAt: at},
+		{Name: "build-ref", Kind: contract.KindString, Value: "refs/heads/" + standInBranch, AddedAt: at},
 	}
 	p := &attestation.Predicate{
-		Workflow: attestation.Workflow{Name: wf.name, Project: wf.project, RunID: r.ID, ContractName: "release", ContractRevision: 1},
-		Runner: &attestation.Runner{Type: r.RunnerType, URL: r.RunnerURL, Environment: map[string]string{
-			"GITHUB_REPOSITORY": "acme/" + wf.project, "GITHUB_REF": "refs/heads/" + r.GitBranch, "GITHUB_SHA": r.GitCommit,
-			"GITHUB_RUN_ID": fmt.Sprint(i), "GITHUB_WORKFLOW": wf.name, "GITHUB_EVENT_NAME": "push", "GITHUB_ACTOR": "release-bot"}},
-		Git:           &attestation.Git{Commit: r.GitCommit, AuthorName: "Ada Lovelace", AuthorEmail: "ada@acme.dev", Date: at.Add(-time.Hour), Message: "Bump dependencies\n"},
+		Workflow: attestation.Workflow{Name: wf.name, Project: wf.project, RunID: standInRun, ContractName: "release", ContractRevision: 1},
+		Runner: &attestation.Runner{Type: wf.runner, URL: fmt.Sprintf("https://ci.acme.dev/%s/%s/runs/%s", wf.project, wf.name, standInNumber),
+			Environment: map[string]string{"GITHUB_REPOSITORY": "acme/" + wf.project, "GITHUB_REF": "refs/heads/" + standInBranch,
+				"GITHUB_SHA": standInCommit, "GITHUB_RUN_ID": standInNumber, "GITHUB_WORKFLOW": wf.name, "GITHUB_EVENT_NAME": "push",
+				"GITHUB_ACTOR": "release-bot"}},
+		Git: &attestation.Git{Commit: standInCommit, AuthorName: "Ada Lovelace", AuthorEmail: "ada@acme.dev", Date: at,
+			Message: "Bump dependencies\n"},
 		Materials:     ms,
 		InitializedAt: at,
-		FinishedAt:    at.Add(4 * time.Minute),
+		FinishedAt:    at,
 		Builder:       attestation.Builder{ID: "https://custody.dev/cli", Version: "v0.10.0"},
 	}
-	statement, err := attestation.NewStatement(attestation.SubjectsFrom(ms), p)
+	st, err := attestation.NewStatement(attestation.SubjectsFrom(ms), p)
+	if err != nil {
+		return nil, err
+	}
+	payload, err := attestation.MarshalStatement(st)
+	if err != nil {
+		return nil, err
+	}
+	t := &template{payload: string(payload)}
+	v, _ := templates.LoadOrStore(wf.id, t)
+	return v.(*template), nil
+}
+
+// makeAttestation renders the run's statement from its workflow's template, signs it into a
+// Sigstore bundle as a key-signed push does, and indexes its six digests.
+func makeAttestation(ctx context.Context, signer *signing.KeySigner, r *store.Run, wf seedWorkflow, i int, bases []string, rng *mrand.Rand) (store.Attestation, error) {
+	t, err := templateOf(wf)
 	if err != nil {
 		return store.Attestation{}, err
 	}
-	payload, err := attestation.MarshalStatement(statement)
+	d := map[string]string{"base": bases[rng.IntN(len(bases))]}
+	for _, w := range []string{"image", "tarball", "sbom", "tests", "scan"} {
+		d[w] = digestOf(r.ID + w)
+	}
+	pairs := []string{standInRun, r.ID, standInBranch, r.GitBranch, standInCommit, r.GitCommit, standInNumber, fmt.Sprint(i),
+		standInAt.Format(time.RFC3339Nano), r.CreatedAt.Format(time.RFC3339Nano)}
+	for _, w := range standIns {
+		pairs = append(pairs, strings.TrimPrefix(standInDigest(w), "sha256:"), strings.TrimPrefix(d[w], "sha256:"))
+	}
+	payload := strings.NewReplacer(pairs...).Replace(t.payload)
+	bundle, err := signer.Sign(ctx, []byte(payload))
 	if err != nil {
 		return store.Attestation{}, err
 	}
-	bundle, err := signer.Sign(ctx, payload)
+	digest, err := envelopeDigest(bundle)
 	if err != nil {
 		return store.Attestation{}, err
 	}
-	doc, err := attestation.ReadEnvelope(bundle)
-	if err != nil {
-		return store.Attestation{}, err
-	}
-	a := store.Attestation{Digest: doc.Envelope.Digest(), RunID: r.ID, WorkflowID: wf.id, Bundle: bundle, CreatedAt: r.FinishedAt}
-	for _, m := range ms {
-		if m.Digest != "" {
-			a.Materials = append(a.Materials, store.MaterialRef{Digest: m.Digest, Name: m.Name, Kind: string(m.Kind), Output: m.Output,
-				Claimed: m.File != nil && m.File.Uploaded})
-		}
+	a := store.Attestation{Digest: digest, RunID: r.ID, WorkflowID: wf.id, Bundle: bundle, CreatedAt: r.FinishedAt}
+	for _, m := range []struct {
+		name, what, kind string
+		output, claimed  bool
+	}{
+		{"app-image", "image", "CONTAINER_IMAGE", true, false}, {"base-image", "base", "CONTAINER_IMAGE", false, false},
+		{"tarball", "tarball", "ARTIFACT", true, true}, {"sbom", "sbom", "SBOM_CYCLONEDX_JSON", false, true},
+		{"unit-tests", "tests", "JUNIT_XML", false, true}, {"code-scan", "scan", "SARIF", false, true},
+	} {
+		a.Materials = append(a.Materials, store.MaterialRef{Digest: d[m.what], Name: m.name, Kind: m.kind, Output: m.output, Claimed: m.claimed})
 	}
 	return a, nil
+}
+
+// envelopeDigest is the digest of the bundle's DSSE envelope (attestation.Envelope.Digest), read with
+// encoding/json rather than a full parse of the bundle.
+func envelopeDigest(bundle []byte) (string, error) {
+	var b struct {
+		DSSEEnvelope struct {
+			Payload     []byte `json:"payload"`
+			PayloadType string `json:"payloadType"`
+			Signatures  []struct {
+				KeyID string `json:"keyid"`
+				Sig   []byte `json:"sig"`
+			} `json:"signatures"`
+		} `json:"dsseEnvelope"`
+	}
+	if err := json.Unmarshal(bundle, &b); err != nil {
+		return "", err
+	}
+	e := attestation.Envelope{Payload: b.DSSEEnvelope.Payload, PayloadType: b.DSSEEnvelope.PayloadType}
+	for _, s := range b.DSSEEnvelope.Signatures {
+		e.Signatures = append(e.Signatures, attestation.Signature{KeyID: s.KeyID, Sig: s.Sig})
+	}
+	return e.Digest(), nil
 }
 
 // pick draws a workflow with probability proportional to its weight.
