@@ -132,9 +132,29 @@ func seed(ctx context.Context, a *app.App, st store.Store, admin auth.Principal,
 		return nil, err
 	}
 
+	// Batches are made (runs drawn, attestations signed) while the batch before is imported: the
+	// store's writer and the signers overlap.
+	type batch struct {
+		from, to int
+		runs     []store.Run
+		atts     []store.Attestation
+	}
+	batches := make(chan batch, 1)
+	imported := make(chan error, 1)
+	go func() {
+		for b := range batches {
+			if err := st.ImportRuns(ctx, b.runs, b.atts); err != nil {
+				imported <- fmt.Errorf("import runs %d to %d: %w", b.from, b.to, err)
+				for range batches { // drain: the maker stops at the error
+				}
+				return
+			}
+		}
+		imported <- nil
+	}()
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	step := 365 * 24 * time.Hour / time.Duration(max(n, 1))
-	for from := 0; from < n; from += runsPerTransaction {
+	for from := 0; from < n && err == nil; from += runsPerTransaction {
 		to := min(from+runsPerTransaction, n)
 		runs := make([]store.Run, 0, to-from)
 		var plans []attestationPlan
@@ -162,9 +182,9 @@ func seed(ctx context.Context, a *app.App, st store.Store, admin auth.Principal,
 			}
 			runs = append(runs, r)
 		}
-		atts, err := signAll(ctx, signer, runs, plans, ds.baseImages, rng.Uint64())
-		if err != nil {
-			return nil, err
+		var atts []store.Attestation
+		if atts, err = signAll(ctx, signer, runs, plans, ds.baseImages, rng.Uint64()); err != nil {
+			break
 		}
 		stride := max(1, n/2000) // a sample of about 2000 over the whole year
 		for k, a := range atts {
@@ -179,9 +199,17 @@ func seed(ctx context.Context, a *app.App, st store.Store, admin auth.Principal,
 				ds.branches = append(ds.branches, runs[i].GitBranch)
 			}
 		}
-		if err := st.ImportRuns(ctx, runs, atts); err != nil {
-			return nil, fmt.Errorf("import runs %d to %d: %w", from, to, err)
+		select {
+		case batches <- batch{from, to, runs, atts}:
+		case err = <-imported: // the importer failed
 		}
+	}
+	close(batches)
+	if err != nil {
+		return nil, err
+	}
+	if err := <-imported; err != nil {
+		return nil, err
 	}
 	return ds, nil
 }
