@@ -17,6 +17,11 @@ const (
 	KindCSAFVEX           Kind = "CSAF_VEX"
 	KindHelmChart         Kind = "HELM_CHART"
 	KindAttestation       Kind = "ATTESTATION"
+
+	KindJaCoCoXML      Kind = "JACOCO_XML"
+	KindCoberturaXML   Kind = "COBERTURA_XML"
+	KindSLSAProvenance Kind = "SLSA_PROVENANCE"
+	KindZAPDASTZip     Kind = "ZAP_DAST_ZIP"
 )
 
 // Kinds lists every material kind, in the order of the documentation.
@@ -25,6 +30,7 @@ func Kinds() []Kind {
 		KindString, KindArtifact, KindEvidence, KindContainerImage,
 		KindSBOMCycloneDXJSON, KindSBOMSPDXJSON, KindJUnitXML, KindSARIF,
 		KindOpenVEX, KindCSAFVEX, KindHelmChart, KindAttestation,
+		KindJaCoCoXML, KindCoberturaXML, KindSLSAProvenance, KindZAPDASTZip,
 	}
 }
 

@@ -26,7 +26,14 @@ type rejectCase struct {
 	schema bool
 }
 
-const allKinds = "STRING, ARTIFACT, EVIDENCE, CONTAINER_IMAGE, SBOM_CYCLONEDX_JSON, SBOM_SPDX_JSON, JUNIT_XML, SARIF, OPENVEX, CSAF_VEX, HELM_CHART, ATTESTATION"
+// allKinds is how an error lists the valid kinds: every kind, in the order of Kinds().
+var allKinds = func() string {
+	var names []string
+	for _, k := range Kinds() {
+		names = append(names, string(k))
+	}
+	return strings.Join(names, ", ")
+}()
 
 const allRunners = "GITHUB_ACTION, GITLAB_PIPELINE, AZURE_PIPELINE, JENKINS_JOB, CIRCLECI_BUILD, TEKTON_PIPELINE, DAGGER_PIPELINE, BUILDKITE_PIPELINE, TEAMCITY_PIPELINE"
 

@@ -11,18 +11,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/custody-dev/custody/bench/internal/artifact"
+	"github.com/custody-dev/custody/bench/internal/proc"
 )
-
-type sample struct {
-	wall   time.Duration
-	maxRSS int64 // KiB
-}
 
 func main() {
 	sizeMiB := flag.Int64("size-mib", 1024, "size of the artifact in MiB")
@@ -55,15 +49,15 @@ func run(sizeMiB int64, runs int) error {
 		return err
 	}
 	state := filepath.Join(dir, "state.json")
-	if _, err := measure(dir, custody, "--state-file", state, "attestation", "init", "--workflow", "w", "--project", "p", "--contract", contract); err != nil {
+	if _, err := proc.Measure(dir, false, custody, "--state-file", state, "attestation", "init", "--workflow", "w", "--project", "p", "--contract", contract); err != nil {
 		return err
 	}
 	// Warm the page cache so every contender reads from memory.
-	if _, err := measure(dir, floor, artifactPath); err != nil {
+	if _, err := proc.Measure(dir, false, floor, artifactPath); err != nil {
 		return err
 	}
 
-	results := map[string][]sample{}
+	results := map[string][]proc.Sample{}
 	order := []string{"floor (crypto/sha256, 1 MiB buffer)", "sha256sum", "custody attestation add"}
 	for i := range runs {
 		// Interleave the contenders so drift on a shared machine hits them alike.
@@ -73,7 +67,7 @@ func run(sizeMiB int64, runs int) error {
 			order[2]: {custody, "--state-file", state, "attestation", "add", "--name", fmt.Sprintf("artifact-%d", i), "--kind", "ARTIFACT", "--value", artifactPath},
 		}
 		for _, name := range order {
-			s, err := measure(dir, cmds[name][0], cmds[name][1:]...)
+			s, err := proc.Measure(dir, false, cmds[name][0], cmds[name][1:]...)
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
@@ -81,42 +75,19 @@ func run(sizeMiB int64, runs int) error {
 		}
 	}
 
-	floorMed := median(results[order[0]]).wall
-	shaMed := median(results[order[1]]).wall
+	floorMed := proc.Median(results[order[0]]).Wall
+	shaMed := proc.Median(results[order[1]]).Wall
 	fmt.Printf("artifact: %d MiB; %d runs each, interleaved; median wall time and peak RSS\n\n", sizeMiB, runs)
 	fmt.Println("| command | median wall | peak RSS | vs floor | vs sha256sum | all runs |")
 	fmt.Println("|---|---|---|---|---|---|")
 	for _, name := range order {
-		m := median(results[name])
+		m := proc.Median(results[name])
 		var all []string
 		for _, s := range results[name] {
-			all = append(all, s.wall.Round(time.Millisecond).String())
+			all = append(all, s.Wall.Round(time.Millisecond).String())
 		}
-		fmt.Printf("| %s | %s | %.1f MiB | %.2fx | %.2fx | %s |\n", name, m.wall.Round(time.Millisecond), float64(m.maxRSS)/1024,
-			m.wall.Seconds()/floorMed.Seconds(), m.wall.Seconds()/shaMed.Seconds(), strings.Join(all, " "))
+		fmt.Printf("| %s | %s | %.1f MiB | %.2fx | %.2fx | %s |\n", name, m.Wall.Round(time.Millisecond), float64(m.MaxRSS)/1024,
+			m.Wall.Seconds()/floorMed.Seconds(), m.Wall.Seconds()/shaMed.Seconds(), strings.Join(all, " "))
 	}
 	return nil
-}
-
-func measure(dir, bin string, args ...string) (sample, error) {
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = dir
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	wall := time.Since(start)
-	if err != nil {
-		return sample{}, fmt.Errorf("%s %v: %v\n%s", bin, args, err, out)
-	}
-	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	var rss int64
-	if ru != nil {
-		rss = ru.Maxrss
-	}
-	return sample{wall: wall, maxRSS: rss}, nil
-}
-
-func median(s []sample) sample {
-	c := append([]sample(nil), s...)
-	sort.Slice(c, func(i, j int) bool { return c[i].wall < c[j].wall })
-	return c[len(c)/2]
 }

@@ -21,7 +21,8 @@
 // while another client commits the same one (the distribution registry does) is retried.
 //
 // Credentials come from a keychain (the docker config by default) or explicit basic auth. Plain
-// http is used only for loopback registries (127.0.0.1, ::1, localhost); elsewhere only https.
+// http is used only for loopback registries (127.0.0.1, ::1, localhost), or for a registry the
+// caller names with WithPlainHTTP (one on a private network without TLS); elsewhere only https.
 package oci
 
 import (
@@ -69,6 +70,17 @@ type config struct {
 	basic     *authn.Basic
 	transport http.RoundTripper
 	spoolDir  string
+	plainHTTP bool
+}
+
+// WithPlainHTTP speaks plain http to the registry, wherever it is: for a registry on a private
+// network that serves no TLS (the distribution registry beside custodyd in a compose project).
+// Blobs are checked by their digest either way; credentials, if any, travel in the clear.
+func WithPlainHTTP() Option {
+	return func(c *config) error {
+		c.plainHTTP = true
+		return nil
+	}
 }
 
 // WithKeychain resolves credentials from kc (default: authn.DefaultKeychain, the docker config
@@ -136,7 +148,11 @@ func New(_ context.Context, ref string, opts ...Option) (*Backend, error) {
 	if c.keychain != nil && c.basic != nil {
 		return nil, fmt.Errorf("oci cas %s: choose a keychain or basic auth, not both", r)
 	}
-	reg, err := name.NewRegistry(r.Registry, name.StrictValidation)
+	nameOpts := []name.Option{name.StrictValidation}
+	if c.plainHTTP {
+		nameOpts = append(nameOpts, name.Insecure)
+	}
+	reg, err := name.NewRegistry(r.Registry, nameOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("oci cas %s: %w", r, err)
 	}
@@ -156,7 +172,7 @@ func New(_ context.Context, ref string, opts ...Option) (*Backend, error) {
 	if c.transport != nil {
 		b.base = c.transport
 	}
-	b.base = tlsGuard{inner: b.base, allowHTTP: loopback(r.Registry)}
+	b.base = tlsGuard{inner: b.base, allowHTTP: c.plainHTTP || loopback(r.Registry)}
 	return b, nil
 }
 
@@ -253,8 +269,9 @@ func (b *Backend) fail(op string, d cas.Digest, err error) error {
 	return fmt.Errorf("oci cas %s: %s %s: %w", b.ref, op, d, err)
 }
 
-// tlsGuard refuses plain http except to loopback registries: go-containerregistry would also fall
-// back to http for private (RFC 1918) addresses, sending credentials in the clear.
+// tlsGuard refuses plain http except to loopback registries and one named with WithPlainHTTP:
+// go-containerregistry would also fall back to http for private (RFC 1918) addresses, sending
+// credentials in the clear.
 type tlsGuard struct {
 	inner     http.RoundTripper
 	allowHTTP bool

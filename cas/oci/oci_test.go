@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -454,6 +456,72 @@ func TestReplicasPutTheSameBlobs(t *testing.T) {
 					t.Fatalf("round %d: replica %d: Stat = %d, %v", round, i, size, err)
 				}
 			}
+		}
+	}
+}
+
+// redirect is a transport that dials addr whatever host a request names, recording the URLs.
+type redirect struct {
+	inner http.RoundTripper
+	mu    sync.Mutex
+	urls  []string
+}
+
+func newRedirect(addr string) *redirect {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}
+	return &redirect{inner: tr}
+}
+
+func (r *redirect) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	r.urls = append(r.urls, req.URL.String())
+	r.mu.Unlock()
+	return r.inner.RoundTrip(req)
+}
+
+// TestPlainHTTPWhenNamed: a registry on a private network without TLS (a compose project's,
+// registry:5000) is reached over plain http with WithPlainHTTP, and refused without it.
+func TestPlainHTTPWhenNamed(t *testing.T) {
+	t.Parallel()
+	addr, _ := inProcess(t)
+	const ref = "oci://registry.compose.internal:5000/custody-cas"
+	blob := []byte("a blob on a private network")
+	sum := sha256.Sum256(blob)
+	want := cas.NewDigest(sum[:])
+
+	tr := newRedirect(addr)
+	b := newBackend(t, ref, oci.WithKeychain(anonymous{}), oci.WithTransport(tr))
+	if _, err := b.Put(context.Background(), bytes.NewReader(blob), nil); err == nil {
+		t.Fatal("Put to a plain-http registry without WithPlainHTTP succeeded")
+	}
+	for _, u := range tr.urls {
+		if !strings.HasPrefix(u, "https://") {
+			t.Errorf("without WithPlainHTTP, a request over plain http: %s", u)
+		}
+	}
+
+	tr = newRedirect(addr)
+	b = newBackend(t, ref, oci.WithKeychain(anonymous{}), oci.WithTransport(tr), oci.WithPlainHTTP())
+	h, err := b.Put(context.Background(), bytes.NewReader(blob), nil)
+	if err != nil || h.Digest != want {
+		t.Fatalf("Put with WithPlainHTTP: %v, %v", h, err)
+	}
+	rc, _, err := b.Open(context.Background(), want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rc)
+	rc.Close()
+	if !bytes.Equal(got, blob) {
+		t.Errorf("Open: %q", got)
+	}
+	// go-containerregistry pings an insecure registry over https first, then speaks http.
+	for _, u := range tr.urls {
+		if !strings.HasPrefix(u, "http://registry.compose.internal:5000/") && u != "https://registry.compose.internal:5000/v2/" {
+			t.Errorf("a request to %s", u)
 		}
 	}
 }

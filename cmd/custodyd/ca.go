@@ -22,7 +22,8 @@ import (
 const caUsage = `usage: custodyd ca COMMAND [flags]
 
   init --out DIR      generate a CA (DIR/ca) and a timestamp authority (DIR/tsa) for replicas to
-                      share through --ca-cert/--ca-key and --tsa-cert/--tsa-key
+                      share through --ca-cert/--ca-key and --tsa-cert/--tsa-key; --if-absent keeps
+                      both when DIR already holds them (a deployment's one-shot step, run again)
   rotate              retire the CA's chain and make a new one (DATA_DIR/ca, or a DIR made by init);
                       custodyd issues with the new chain once restarted
   show                list the chains custodyd trusts and serves in its trusted root, with their windows
@@ -53,11 +54,27 @@ func caInit(args []string, stdout, stderr io.Writer, now func() time.Time) error
 	fs := flag.NewFlagSet("custodyd ca init", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("out", "", "directory to write the CA (DIR/ca) and the timestamp authority (DIR/tsa) into")
+	ifAbsent := fs.Bool("if-absent", false, "succeed without writing when DIR already holds both authorities")
 	if err := parseCommand(fs, args); err != nil {
 		return err
 	}
 	if *out == "" {
 		return errors.New("ca init: --out DIR is required")
+	}
+	if *ifAbsent {
+		cfg := config{DataDir: *out}
+		both := true
+		for _, chain := range []string{cfg.caFiles().Chain, cfg.tsaFiles().Chain} {
+			ok, err := pki.Exists(chain)
+			if err != nil {
+				return fmt.Errorf("ca init: %w", err)
+			}
+			both = both && ok
+		}
+		if both {
+			fmt.Fprintf(stdout, "CA and timestamp authority already in %s: kept\n", *out)
+			return nil
+		}
 	}
 	caF, tsaF, err := writeAuthorities(*out, now)
 	if err != nil {

@@ -163,3 +163,51 @@ func mustJSON(t *testing.T, b *protobundle.Bundle) []byte {
 	}
 	return data
 }
+
+// TestCAInitIfAbsent: ca init --if-absent writes an authority once, then keeps it, byte for byte,
+// however often it runs again (a compose project's one-shot step); half an authority is refused.
+func TestCAInitIfAbsent(t *testing.T) {
+	t.Parallel()
+	clk := authorityClock()
+	run := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		err := runCA(args, map[string]string{}, &out, &errOut, clk.Now)
+		return out.String() + errOut.String(), err
+	}
+	shared := filepath.Join(t.TempDir(), "shared")
+	if out, err := run("init", "--out", shared, "--if-absent"); err != nil || !strings.Contains(out, "Start every replica with") {
+		t.Fatalf("first ca init --if-absent: %v\n%s", err, out)
+	}
+	files := []string{filepath.Join(shared, "ca", ca.ChainFile), filepath.Join(shared, "ca", ca.KeyFile), filepath.Join(shared, "tsa", "tsa.key")}
+	var before [][]byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before = append(before, b)
+	}
+	for range 2 {
+		if out, err := run("init", "--out", shared, "--if-absent"); err != nil || out != "CA and timestamp authority already in "+shared+": kept\n" {
+			t.Errorf("ca init --if-absent again: %v %q", err, out)
+		}
+	}
+	for i, f := range files {
+		if b, _ := os.ReadFile(f); !bytes.Equal(b, before[i]) {
+			t.Errorf("%s changed", f)
+		}
+	}
+	if _, err := run("init", "--out", shared); err == nil || !strings.Contains(err.Error(), "already holds an authority") {
+		t.Errorf("ca init without --if-absent: %v", err)
+	}
+	half := filepath.Join(t.TempDir(), "half")
+	if err := os.MkdirAll(filepath.Join(half, "ca"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(half, "ca", ca.ChainFile), before[0], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run("init", "--out", half, "--if-absent"); err == nil || !strings.Contains(err.Error(), "already holds an authority") {
+		t.Errorf("ca init --if-absent on half an authority: %v", err)
+	}
+}

@@ -23,6 +23,7 @@ type config struct {
 	CAS             string        `env:"CUSTODY_CAS"`
 	CASUsername     string        `env:"CUSTODY_CAS_USERNAME"`
 	CASPassword     string        `env:"CUSTODY_CAS_PASSWORD"`
+	CASPlainHTTP    bool          `env:"CUSTODY_CAS_PLAIN_HTTP"`
 	MaxBlobSize     int64         `env:"CUSTODY_MAX_BLOB_SIZE" envDefault:"4294967296"`
 	RunTTL          time.Duration `env:"CUSTODY_RUN_TTL" envDefault:"24h"`
 	ExternalURL     string        `env:"CUSTODY_EXTERNAL_URL"`
@@ -102,6 +103,7 @@ func loadConfig(args []string, environ map[string]string, stderr io.Writer) (con
 	fs.StringVar(&databaseURL, "database-url", "", "PostgreSQL URL; empty: SQLite in the data directory (CUSTODY_DATABASE_URL)")
 	fs.StringVar(&c.CAS, "cas", c.CAS, "content-addressed store: file://DIR or oci://REGISTRY/REPO; empty: DATA_DIR/cas (CUSTODY_CAS)")
 	fs.StringVar(&c.CASUsername, "cas-username", c.CASUsername, "user for an oci:// CAS with basic auth; empty: the docker keychain (CUSTODY_CAS_USERNAME; password in CUSTODY_CAS_PASSWORD)")
+	fs.BoolVar(&c.CASPlainHTTP, "cas-plain-http", c.CASPlainHTTP, "speak plain http to the oci:// CAS's registry, for one on a private network without TLS; credentials travel in the clear (CUSTODY_CAS_PLAIN_HTTP)")
 	fs.Int64Var(&c.MaxBlobSize, "max-blob-size", c.MaxBlobSize, "largest blob accepted, in bytes (CUSTODY_MAX_BLOB_SIZE)")
 	fs.DurationVar(&c.RunTTL, "run-ttl", c.RunTTL, "how long a run may stay initialized before it expires (CUSTODY_RUN_TTL)")
 	fs.StringVar(&c.ExternalURL, "external-url", c.ExternalURL, "URL clients reach this control plane at, for links (CUSTODY_EXTERNAL_URL)")
@@ -149,6 +151,9 @@ func loadConfig(args []string, environ map[string]string, stderr io.Writer) (con
 	}
 	if c.CAS == "" {
 		c.CAS = "file://" + filepath.Join(c.DataDir, "cas")
+	}
+	if c.CASPlainHTTP && !strings.HasPrefix(c.CAS, "oci://") {
+		return c, fmt.Errorf("--cas-plain-http is for an oci:// CAS, not %s", c.CAS)
 	}
 	if c.MaxBlobSize <= 0 {
 		return c, fmt.Errorf("--max-blob-size %d: want a positive number of bytes", c.MaxBlobSize)

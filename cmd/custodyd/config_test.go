@@ -74,3 +74,25 @@ func TestConfigAuthorities(t *testing.T) {
 		t.Errorf("defaults: %v, want %v", got, want)
 	}
 }
+
+// TestConfigCASPlainHTTP: plain http to the CAS's registry is asked for by name, and only for an
+// oci:// CAS.
+func TestConfigCASPlainHTTP(t *testing.T) {
+	t.Parallel()
+	c, err := loadConfig(nil, map[string]string{"CUSTODY_CAS": "oci://registry:5000/custody-cas"}, io.Discard)
+	if err != nil || c.CASPlainHTTP {
+		t.Errorf("the default: %v, plain http %v", err, c.CASPlainHTTP)
+	}
+	c, err = loadConfig(nil, map[string]string{"CUSTODY_CAS": "oci://registry:5000/custody-cas", "CUSTODY_CAS_PLAIN_HTTP": "true"}, io.Discard)
+	if err != nil || !c.CASPlainHTTP {
+		t.Errorf("CUSTODY_CAS_PLAIN_HTTP=true: %v, plain http %v", err, c.CASPlainHTTP)
+	}
+	c, err = loadConfig([]string{"--cas", "oci://registry:5000/custody-cas", "--cas-plain-http"}, map[string]string{}, io.Discard)
+	if err != nil || !c.CASPlainHTTP {
+		t.Errorf("--cas-plain-http: %v, plain http %v", err, c.CASPlainHTTP)
+	}
+	_, err = loadConfig([]string{"--cas-plain-http"}, map[string]string{"CUSTODY_DATA_DIR": "/data"}, io.Discard)
+	if err == nil || err.Error() != "--cas-plain-http is for an oci:// CAS, not file:///data/cas" {
+		t.Errorf("--cas-plain-http with the filesystem CAS: %v", err)
+	}
+}

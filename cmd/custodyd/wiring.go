@@ -53,6 +53,9 @@ func openCAS(ctx context.Context, cfg config) (cas.Backend, error) {
 		return b, nil
 	case strings.HasPrefix(cfg.CAS, "oci://"):
 		opts := []oci.Option{oci.WithSpoolDir(filepath.Join(cfg.DataDir, "spool"))}
+		if cfg.CASPlainHTTP {
+			opts = append(opts, oci.WithPlainHTTP())
+		}
 		if cfg.CASUsername != "" {
 			opts = append(opts, oci.WithBasicAuth(cfg.CASUsername, cfg.CASPassword))
 		}

@@ -280,9 +280,9 @@ func TestLoadOrCreate(t *testing.T) {
 		t.Errorf("timestamp with the loaded authority: %v", err)
 	}
 	key := filepath.Join(dir, tsa.KeyFile)
-	os.Chmod(key, 0o640)
-	if _, err := tsa.LoadFiles(filepath.Join(dir, tsa.ChainFile), key, clk.Now); err == nil || !strings.Contains(err.Error(), key+" has mode 0640") {
-		t.Errorf("a key file its group may read: %v", err)
+	os.Chmod(key, 0o644)
+	if _, err := tsa.LoadFiles(filepath.Join(dir, tsa.ChainFile), key, clk.Now); err == nil || !strings.Contains(err.Error(), key+" has mode 0644") {
+		t.Errorf("a key file others may read: %v", err)
 	}
 }
 

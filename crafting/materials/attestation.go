@@ -14,6 +14,13 @@ import (
 
 func init() { register(contract.KindAttestation, craftAttestation) }
 
+// claimsAttestation: a top-level mediaType naming a Sigstore bundle, or all of payloadType, payload
+// and signatures (a DSSE envelope; also the first line of .intoto.jsonl).
+func claimsAttestation(s *sniffed) bool {
+	mediaType, _ := s.str("mediaType")
+	return strings.HasPrefix(mediaType, bundleMediaTypePrefix) || s.has("payloadType") && s.has("payload") && s.has("signatures")
+}
+
 func craftAttestation(ctx context.Context, c *Crafter, value string) (*attestation.Material, error) {
 	return c.craftFile(ctx, value, validateAttestation)
 }

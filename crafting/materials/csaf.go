@@ -13,6 +13,19 @@ import (
 
 func init() { register(contract.KindCSAFVEX, craftCSAF) }
 
+// claimsCSAF: a top-level document object with a csaf_version, or too large a document object to
+// look into within the sniffed prefix.
+func claimsCSAF(s *sniffed) bool {
+	raw, ok := s.keys["document"]
+	if !ok {
+		return false
+	}
+	var head struct {
+		CSAFVersion *string `json:"csaf_version"`
+	}
+	return raw == nil || json.Unmarshal(raw, &head) == nil && head.CSAFVersion != nil
+}
+
 func craftCSAF(ctx context.Context, c *Crafter, value string) (*attestation.Material, error) {
 	return c.craftFile(ctx, value, validateCSAF)
 }

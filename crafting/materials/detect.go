@@ -1,11 +1,9 @@
 package materials
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,32 +16,28 @@ import (
 	"github.com/custody-dev/custody/internal/input"
 )
 
-// format is what the first bytes of a file say it is.
-type format int
-
-const (
-	formatOther format = iota
-	formatJSON
-	formatXML
-	formatGzip
-)
-
-// fileDetectOrder is the fixed order in which `add` without a kind tries kinds on a file, most
-// specific first. Each kind is only tried on files whose first bytes fit its format, so a large
-// binary artifact is never parsed. A file no kind claims is an ARTIFACT. Documented in
-// docs/materials.md; keep the two in step.
+// fileDetectOrder is the fixed order in which `add` without a kind asks kinds whether they claim a
+// file, most specific first. A kind claims a file from its sniffed prefix alone (sniff.go), so the
+// file is read whole once, by the kind that claims it, and a large artifact no kind claims is only
+// hashed. A file no kind claims is an ARTIFACT. Documented in docs/materials.md; keep the two in step.
 var fileDetectOrder = []struct {
 	kind   contract.Kind
-	format format
+	claims func(*sniffed) bool
 }{
-	{contract.KindAttestation, formatJSON},
-	{contract.KindSBOMCycloneDXJSON, formatJSON},
-	{contract.KindSBOMSPDXJSON, formatJSON},
-	{contract.KindCSAFVEX, formatJSON},
-	{contract.KindOpenVEX, formatJSON},
-	{contract.KindSARIF, formatJSON},
-	{contract.KindJUnitXML, formatXML},
-	{contract.KindHelmChart, formatGzip},
+	// Before ATTESTATION, which claims the first line of any .intoto.jsonl: a bare statement or JSON
+	// Lines of SLSA provenance (a single envelope or bundle stays ATTESTATION's).
+	{contract.KindSLSAProvenance, claimsSLSAProvenance},
+	{contract.KindAttestation, claimsAttestation},
+	{contract.KindSBOMCycloneDXJSON, claimsCycloneDX},
+	{contract.KindSBOMSPDXJSON, claimsSPDX},
+	{contract.KindCSAFVEX, claimsCSAF},
+	{contract.KindOpenVEX, claimsOpenVEX},
+	{contract.KindSARIF, claimsSARIF},
+	{contract.KindJUnitXML, claimsJUnit},
+	{contract.KindHelmChart, claimsHelmChart},
+	{contract.KindJaCoCoXML, claimsJaCoCo},
+	{contract.KindCoberturaXML, claimsCobertura},
+	{contract.KindZAPDASTZip, claimsZAPDASTZip},
 }
 
 // fileExtension matches a value ending in a file extension: a dot after a name, then a letter and
@@ -90,12 +84,12 @@ func (c *Crafter) Detect(ctx context.Context, value string) (*attestation.Materi
 }
 
 func (c *Crafter) detectFile(ctx context.Context, path string) (*attestation.Material, error) {
-	got, err := sniff(ctx, path)
+	s, err := sniffPath(ctx, path)
 	if err != nil {
 		return nil, err
 	}
 	for _, candidate := range fileDetectOrder {
-		if candidate.format != got {
+		if !candidate.claims(s) {
 			continue
 		}
 		m, err := c.Craft(ctx, candidate.kind, path)
@@ -109,34 +103,14 @@ func (c *Crafter) detectFile(ctx context.Context, path string) (*attestation.Mat
 	return c.Craft(ctx, contract.KindArtifact, path)
 }
 
-// sniff reads the first bytes of the file to tell JSON, XML and gzip from anything else.
-func sniff(ctx context.Context, path string) (format, error) {
+// sniffPath opens the file at path and sniffs it.
+func sniffPath(ctx context.Context, path string) (*sniffed, error) {
 	f, release, err := input.Open(ctx, path)
 	if err != nil {
-		return formatOther, fmt.Errorf("open file: %w", err)
+		return nil, fmt.Errorf("open file: %w", err)
 	}
 	defer release()
-	head := make([]byte, 512)
-	n, err := io.ReadFull(f, head)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return formatOther, fmt.Errorf("read %s: %w", path, err)
-	}
-	return sniffBytes(head[:n]), nil
-}
-
-func sniffBytes(head []byte) format {
-	if bytes.HasPrefix(head, []byte{0x1f, 0x8b}) {
-		return formatGzip
-	}
-	head = bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
-	head = bytes.TrimLeft(head, " \t\r\n")
-	switch {
-	case bytes.HasPrefix(head, []byte("{")):
-		return formatJSON
-	case bytes.HasPrefix(head, []byte("<")):
-		return formatXML
-	}
-	return formatOther
+	return sniffFile(f)
 }
 
 // looksLikeImage reports whether value parses as an image reference with an explicit tag or digest.

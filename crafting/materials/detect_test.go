@@ -167,41 +167,6 @@ func TestDetect(t *testing.T) {
 	}
 }
 
-func TestSniffBytes(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name string
-		head string
-		want format
-	}{
-		{name: "empty", head: "", want: formatOther},
-		{name: "JSON object", head: `{"bomFormat":"CycloneDX"}`, want: formatJSON},
-		{name: "JSON after whitespace", head: " \r\n\t{}", want: formatJSON},
-		{name: "JSON after a byte order mark", head: "\xef\xbb\xbf{}", want: formatJSON},
-		{name: "JSON array is not a document kind", head: `[{"a":1}]`, want: formatOther},
-		{name: "XML declaration", head: `<?xml version="1.0"?><testsuites/>`, want: formatXML},
-		{name: "XML after a byte order mark and newline", head: "\xef\xbb\xbf\n<testsuites/>", want: formatXML},
-		{name: "gzip", head: "\x1f\x8b\x08\x00", want: formatGzip},
-		{name: "gzip magic only", head: "\x1f\x8b", want: formatGzip},
-		{name: "half a gzip magic", head: "\x1f", want: formatOther},
-		{name: "ELF binary", head: "\x7fELF\x02\x01\x01", want: formatOther},
-		{name: "plain text", head: "hello {world}", want: formatOther},
-		{name: "whitespace only", head: "   \n", want: formatOther},
-	} {
-		if got := sniffBytes([]byte(tc.head)); got != tc.want {
-			t.Errorf("%s: sniffBytes(%q) = %v, want %v", tc.name, tc.head, got, tc.want)
-		}
-	}
-}
-
-func TestSniffMissingFile(t *testing.T) {
-	t.Parallel()
-	path := filepath.Join(t.TempDir(), "gone.bin")
-	if _, err := sniff(t.Context(), path); err == nil || !strings.Contains(err.Error(), path) {
-		t.Errorf("sniff(%q) error = %v, want one naming the path", path, err)
-	}
-}
-
 // addFixtureSeeds adds the first 512 bytes of every file under testdata/ to the corpus.
 func addFixtureSeeds(f *testing.F, add func(head []byte)) {
 	f.Helper()
@@ -213,30 +178,6 @@ func addFixtureSeeds(f *testing.F, add func(head []byte)) {
 		}
 		add(b[:min(len(b), 512)])
 	}
-}
-
-func FuzzSniff(f *testing.F) {
-	for _, s := range []string{"", "{}", "\xef\xbb\xbf {", "<a/>", "\x1f\x8b", "\x7fELF"} {
-		f.Add([]byte(s))
-	}
-	addFixtureSeeds(f, func(head []byte) { f.Add(head) })
-	f.Fuzz(func(t *testing.T, head []byte) {
-		trimmed := bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")), " \t\r\n")
-		switch sniffBytes(head) {
-		case formatGzip:
-			if !bytes.HasPrefix(head, []byte{0x1f, 0x8b}) {
-				t.Errorf("sniffBytes(%q) = gzip without the gzip magic", head)
-			}
-		case formatJSON:
-			if !bytes.HasPrefix(trimmed, []byte("{")) {
-				t.Errorf("sniffBytes(%q) = JSON without a leading {", head)
-			}
-		case formatXML:
-			if !bytes.HasPrefix(trimmed, []byte("<")) {
-				t.Errorf("sniffBytes(%q) = XML without a leading <", head)
-			}
-		}
-	})
 }
 
 func FuzzLooksLikeImage(f *testing.F) {

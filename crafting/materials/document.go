@@ -46,13 +46,59 @@ func (c *cappedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// openDocument is rewound for a file known to be of a validator's kind: it refuses at once a file
-// larger than maxDocumentSize, before reading any of it.
+// maxJSONDepth bounds the nesting of a JSON document a validator reads: encoding/json's own bound.
+const maxJSONDepth = 10000
+
+// openDocument is rewound for a JSON file known to be of a validator's kind: it refuses at once a
+// file larger than maxDocumentSize, before reading any of it, and stops at the first byte that nests
+// deeper than maxJSONDepth, so a deep document is refused at its start and never held whole.
 func openDocument(f *os.File) (io.Reader, error) {
 	if err := checkDocumentSize(f); err != nil {
 		return nil, err
 	}
-	return rewound(f)
+	r, err := rewound(f)
+	if err != nil {
+		return nil, err
+	}
+	return &depthGuard{r: r, max: maxJSONDepth}, nil
+}
+
+// depthGuard passes a JSON stream through and fails at the first bracket past max levels deep. It
+// counts brackets outside strings, one integer whatever the depth. Its error sticks: json.Decoder's
+// Token drops an error returned with bytes, and must meet it again on its next read.
+type depthGuard struct {
+	r                 io.Reader
+	max, depth        int
+	offset            int64
+	inString, escaped bool
+	err               error
+}
+
+func (g *depthGuard) Read(p []byte) (int, error) {
+	if g.err != nil {
+		return 0, g.err
+	}
+	n, err := g.r.Read(p)
+	for i, c := range p[:n] {
+		switch {
+		case g.escaped:
+			g.escaped = false
+		case g.inString:
+			g.escaped = c == '\\'
+			g.inString = c != '"'
+		case c == '"':
+			g.inString = true
+		case c == '{' || c == '[':
+			if g.depth++; g.depth > g.max {
+				g.err = fmt.Errorf("JSON nests deeper than %d levels (at byte %d)", g.max, g.offset+int64(i))
+				return i, g.err
+			}
+		case c == '}' || c == ']':
+			g.depth--
+		}
+	}
+	g.offset += int64(n)
+	return n, err
 }
 
 // checkDocumentSize refuses a file larger than maxDocumentSize.
@@ -114,82 +160,39 @@ func (t topLevel) str(key string) (string, bool) {
 	return s, true
 }
 
-// scanTopLevel reads f from its start as a stream of JSON tokens and records the raw values of the
-// capture keys of the top-level object and the presence of the present keys (whose values may be
-// large), without holding anything else in memory. It stops as soon as every key was met, at the
-// end of the top-level object, at a syntax error (recorded in err) or after maxDocumentSize bytes.
-// It tells a document's kind from its marker fields cheaply, so that detection can pass over a
-// large JSON file that is no document at all.
+// errPastPrefix is the reason a marker was not found in a top-level object longer than the prefix
+// detection reads.
+var errPastPrefix = fmt.Errorf("its top-level object goes on past the first %d MiB, the part read to tell its kind", sniffLimit>>20)
+
+// scanTopLevel sniffs f (at most sniffLimit bytes: sniffFile) and records the raw values of the
+// capture keys of its top-level object and the presence of the present keys (whose values may be
+// large). err is the syntax error that stopped the scan, errPastPrefix when the object goes on past
+// the prefix, or "not a JSON object". It tells a document's kind from its marker fields cheaply,
+// whatever the size or the nesting of the file.
 func scanTopLevel(f *os.File, capture, present []string) topLevel {
 	found := topLevel{values: map[string]json.RawMessage{}}
-	r, err := rewound(f)
-	if err != nil {
+	s, err := sniffFile(f)
+	switch {
+	case err != nil:
 		found.err = err
 		return found
-	}
-	dec := json.NewDecoder(r)
-	tok, err := dec.Token()
-	if err != nil {
-		found.err = err
+	case s.top == '[':
+		found.err = errors.New("a JSON array, not an object")
+		return found
+	case s.top != '{':
+		found.err = fmt.Errorf("not JSON: the file reads as %s", s.format)
 		return found
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		found.err = errors.New("not a JSON object")
-		return found
+	for _, k := range append(capture, present...) {
+		if v, ok := s.keys[k]; ok {
+			found.values[k] = v
+		}
 	}
-	want := map[string]bool{} // key -> capture its value
-	for _, k := range present {
-		want[k] = false
-	}
-	for _, k := range capture {
-		want[k] = true
-	}
-	for dec.More() && len(found.values) < len(want) {
-		tok, err := dec.Token()
-		if err != nil {
-			found.err = err
-			return found
-		}
-		key, _ := tok.(string)
-		keep, wanted := want[key]
-		if keep {
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				found.err = err
-				return found
-			}
-			found.values[key] = raw
-			continue
-		}
-		if wanted {
-			found.values[key] = nil
-		}
-		if err := skipValue(dec); err != nil {
-			found.err = err
-			return found
-		}
+	found.err = s.jsonErr
+	if found.err == nil && !s.complete {
+		found.err = errPastPrefix
 	}
 	return found
-}
-
-// skipValue consumes one JSON value token by token, so a large value never sits in memory whole.
-func skipValue(dec *json.Decoder) error {
-	depth := 0
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		switch tok {
-		case json.Delim('{'), json.Delim('['):
-			depth++
-		case json.Delim('}'), json.Delim(']'):
-			depth--
-		}
-		if depth == 0 {
-			return nil
-		}
-	}
 }
 
 // syntaxReason words a JSON decoding error for a user: where the document is broken.

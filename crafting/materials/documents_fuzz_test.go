@@ -10,6 +10,11 @@ import (
 // seed directories. A validator must never panic, and must either accept with something recorded or
 // refuse with a reason.
 func fuzzValidator(f *testing.F, validate validator, seedDirs ...string) {
+	fuzzSummary(f, validate, nil, seedDirs...)
+}
+
+// fuzzSummary is fuzzValidator, and check, when not nil, also judges every summary accepted.
+func fuzzSummary(f *testing.F, validate validator, check func(t *testing.T, validated map[string]string), seedDirs ...string) {
 	for _, dir := range seedDirs {
 		paths, err := filepath.Glob(filepath.Join("testdata", dir, "*"))
 		if err != nil {
@@ -36,6 +41,9 @@ func fuzzValidator(f *testing.F, validate validator, seedDirs ...string) {
 		validated, err := validate(file)
 		if err == nil && len(validated) == 0 {
 			t.Errorf("accepted %q with nothing recorded", data)
+		}
+		if err == nil && check != nil {
+			check(t, validated)
 		}
 		if err != nil && err.Error() == "" {
 			t.Errorf("refused %q without a reason", data)

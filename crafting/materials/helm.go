@@ -21,6 +21,18 @@ import (
 
 func init() { register(contract.KindHelmChart, craftHelmChart) }
 
+// claimsHelmChart: a gzip-compressed tar with a <chart>/Chart.yaml (or one misplaced at the root,
+// the validator's error) among the entries the sniff lists (`helm package` writes Chart.yaml first),
+// so an archive that is no chart is not decompressed whole.
+func claimsHelmChart(s *sniffed) bool {
+	for _, name := range s.entries {
+		if dir, file := path.Split(path.Clean(name)); file == "Chart.yaml" && strings.Count(dir, "/") <= 1 {
+			return true
+		}
+	}
+	return false
+}
+
 func craftHelmChart(ctx context.Context, c *Crafter, value string) (*attestation.Material, error) {
 	return c.craftFile(ctx, value, validateHelmChart)
 }

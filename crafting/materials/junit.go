@@ -17,6 +17,11 @@ import (
 
 func init() { register(contract.KindJUnitXML, craftJUnit) }
 
+// claimsJUnit: an XML document whose root is <testsuites> or <testsuite>.
+func claimsJUnit(s *sniffed) bool {
+	return s.root != nil && (s.root.Name.Local == "testsuites" || s.root.Name.Local == "testsuite")
+}
+
 func craftJUnit(ctx context.Context, c *Crafter, value string) (*attestation.Material, error) {
 	return c.craftFile(ctx, value, validateJUnit)
 }
@@ -35,6 +40,9 @@ type junitCounts struct {
 // reports, it reads the de facto schema (Ant/Jenkins/Surefire) with encoding/xml, streaming, so a
 // large report never sits in memory whole. An XML document with another root is not a JUnit report.
 func validateJUnit(f *os.File) (map[string]string, error) {
+	if s, err := sniffFile(f); err == nil && (s.format == formatZip || s.format == formatGzip) {
+		return validateJUnitArchive(f, s.format) // a zip or .tar.gz of reports
+	}
 	r, err := rewound(f)
 	if err != nil {
 		return nil, err
@@ -129,28 +137,29 @@ func countJUnit(dec *xml.Decoder, root xml.StartElement) (junitCounts, error) {
 			stack = stack[:len(stack)-1]
 		}
 	}
-	if err := trailingMisc(dec); err != nil {
+	if err := trailingMisc(dec, "JUnit report"); err != nil {
 		return counts, err
 	}
 	return counts, nil
 }
 
-// trailingMisc checks only whitespace, comments and processing instructions follow the root.
-func trailingMisc(dec *xml.Decoder) error {
+// trailingMisc checks only whitespace, comments and processing instructions follow the root of the
+// document what names.
+func trailingMisc(dec *xml.Decoder, what string) error {
 	for {
 		tok, err := dec.Token()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("read JUnit report: %s", xmlReason(err))
+			return fmt.Errorf("read %s: %s", what, xmlReason(err))
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			return fmt.Errorf("read JUnit report: a second root element <%s> follows the first", t.Name.Local)
+			return fmt.Errorf("read %s: a second root element <%s> follows the first", what, t.Name.Local)
 		case xml.CharData:
 			if strings.TrimSpace(string(t)) != "" {
-				return errors.New("read JUnit report: text after the root element")
+				return fmt.Errorf("read %s: text after the root element", what)
 			}
 		}
 	}

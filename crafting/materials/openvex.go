@@ -15,6 +15,12 @@ import (
 
 func init() { register(contract.KindOpenVEX, craftOpenVEX) }
 
+// claimsOpenVEX: a top-level @context naming OpenVEX (of any version: an old one is this kind's error).
+func claimsOpenVEX(s *sniffed) bool {
+	context, _ := s.str("@context")
+	return strings.HasPrefix(context, vex.Context)
+}
+
 func craftOpenVEX(ctx context.Context, c *Crafter, value string) (*attestation.Material, error) {
 	return c.craftFile(ctx, value, validateOpenVEX)
 }

@@ -13,6 +13,12 @@ import (
 
 func init() { register(contract.KindSARIF, craftSARIF) }
 
+// claimsSARIF: a top-level $schema naming SARIF, or both version and runs.
+func claimsSARIF(s *sniffed) bool {
+	schema, _ := s.str("$schema")
+	return strings.Contains(strings.ToLower(schema), "sarif") || s.has("version") && s.has("runs")
+}
+
 func craftSARIF(ctx context.Context, c *Crafter, value string) (*attestation.Material, error) {
 	return c.craftFile(ctx, value, validateSARIF)
 }

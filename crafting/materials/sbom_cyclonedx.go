@@ -14,6 +14,9 @@ import (
 
 func init() { register(contract.KindSBOMCycloneDXJSON, craftCycloneDX) }
 
+// claimsCycloneDX: a top-level bomFormat, whatever its value (a wrong one is this kind's error).
+func claimsCycloneDX(s *sniffed) bool { return s.has("bomFormat") }
+
 func craftCycloneDX(ctx context.Context, c *Crafter, value string) (*attestation.Material, error) {
 	return c.craftFile(ctx, value, validateCycloneDX)
 }

@@ -17,6 +17,12 @@ import (
 
 func init() { register(contract.KindSBOMSPDXJSON, craftSPDX) }
 
+// claimsSPDX: a top-level spdxVersion or SPDXID, or an SPDX 3 JSON-LD @context (refused by the
+// validator with the reason).
+func claimsSPDX(s *sniffed) bool {
+	return s.has("spdxVersion") || s.has("SPDXID") || strings.Contains(string(s.keys["@context"]), "spdx.org/rdf/3")
+}
+
 func craftSPDX(ctx context.Context, c *Crafter, value string) (*attestation.Material, error) {
 	return c.craftFile(ctx, value, validateSPDX)
 }

@@ -89,12 +89,13 @@ func BuildBinary(ctx context.Context, moduleDir, command, out, version string) e
 
 // Options say what goes into the image.
 type Options struct {
-	// Binary is the custody binary (BuildBinary), for the platform's OS and architecture.
+	// Binary is the image's binary (BuildBinary): custody, or custodyd for BuildCustodyd; for the
+	// platform's OS and architecture.
 	Binary string
 	// CACerts is the PEM bundle of CA certificates; "" is DebianCACerts.
 	CACerts string
-	// Busybox is a static busybox for the platform; "" is DebianBusybox. Its applets are what it
-	// lists (busybox --list), so it must run on this machine.
+	// Busybox is a static busybox for the platform (the custody image's shell); "" is
+	// DebianBusybox. Its applets are what it lists (busybox --list), so it must run on this machine.
 	Busybox string
 	// Version and Revision are the labels'; Created the labels' and the files' time (a fixed time
 	// makes the image reproducible).
@@ -104,33 +105,52 @@ type Options struct {
 	Platform v1.Platform
 }
 
-// Build returns the image: one layer with the root file system, the config of the Dockerfile.
-func Build(opts Options) (v1.Image, error) {
+// inputs fills in opts' defaults and reads the binary (of command) and the CA bundle it names.
+func (opts *Options) inputs(command string) (binary, certs []byte, err error) {
 	if opts.CACerts == "" {
 		opts.CACerts = DebianCACerts
-	}
-	if opts.Busybox == "" {
-		opts.Busybox = DebianBusybox
 	}
 	if opts.Platform.OS == "" {
 		opts.Platform = v1.Platform{OS: "linux", Architecture: "amd64"}
 	}
-	binary, err := os.ReadFile(opts.Binary)
-	if err != nil {
-		return nil, fmt.Errorf("custody binary: %w", err)
+	if binary, err = os.ReadFile(opts.Binary); err != nil {
+		return nil, nil, fmt.Errorf("%s binary: %w", command, err)
 	}
-	certs, err := os.ReadFile(opts.CACerts)
+	if certs, err = os.ReadFile(opts.CACerts); err != nil {
+		return nil, nil, fmt.Errorf("CA certificates (Debian: apt-get install ca-certificates): %w", err)
+	}
+	return binary, certs, nil
+}
+
+// Build returns the image: one layer with the root file system, the config of the Dockerfile.
+func Build(opts Options) (v1.Image, error) {
+	if opts.Busybox == "" {
+		opts.Busybox = DebianBusybox
+	}
+	binary, certs, err := opts.inputs("custody")
 	if err != nil {
-		return nil, fmt.Errorf("CA certificates (Debian: apt-get install ca-certificates): %w", err)
+		return nil, err
 	}
 	busybox, applets, err := readBusybox(opts.Busybox, opts.Platform)
 	if err != nil {
 		return nil, err
 	}
 	bb := strings.TrimPrefix(BusyboxDir, "/")
-	fs := []file{
-		{name: bb + "/", mode: 0o755 | tarDir},
-		{name: bb + "/busybox", mode: 0o755, body: busybox},
+	fs := append(rootFiles(passwd, group, certs, BinaryPath, binary),
+		file{name: bb + "/", mode: 0o755 | tarDir},
+		file{name: bb + "/busybox", mode: 0o755, body: busybox})
+	for _, a := range applets {
+		fs = append(fs, file{name: bb + "/" + a, mode: 0o777, link: "busybox"})
+	}
+	return assemble(fs, opts.Created, opts.Platform, "custody "+opts.Version, v1.Config{
+		Entrypoint: Entrypoint, Env: Env, User: User, Labels: Labels(opts.Version, opts.Revision, opts.Created),
+	})
+}
+
+// rootFiles are what both images hold: the users, the CA bundle, a /tmp, and the binary at binPath
+// in /usr/local/bin.
+func rootFiles(passwd, group string, certs []byte, binPath string, binary []byte) []file {
+	return []file{
 		{name: "etc/", mode: 0o755 | tarDir},
 		{name: "etc/group", mode: 0o644, body: []byte(group)},
 		{name: "etc/passwd", mode: 0o644, body: []byte(passwd)},
@@ -141,12 +161,14 @@ func Build(opts Options) (v1.Image, error) {
 		{name: "usr/", mode: 0o755 | tarDir},
 		{name: "usr/local/", mode: 0o755 | tarDir},
 		{name: "usr/local/bin/", mode: 0o755 | tarDir},
-		{name: strings.TrimPrefix(BinaryPath, "/"), mode: 0o755, body: binary},
+		{name: strings.TrimPrefix(binPath, "/"), mode: 0o755, body: binary},
 	}
-	for _, a := range applets {
-		fs = append(fs, file{name: bb + "/" + a, mode: 0o777, link: "busybox"})
-	}
-	layerTar, err := tarOf(fs, opts.Created)
+}
+
+// assemble makes an image of one layer holding files, with config's entrypoint, environment,
+// user, exposed ports and labels, created at created for platform.
+func assemble(files []file, created time.Time, platform v1.Platform, comment string, config v1.Config) (v1.Image, error) {
+	layerTar, err := tarOf(files, created)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +179,7 @@ func Build(opts Options) (v1.Image, error) {
 	}
 	base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
 	img, err := mutate.Append(base, mutate.Addendum{Layer: layer, History: v1.History{
-		Created: v1.Time{Time: opts.Created}, CreatedBy: "internal/image: the Dockerfile's root file system", Comment: "custody " + opts.Version,
+		Created: v1.Time{Time: created}, CreatedBy: "internal/image: the Dockerfile's root file system", Comment: comment,
 	}})
 	if err != nil {
 		return nil, fmt.Errorf("append layer: %w", err)
@@ -167,12 +189,13 @@ func Build(opts Options) (v1.Image, error) {
 		return nil, err
 	}
 	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.Variant = opts.Platform.OS, opts.Platform.Architecture, opts.Platform.Variant
-	cf.Created = v1.Time{Time: opts.Created}
-	cf.Config.Entrypoint = Entrypoint
-	cf.Config.Env = Env
-	cf.Config.User = User
-	cf.Config.Labels = Labels(opts.Version, opts.Revision, opts.Created)
+	cf.OS, cf.Architecture, cf.Variant = platform.OS, platform.Architecture, platform.Variant
+	cf.Created = v1.Time{Time: created}
+	cf.Config.Entrypoint = config.Entrypoint
+	cf.Config.Env = config.Env
+	cf.Config.User = config.User
+	cf.Config.ExposedPorts = config.ExposedPorts
+	cf.Config.Labels = config.Labels
 	img, err = mutate.ConfigFile(img, cf)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -282,15 +305,18 @@ type file struct {
 	mode int64
 	body []byte
 	link string // a symbolic link to link, when set
+	uid  int    // owner and group; root's when 0
+	gid  int
 }
 
-// tarOf writes the files, sorted, owned by root (as COPY makes them), at time mtime.
+// tarOf writes the files, sorted, owned by root (as COPY makes them) unless a file names its owner,
+// at time mtime.
 func tarOf(files []file, mtime time.Time) ([]byte, error) {
 	sort.Slice(files, func(i, j int) bool { return files[i].name < files[j].name })
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, f := range files {
-		h := &tar.Header{Name: f.name, Mode: f.mode &^ tarDir, ModTime: mtime.Truncate(time.Second)}
+		h := &tar.Header{Name: f.name, Mode: f.mode &^ tarDir, ModTime: mtime.Truncate(time.Second), Uid: f.uid, Gid: f.gid}
 		switch {
 		case f.mode&tarDir != 0:
 			h.Typeflag = tar.TypeDir

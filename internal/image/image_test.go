@@ -33,7 +33,13 @@ import (
 // busybox-static), or fails it in CI (CI=true), which installs them.
 func needInputs(t *testing.T) {
 	t.Helper()
-	for path, pkg := range map[string]string{DebianCACerts: "ca-certificates", DebianBusybox: "busybox-static"} {
+	needFiles(t, map[string]string{DebianCACerts: "ca-certificates", DebianBusybox: "busybox-static"})
+}
+
+// needFiles skips the test without the machine's files (path: Debian package), or fails it in CI.
+func needFiles(t *testing.T, files map[string]string) {
+	t.Helper()
+	for path, pkg := range files {
 		if _, err := os.Stat(path); err != nil {
 			if os.Getenv("CI") == "true" {
 				t.Fatalf("no %s (CI=true, so this fails rather than skips; Debian: apt-get install %s): %v", path, pkg, err)
@@ -47,11 +53,17 @@ func needInputs(t *testing.T) {
 func built(t *testing.T) v1.Image {
 	t.Helper()
 	needInputs(t)
-	bin := filepath.Join(t.TempDir(), "custody")
-	if err := BuildBinary(t.Context(), "../..", "custody", bin, "v0.0.0-test"); err != nil {
+	return builtOf(t, "custody", Build)
+}
+
+// builtOf is the image build makes of the working tree's command.
+func builtOf(t *testing.T, command string, build func(Options) (v1.Image, error)) v1.Image {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), command)
+	if err := BuildBinary(t.Context(), "../..", command, bin, "v0.0.0-test"); err != nil {
 		t.Fatal(err)
 	}
-	img, err := Build(Options{Binary: bin, Version: "v0.0.0-test", Revision: "0123456789abcdef", Created: time.Unix(1700000000, 0)})
+	img, err := build(Options{Binary: bin, Version: "v0.0.0-test", Revision: "0123456789abcdef", Created: time.Unix(1700000000, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,16 +77,7 @@ func built(t *testing.T) v1.Image {
 func TestImage(t *testing.T) {
 	t.Parallel()
 	img := built(t)
-	size, err := SizeOf(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Printed, not only logged: the figure CI records (docs/benchmarks.md).
-	fmt.Printf("custody image: %.1f MiB stored (manifest, config, compressed layer), %.1f MiB unpacked\n",
-		float64(size.Stored)/(1<<20), float64(size.Unpacked)/(1<<20))
-	if size.Stored > MaxSize {
-		t.Errorf("the image is %d bytes, over %d", size.Stored, MaxSize)
-	}
+	checkSize(t, img, "custody", MaxSize)
 
 	cf, err := img.ConfigFile()
 	if err != nil {
@@ -168,6 +171,21 @@ func TestImage(t *testing.T) {
 	}
 	if got, err := remote.Head(ref); err != nil || got.Digest != want {
 		t.Errorf("the registry has %v (%v), want %s", got, err, want)
+	}
+}
+
+// checkSize prints the image's size and fails it over max.
+func checkSize(t *testing.T, img v1.Image, name string, max int64) {
+	t.Helper()
+	size, err := SizeOf(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Printed, not only logged: the figure CI records (docs/benchmarks.md).
+	fmt.Printf("%s image: %.1f MiB stored (manifest, config, compressed layer), %.1f MiB unpacked\n",
+		name, float64(size.Stored)/(1<<20), float64(size.Unpacked)/(1<<20))
+	if size.Stored > max {
+		t.Errorf("the %s image is %d bytes, over %d", name, size.Stored, max)
 	}
 }
 
@@ -290,9 +308,9 @@ func layerFiles(t *testing.T, img v1.Image) map[string]layerFile {
 // and their arguments, continuation lines joined.
 type dockerfile map[string]map[string][]string
 
-func readDockerfile(t *testing.T) dockerfile {
+func readDockerfile(t *testing.T, path string, stages ...string) dockerfile {
 	t.Helper()
-	b, err := os.ReadFile("../../Dockerfile")
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,16 +335,33 @@ func readDockerfile(t *testing.T) dockerfile {
 			stage[instr] = append(stage[instr], args)
 		}
 	}
-	if !slices.Equal(names, []string{"build", "busybox", ""}) {
-		t.Fatalf("the Dockerfile has stages %q, want build, busybox and the final one", names)
+	if !slices.Equal(names, stages) {
+		t.Fatalf("%s has stages %q, want %q (the final one unnamed)", path, names, stages)
 	}
 	return d
+}
+
+// checkLabels holds a final stage's LABELs to the image's labels, with the build arguments for
+// the version, revision and time.
+func checkLabels(t *testing.T, final map[string][]string, labelsOf func(version, revision string, created time.Time) map[string]string) {
+	t.Helper()
+	labels := map[string]string{}
+	for _, l := range final["LABEL"] {
+		for _, m := range regexp.MustCompile(`(\S+)="([^"]*)"`).FindAllStringSubmatch(l, -1) {
+			labels[m[1]] = m[2]
+		}
+	}
+	want := labelsOf("${VERSION}", "${REVISION}", time.Unix(1700000000, 0))
+	want["org.opencontainers.image.created"] = "${CREATED}"
+	if !maps.Equal(labels, want) {
+		t.Errorf("the Dockerfile's labels %v\nwant %v", labels, want)
+	}
 }
 
 // TestImageMatchesDockerfile: the image built here and the Dockerfile's are the same: its build flags,
 // base, file system, user, environment, entrypoint and labels.
 func TestImageMatchesDockerfile(t *testing.T) {
-	d := readDockerfile(t)
+	d := readDockerfile(t, "../../Dockerfile", "build", "busybox", "")
 	build, final := strings.Join(d["build"]["RUN"], "\n"), d[""]
 	for _, want := range []string{`CGO_ENABLED=0`, `go build -trimpath -ldflags "-s -w -X main.version=${VERSION}"`,
 		"-o /rootfs" + BinaryPath + " ./cmd/custody",
@@ -361,18 +396,7 @@ func TestImageMatchesDockerfile(t *testing.T) {
 	if got := final["ENTRYPOINT"]; len(got) != 1 || json.Unmarshal([]byte(got[0]), &entrypoint) != nil || !slices.Equal(entrypoint, Entrypoint) {
 		t.Errorf("ENTRYPOINT %q, want %q", got, Entrypoint)
 	}
-	labels := map[string]string{}
-	for _, l := range final["LABEL"] {
-		for _, m := range regexp.MustCompile(`(\S+)="([^"]*)"`).FindAllStringSubmatch(l, -1) {
-			labels[m[1]] = m[2]
-		}
-	}
-	created := time.Unix(1700000000, 0)
-	want := Labels("${VERSION}", "${REVISION}", created)
-	want["org.opencontainers.image.created"] = "${CREATED}"
-	if !maps.Equal(labels, want) {
-		t.Errorf("the Dockerfile's labels %v\nwant %v", labels, want)
-	}
+	checkLabels(t, final, Labels)
 	if got := final["FROM"]; !slices.Equal(got, []string{"scratch"}) {
 		t.Errorf("the final stage is FROM %q, want scratch", got)
 	}

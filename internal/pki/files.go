@@ -22,8 +22,29 @@ import (
 // MaxFile bounds a chain or key file.
 const MaxFile = 1 << 20
 
-// KeyMode is the widest mode a key file may have.
-const KeyMode fs.FileMode = 0o600
+// KeyMode is the widest mode a key file may have; RootKeyMode the widest of a key file root owns,
+// whose group may read it: a Kubernetes Secret volume of a pod with an fsGroup is made so (owner
+// root, group the fsGroup, mode 0440 whatever defaultMode says), and it is how a non-root custodyd
+// reads a key no one else may change; PostgreSQL allows its server key the same.
+const (
+	KeyMode     fs.FileMode = 0o600
+	RootKeyMode fs.FileMode = 0o640
+)
+
+// checkKeyMode refuses a key file's mode perm wider than its owner allows (RootKeyMode when root,
+// uid 0, owns it; KeyMode otherwise).
+func checkKeyMode(path string, perm fs.FileMode, owner uint32, known bool) error {
+	if known && owner == 0 {
+		if perm&^RootKeyMode != 0 {
+			return fmt.Errorf("%s has mode %04o: a key file root owns must be %04o or narrower (chmod 640 %s)", path, perm, RootKeyMode, path)
+		}
+		return nil
+	}
+	if perm&^KeyMode != 0 {
+		return fmt.Errorf("%s has mode %04o: a key file must be %04o or narrower (chmod 600 %s), or %04o if root owns it", path, perm, KeyMode, path, RootKeyMode)
+	}
+	return nil
+}
 
 // ReadChain reads the PEM certificates in path, in their order. It refuses a file with none.
 func ReadChain(path string) ([]*x509.Certificate, error) {
@@ -66,14 +87,16 @@ func ReadPair(chainFile, keyFile string) ([]*x509.Certificate, crypto.Signer, er
 }
 
 // ReadKey reads the PEM private key (PKCS #8, or EC) in path. It refuses a file whose mode lets
-// anyone but its owner read or write it, and never quotes the key in an error.
+// anyone but its owner read or write it (or, when root owns it, anyone but root and its group
+// read it: RootKeyMode), and never quotes the key in an error.
 func ReadKey(path string) (crypto.Signer, error) {
 	info, err := os.Stat(path)
 	if err != nil {
 		return nil, err
 	}
-	if perm := info.Mode().Perm(); perm&^KeyMode != 0 {
-		return nil, fmt.Errorf("%s has mode %04o: a key file must be %04o or narrower (chmod 600 %s)", path, perm, KeyMode, path)
+	uid, known := owner(info)
+	if err := checkKeyMode(path, info.Mode().Perm(), uid, known); err != nil {
+		return nil, err
 	}
 	data, err := input.ReadFile(context.Background(), path, MaxFile)
 	if err != nil {

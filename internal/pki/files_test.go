@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/pem"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,8 +15,10 @@ import (
 	"github.com/custody-dev/custody/internal/pki"
 )
 
-// TestReadKeyMode: a key is read only from a file its owner alone may read and write; a wider mode
-// is refused with the file and its mode named, and no error ever quotes the key.
+// TestReadKeyMode: a key is read only from a file its owner alone may read and write, or, when root
+// owns it, root and its group may read (a Kubernetes Secret volume with an fsGroup: root, the
+// fsGroup, 0440); a wider mode is refused with the file and its mode named, and no error ever quotes
+// the key. The rows of the other owner than the test's need root to chown (CI runs as root).
 func TestReadKeyMode(t *testing.T) {
 	t.Parallel()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -27,34 +30,56 @@ func TestReadKeyMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
+	const user = 65532 // not root
 	tests := []struct {
-		mode os.FileMode
-		want string // "" accepts
+		owner int
+		mode  os.FileMode
+		want  string // "" accepts
 	}{
-		{0o600, ""},
-		{0o400, ""},
-		{0o644, "has mode 0644: a key file must be 0600 or narrower"},
-		{0o640, "has mode 0640"},
-		{0o604, "has mode 0604"},
-		{0o700, "has mode 0700"},
-		{0o666, "has mode 0666"},
+		{user, 0o600, ""},
+		{user, 0o400, ""},
+		{user, 0o644, "has mode 0644: a key file must be 0600 or narrower"},
+		{user, 0o640, "has mode 0640: a key file must be 0600 or narrower (chmod 600 "},
+		{user, 0o440, "has mode 0440"},
+		{user, 0o604, "has mode 0604"},
+		{user, 0o700, "has mode 0700"},
+		{user, 0o666, "has mode 0666"},
+		{0, 0o600, ""},
+		{0, 0o440, ""}, // a Secret volume with an fsGroup
+		{0, 0o640, ""},
+		{0, 0o400, ""},
+		{0, 0o644, "has mode 0644: a key file root owns must be 0640 or narrower (chmod 640 "},
+		{0, 0o660, "has mode 0660"},
+		{0, 0o604, "has mode 0604"},
 	}
+	asRoot := os.Getuid() == 0
+	ran := 0
 	for _, tc := range tests {
-		path := filepath.Join(dir, tc.mode.String()+".key")
+		if !asRoot && tc.owner == 0 {
+			continue // a file of root's cannot be made; TestCheckKeyMode has these rows
+		}
+		path := filepath.Join(dir, fmt.Sprintf("%d-%s.key", tc.owner, tc.mode))
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
+		}
+		if asRoot {
+			if err := os.Chown(path, tc.owner, tc.owner); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if err := os.Chmod(path, tc.mode); err != nil {
 			t.Fatal(err)
 		}
+		ran++
 		got, err := pki.ReadKey(path)
 		switch {
 		case tc.want == "" && (err != nil || !key.PublicKey.Equal(got.Public())):
-			t.Errorf("mode %04o: %v, want the key", tc.mode, err)
+			t.Errorf("owner %d, mode %04o: %v, want the key", tc.owner, tc.mode, err)
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path)):
-			t.Errorf("mode %04o: %v, want an error naming %s and saying %q", tc.mode, err, path, tc.want)
+			t.Errorf("owner %d, mode %04o: %v, want an error naming %s and saying %q", tc.owner, tc.mode, err, path, tc.want)
 		}
 	}
+	t.Logf("%d of %d rows ran (as root: %v)", ran, len(tests), asRoot)
 }
 
 // TestReadKeyRefusals: what is not a private key is refused by file name, never by content.
