@@ -48,7 +48,7 @@ func main() {
 	flag.StringVar(&o.databaseURL, "database-url", os.Getenv("CUSTODY_BENCH_DATABASE_URL"),
 		"admin URL of a running PostgreSQL (a database is created on it and dropped); empty: a throwaway cluster (env CUSTODY_BENCH_DATABASE_URL)")
 	flag.BoolVar(&o.pgDurable, "pg-durable", true, "throwaway cluster: fsync and synchronous_commit on, as in production")
-	flag.BoolVar(&o.keep, "keep", false, "keep the working directory (the SQLite database)")
+	flag.BoolVar(&o.keep, "keep", false, "keep the working directory (the SQLite database) and, on a server given by -database-url, the PostgreSQL database")
 	flag.Parse()
 	for _, s := range strings.Split(stores, ",") {
 		if s = strings.TrimSpace(s); s != "sqlite" && s != "postgres" {
@@ -105,10 +105,15 @@ func measureStore(ctx context.Context, o options, name, dir string) error {
 		if err != nil {
 			return err
 		}
-		defer pg.Close()
 		url, err := pg.NewDatabase(ctx, fmt.Sprintf("bench_lists_%d", time.Now().UnixNano()))
 		if err != nil {
+			pg.Close()
 			return err
+		}
+		if o.keep && o.databaseURL != "" {
+			fmt.Fprintf(os.Stderr, "# database kept: %s\n", url)
+		} else {
+			defer pg.Close()
 		}
 		describe = pg.Describe()
 		open = func() (store.Store, error) { return postgres.Open(ctx, url) }
