@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/custody-dev/custody/bench/internal/pgserver"
+	"github.com/custody-dev/custody/bench/internal/proc"
 	casfs "github.com/custody-dev/custody/cas/fs"
 	"github.com/custody-dev/custody/controlplane/app"
 	"github.com/custody-dev/custody/controlplane/store"
@@ -79,7 +80,7 @@ func run(ctx context.Context, o options) error {
 		defer os.RemoveAll(dir)
 	}
 	fmt.Fprintf(o.out, "# lists: %d runs, %d requests of each kind per round, %d rounds, GOMAXPROCS %d; load average at start %s\n\n",
-		o.runs, o.samples, o.rounds, runtime.GOMAXPROCS(0), loadAverage())
+		o.runs, o.samples, o.rounds, runtime.GOMAXPROCS(0), proc.LoadAverage())
 	for _, name := range o.stores {
 		if err := measureStore(ctx, o, name, filepath.Join(dir, name)); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
@@ -169,7 +170,7 @@ func measureStore(ctx context.Context, o options, name, dir string) error {
 		return err
 	}
 	fmt.Fprintf(o.out, "## %s\n\n%s; seeded %d runs (%d attestations) in %s (this process's CPU: %s); load average %s. Then %s: %s.\n\n",
-		name, describe, o.runs, ds.attestations, seeded.Round(100*time.Millisecond), seedCPU.Round(100*time.Millisecond), loadAverage(),
+		name, describe, o.runs, ds.attestations, seeded.Round(100*time.Millisecond), seedCPU.Round(100*time.Millisecond), proc.LoadAverage(),
 		settled, time.Since(start).Round(10*time.Millisecond))
 
 	start = time.Now()
@@ -202,7 +203,7 @@ func measureStore(ctx context.Context, o options, name, dir string) error {
 		if rounds[r], err = measure(ctx, qs, o.samples, uint64(r)); err != nil {
 			return err
 		}
-		loads = append(loads, loadAverage())
+		loads = append(loads, proc.LoadAverage())
 	}
 	fmt.Fprintf(o.out, "| request (app-level, 50 rows a page) | rows | p50 ms | p99 ms | max ms | p99 ≤ 50 ms |\n|---|---|---|---|---|---|\n")
 	for k, q := range qs {
@@ -239,15 +240,3 @@ func median(rounds [][]sample, f func([]sample) time.Duration) time.Duration {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond)) }
-
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
-}

@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"github.com/custody-dev/custody/bench/internal/pgserver"
+	"github.com/custody-dev/custody/bench/internal/proc"
 )
 
 type options struct {
@@ -123,7 +124,7 @@ func run(ctx context.Context, o options) error {
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	o.startLoad = loadAverage()
+	o.startLoad = proc.LoadAverage()
 	if o.addMiB > 0 {
 		return addOnline(ctx, o.out, o.root, dir, o.addMiB, o.runs)
 	}
