@@ -75,15 +75,3 @@ func (r *Runner) Commit() string {
 	}
 	return ""
 }
-
-// GitBranch and GitCommit are the branch and commit the predicate records for its run: the runner
-// context's branch, and the git head at init, else the runner context's commit.
-func (p *Predicate) GitBranch() string { return p.Runner.Branch() }
-
-// GitCommit: see GitBranch.
-func (p *Predicate) GitCommit() string {
-	if p.Git != nil && p.Git.Commit != "" {
-		return p.Git.Commit
-	}
-	return p.Runner.Commit()
-}

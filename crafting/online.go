@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/custody-dev/custody/attestation"
 	"github.com/custody-dev/custody/client"
 	"github.com/custody-dev/custody/contract"
 	"github.com/custody-dev/custody/wire"
@@ -38,6 +39,7 @@ func (c *Crafter) InitOnline(ctx context.Context, cp *client.Client, opts Online
 	run, err := cp.InitRun(ctx, wire.InitRun{
 		Project: opts.Project, Workflow: opts.Workflow, Revision: opts.Revision, Contract: opts.ContractBody,
 		DryRun: opts.DryRun, RemoteState: opts.RemoteState, Runner: wire.Runner{Type: string(c.runner.Type), URL: c.runner.URL},
+		Git: c.runnerGit(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("init: %w", err)
@@ -61,6 +63,23 @@ func (c *Crafter) InitOnline(ctx context.Context, cp *client.Client, opts Online
 		c.cancelReplaced(ctx, cp, replaced, st)
 	}
 	return st, err
+}
+
+// runnerGit is the branch and commit the runner context names, for the control plane's runs list;
+// what is not a branch or a commit is left out (the attestation records the context as it is).
+func (c *Crafter) runnerGit() *wire.GitRef {
+	rc := &attestation.Runner{Type: string(c.runner.Type), Environment: c.runner.Environment}
+	g := wire.GitRef{Branch: rc.Branch(), Commit: rc.Commit()}
+	if g.CheckBranch() != nil {
+		g.Branch = ""
+	}
+	if g.CheckCommit() != nil {
+		g.Commit = ""
+	}
+	if g == (wire.GitRef{}) {
+		return nil
+	}
+	return &g
 }
 
 // cancelReplaced marks the run a replacing init discarded as cancelled. The new run is started

@@ -3,8 +3,12 @@
 package wire
 
 import (
+	"errors"
+	"fmt"
 	"regexp"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ProblemType prefixes the type URI of every problem document.
@@ -177,6 +181,31 @@ type InitRun struct {
 type GitRef struct {
 	Branch string `json:"branch,omitempty"`
 	Commit string `json:"commit,omitempty"`
+}
+
+// MaxGitBranch bounds a GitRef's branch, in bytes.
+const MaxGitBranch = 1024
+
+// CheckBranch says what is wrong with a branch: more than MaxGitBranch bytes, not UTF-8, a NUL.
+func (g GitRef) CheckBranch() error {
+	switch b := g.Branch; {
+	case len(b) > MaxGitBranch:
+		return fmt.Errorf("git.branch: %d bytes, at most %d", len(b), MaxGitBranch)
+	case !utf8.ValidString(b):
+		return errors.New("git.branch: not valid UTF-8")
+	case strings.IndexByte(b, 0) >= 0:
+		return fmt.Errorf("git.branch %q: holds a NUL byte", b)
+	}
+	return nil
+}
+
+// CheckCommit says what is wrong with a commit other than "": not 40 (SHA-1) or 64 (SHA-256)
+// lowercase hex digits.
+func (g GitRef) CheckCommit() error {
+	if c := g.Commit; c != "" && (len(c) != 40 && len(c) != 64 || strings.Trim(c, "0123456789abcdef") != "") {
+		return fmt.Errorf("git.commit %.80q: want 40 or 64 lowercase hex digits", c)
+	}
+	return nil
 }
 
 // Run is a workflow run.

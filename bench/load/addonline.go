@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/custody-dev/custody/bench/internal/artifact"
+	"github.com/custody-dev/custody/bench/internal/proc"
 )
 
 // addOnline measures `custody attestation add` of a large ARTIFACT uploaded to custodyd's filesystem
@@ -20,7 +21,7 @@ import (
 // RSS and custodyd's RSS growth. Each run starts from a CAS without the blob, so every add is a
 // first upload (received, hashed, written, fsynced and renamed into place).
 func addOnline(ctx context.Context, out io.Writer, root, dir string, sizeMiB int64, runs int) error {
-	startLoad := loadAverage()
+	startLoad := proc.LoadAverage()
 	custody, custodyd, floor := filepath.Join(dir, "custody"), filepath.Join(dir, "custodyd"), filepath.Join(dir, "hashfloor")
 	for bin, pkg := range map[string]string{custody: "./cmd/custody", custodyd: "./cmd/custodyd", floor: "./bench/hashfloor"} {
 		if err := goBuild(root, bin, pkg); err != nil {
@@ -109,7 +110,7 @@ func addOnline(ctx context.Context, out io.Writer, root, dir string, sizeMiB int
 
 	fm := medianOf(floors)
 	fmt.Fprintf(out, "artifact: %d MiB; %d runs each, interleaved; median wall time; load average at the start %s, at the end %s\n\n",
-		sizeMiB, runs, startLoad, loadAverage())
+		sizeMiB, runs, startLoad, proc.LoadAverage())
 	fmt.Fprintln(out, "| command | median wall | vs floor | CPU: command (median) + custodyd (mean) | peak RSS | all runs |")
 	fmt.Fprintln(out, "|---|---|---|---|---|---|")
 	row := func(name string, m sample, server time.Duration, all []sample) {

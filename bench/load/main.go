@@ -37,6 +37,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/custody-dev/custody/bench/internal/pgserver"
+	"github.com/custody-dev/custody/bench/internal/proc"
 )
 
 type options struct {
@@ -121,7 +124,7 @@ func run(ctx context.Context, o options) error {
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	o.startLoad = loadAverage()
+	o.startLoad = proc.LoadAverage()
 	if o.addMiB > 0 {
 		return addOnline(ctx, o.out, o.root, dir, o.addMiB, o.runs)
 	}
@@ -135,12 +138,12 @@ func run(ctx context.Context, o options) error {
 	if err := goBuild(o.root, bin, "./cmd/custodyd"); err != nil {
 		return err
 	}
-	var pg *postgres
+	var pg *pgserver.Server
 	if o.store == "postgres" {
-		if pg, err = openPostgres(ctx, o.databaseURL, o.pgDurable); err != nil {
+		if pg, err = pgserver.Open(ctx, o.databaseURL, o.pgDurable); err != nil {
 			return err
 		}
-		defer pg.close()
+		defer pg.Close()
 	}
 
 	var results []result

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/custody-dev/custody/bench/internal/pgserver"
 )
 
 // session is one signing mode at one N: a fresh custodyd and store, its workflow, its pipelines, and
@@ -21,7 +23,7 @@ type session struct {
 // custodyd and a fresh store. With more than one mode, the measured time is cut into o.slices slices
 // that alternate between them (key, keyless, keyless, key, ...), so a moment when the shared machine is
 // busy, or a drift in its speed, hits every mode alike; the servers not measured are idle meanwhile.
-func measureN(ctx context.Context, o options, bin, dir string, pg *postgres, n int) ([]result, error) {
+func measureN(ctx context.Context, o options, bin, dir string, pg *pgserver.Server, n int) ([]result, error) {
 	var sessions []*session
 	defer func() {
 		for _, s := range sessions {
@@ -99,10 +101,10 @@ func alternate(rounds, n int, fn func(round, i int) error) error {
 
 // openSession starts a fresh custodyd on a fresh store (SQLite in dir, or a new PostgreSQL database)
 // and bootstraps its workflow for mode.
-func openSession(ctx context.Context, o options, bin, dir string, pg *postgres, n int, mode signMode) (*session, error) {
+func openSession(ctx context.Context, o options, bin, dir string, pg *pgserver.Server, n int, mode signMode) (*session, error) {
 	var args []string
 	if pg != nil {
-		url, err := pg.newDatabase(ctx, fmt.Sprintf("bench_n%d_%s_%d", n, mode, time.Now().UnixNano()))
+		url, err := pg.NewDatabase(ctx, fmt.Sprintf("bench_n%d_%s_%d", n, mode, time.Now().UnixNano()))
 		if err != nil {
 			return nil, err
 		}

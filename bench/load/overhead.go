@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"time"
+
+	"github.com/custody-dev/custody/bench/internal/proc"
 )
 
 // pushOverhead is the -push-overhead measurement: what a keyless push costs over a key-signed one,
@@ -153,7 +155,7 @@ func (po pushOverhead) print(w io.Writer, o options, key, keyless *overheadResul
 	host, _ := os.Hostname()
 	fmt.Fprintf(w, "custodyd (SQLite, embedded default) on loopback; %d pushes of each, alternating, after %d of each not kept; "+
 		"%d CPUs (%s); load average at the start %s, at the end %s\n\n",
-		po.pushes, po.warmup, runtime.NumCPU(), host, o.startLoad, loadAverage())
+		po.pushes, po.warmup, runtime.NumCPU(), host, o.startLoad, proc.LoadAverage())
 	fmt.Fprintln(w, "| ms | key-signed | keyless | keyless − key |")
 	fmt.Fprintln(w, "|---|---|---|---|")
 	sp := "sign+push"

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/custody-dev/custody/attestation"
+	"github.com/custody-dev/custody/bench/internal/proc"
 	"github.com/custody-dev/custody/client"
 	"github.com/custody-dev/custody/contract"
 	"github.com/custody-dev/custody/wire"
@@ -239,7 +240,7 @@ func (lp largePush) print(w io.Writer, o options, r largePushResult) {
 	host, _ := os.Hostname()
 	fmt.Fprintf(w, "custodyd (SQLite, embedded default); %d rounds of %d concurrent pushes of a %.1f MiB bundle (%d materials); "+
 		"%d CPUs (%s); load average at the start %s, at the end %s\n\n",
-		lp.rounds, lp.concurrency, float64(r.bundleSize)/(1<<20), lp.materials, runtime.NumCPU(), host, o.startLoad, loadAverage())
+		lp.rounds, lp.concurrency, float64(r.bundleSize)/(1<<20), lp.materials, runtime.NumCPU(), host, o.startLoad, proc.LoadAverage())
 	fmt.Fprintln(w, "| measure | value |")
 	fmt.Fprintln(w, "|---|---|")
 	fmt.Fprintf(w, "| pushes stored / failed | %d / %d |\n", r.pushes, r.pushErrors)

@@ -6,8 +6,10 @@ import (
 	"os"
 	"runtime"
 	"sort"
-	"strings"
 	"time"
+
+	"github.com/custody-dev/custody/bench/internal/pgserver"
+	"github.com/custody-dev/custody/bench/internal/proc"
 )
 
 // result is one N's measurement.
@@ -39,14 +41,14 @@ func percentile(d []time.Duration, p float64) time.Duration {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
 
-func printTable(w io.Writer, o options, pg *postgres, results []result) {
+func printTable(w io.Writer, o options, pg *pgserver.Server, results []result) {
 	store := "SQLite (embedded default, WAL) + filesystem CAS"
 	if pg != nil {
-		store = pg.describe() + " + filesystem CAS"
+		store = pg.Describe() + " + filesystem CAS"
 	}
 	host, _ := os.Hostname()
 	fmt.Fprintf(w, "store: %s; %d-byte artifacts; %s measured per N after %s warm-up; %d CPUs (%s); load average at the start %s, at the end %s\n\n",
-		store, o.artifactSize, o.duration, o.warmup, runtime.NumCPU(), host, o.startLoad, loadAverage())
+		store, o.artifactSize, o.duration, o.warmup, runtime.NumCPU(), host, o.startLoad, proc.LoadAverage())
 	fmt.Fprintln(w, "| N | signing | attestations/s | init p50 / p99 ms | upload p50 / p99 ms | sign p50 / p99 ms | push p50 / p99 ms | pipeline p50 / p99 / max ms | errors | acked / stored / lost |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range results {
@@ -119,16 +121,3 @@ func (r result) perAttestation(d time.Duration) string {
 }
 
 func mib(kib int64) float64 { return float64(kib) / 1024 }
-
-// loadAverage is the 1, 5 and 15 minute load averages.
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
-}

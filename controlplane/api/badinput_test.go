@@ -138,6 +138,14 @@ func TestBadInput(t *testing.T) {
 		{"limit not a number", getAs("/v1/projects/alpha/workflows/build/runs?limit=many"), 400, wire.CodeBadRequest, []string{"limit"}},
 		{"runs past the page bound", getAs("/v1/projects/alpha/workflows/build/runs?limit=1001"), 400, wire.CodeBadRequest, []string{"limit 1001: at most 1000"}},
 		{"attestations past the page bound", getAs("/v1/attestations?digest=" + digestOf([]byte("x")) + "&limit=100000000"), 400, wire.CodeBadRequest, []string{"limit 100000000: at most 1000"}},
+		{"runs of an unknown state", getAs("/v1/runs?state=running"), 400, wire.CodeBadRequest, []string{`state "running"`}},
+		{"runs by a runner past its bound", getAs("/v1/runs?runner=" + strings.Repeat("x", 257)), 400, wire.CodeBadRequest, []string{"runner: 257 bytes, at most 256"}},
+		{"runs by a branch past its bound", getAs("/v1/runs?branch=" + strings.Repeat("b", 1025)), 400, wire.CodeBadRequest, []string{"branch: 1025 bytes, at most 1024"}},
+		{"runs of a workflow without its project", getAs("/v1/runs?workflow=build"), 400, wire.CodeBadRequest, []string{`workflow "build": name its project too`}},
+		{"runs after a made-up cursor", getAs("/v1/runs?cursor=bm9wZQ"), 400, wire.CodeBadRequest, []string{`cursor "bm9wZQ"`}},
+		{"runs after a cursor past its bound", getAs("/v1/runs?cursor=" + strings.Repeat("A", 257)), 400, wire.CodeBadRequest, []string{"257 characters, at most 256"}},
+		{"init with a commit that is none", post("/v1/runs", `{"project":"alpha","workflow":"build","git":{"commit":"HEAD"}}`), 400, wire.CodeBadRequest, []string{`git.commit "HEAD"`}},
+		{"init with a branch past its bound", post("/v1/runs", `{"project":"alpha","workflow":"build","git":{"branch":"`+strings.Repeat("b", 1025)+`"}}`), 400, wire.CodeBadRequest, []string{"git.branch: 1025 bytes, at most 1024"}},
 
 		// Names in bodies.
 		{"project ../x", post("/v1/projects", `{"name":"../x"}`), 400, wire.CodeBadRequest, []string{"DNS-1123"}},

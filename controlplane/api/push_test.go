@@ -48,6 +48,9 @@ type statement struct {
 	Revision int
 	// Edit, when set, changes the statement's JSON before it is signed.
 	Edit func(payload []byte) []byte
+	// Runner and Git are the predicate's, when set.
+	Runner *attestation.Runner
+	Git    *attestation.Git
 }
 
 func (s statement) sign(t testing.TB, signer *signing.KeySigner) []byte {
@@ -65,6 +68,8 @@ func (s statement) sign(t testing.TB, signer *signing.KeySigner) []byte {
 		Workflow:  attestation.Workflow{Name: s.Run.Workflow, Project: s.Run.Project, RunID: s.Run.ID, ContractName: s.Contract, ContractRevision: s.Revision},
 		Materials: s.Materials,
 		Builder:   attestation.Builder{ID: "https://custody.dev/cli", Version: "test"},
+		Runner:    s.Runner,
+		Git:       s.Git,
 	}
 	st, err := attestation.NewStatement(s.Subjects, p)
 	if err != nil {

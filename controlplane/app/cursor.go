@@ -49,7 +49,7 @@ func decodeCursor(k cursorKind, c string) (*store.Position, error) {
 	if len(c) > maxCursor {
 		return nil, fmt.Errorf("%d characters, at most %d", len(c), maxCursor)
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(c)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(c)
 	if err != nil {
 		return nil, fmt.Errorf("not unpadded base64url")
 	}

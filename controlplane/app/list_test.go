@@ -30,7 +30,7 @@ func (e *env) storeAttestation(t *testing.T, project, workflow, digest string, n
 	if err := e.store.CreateRun(ctx, run); err != nil {
 		t.Fatal(err)
 	}
-	att := &store.Attestation{Digest: fmt.Sprintf("sha256:%s%060d", project[:4], n), RunID: run.ID, WorkflowID: w.ID,
+	att := &store.Attestation{Digest: fmt.Sprintf("sha256:%x%060d", project[:2], n), RunID: run.ID, WorkflowID: w.ID,
 		Bundle: []byte("{}"), CreatedAt: at, Materials: []store.MaterialRef{{Digest: digest, Name: "rootfs", Kind: "ARTIFACT"}}}
 	if _, err := e.store.PutAttestation(ctx, att); err != nil {
 		t.Fatal(err)

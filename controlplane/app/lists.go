@@ -20,9 +20,6 @@ const (
 	DefaultListLimit = 50
 )
 
-// Bounds of the list filters that are free text.
-const maxGitBranch = 1024
-
 // RunQuery selects runs: empty fields do not filter. Workflow needs Project.
 type RunQuery struct {
 	Project    string
@@ -53,7 +50,7 @@ func (a *App) ListRuns(ctx context.Context, p auth.Principal, q RunQuery) (RunPa
 	if err := checkText("runner", q.RunnerType, maxRunnerType); err != nil {
 		return RunPage{}, err
 	}
-	if err := checkText("branch", q.Branch, maxGitBranch); err != nil {
+	if err := checkText("branch", q.Branch, wire.MaxGitBranch); err != nil {
 		return RunPage{}, err
 	}
 	limit, err := listLimit(q.Limit)
@@ -63,9 +60,11 @@ func (a *App) ListRuns(ctx context.Context, p auth.Principal, q RunQuery) (RunPa
 	if f.After, err = parseCursor(runCursor, q.Cursor); err != nil {
 		return RunPage{}, err
 	}
-	if f.OrgID, f.ProjectID, f.WorkflowID, err = a.listScope(ctx, p, q.Project, q.Workflow); err != nil {
+	org, project, workflow, err := a.listScope(ctx, p, q.Project, q.Workflow)
+	if err != nil {
 		return RunPage{}, err
 	}
+	f.OrgID, f.ProjectID, f.WorkflowID = narrowest(org, project, workflow)
 	f.Limit = limit + 1 // one more tells whether a next page exists
 	rs, err := a.store.ListRuns(ctx, f)
 	if err != nil {
@@ -112,6 +111,20 @@ func pageOf[T any](rows []T, limit int, k cursorKind, position func(T) store.Pos
 	}
 	rows = rows[:limit]
 	return rows, encodeCursor(k, position(rows[limit-1]))
+}
+
+// narrowest keeps the narrowest of a scope's org, project and workflow: a workflow implies its
+// project and org (listScope found it in them), and a query that names all three misleads the
+// database, which takes them for independent filters and so expects a few rows where the workflow
+// has thousands (PostgreSQL then sorts them all rather than read its index in order).
+func narrowest(org, project, workflow string) (string, string, string) {
+	switch {
+	case workflow != "":
+		return "", "", workflow
+	case project != "":
+		return "", project, ""
+	}
+	return org, "", ""
 }
 
 func listLimit(n int) (int, error) {
@@ -176,8 +189,13 @@ func (a *App) ListAttestations(ctx context.Context, p auth.Principal, q Attestat
 	if f.After, err = parseCursor(attestationCursor, q.Cursor); err != nil {
 		return AttestationPage{}, err
 	}
-	if f.OrgID, f.ProjectID, f.WorkflowID, err = a.listScope(ctx, p, q.Project, q.Workflow); err != nil {
+	org, project, workflow, err := a.listScope(ctx, p, q.Project, q.Workflow)
+	if err != nil {
 		return AttestationPage{}, err
+	}
+	f.OrgID, f.ProjectID, f.WorkflowID = narrowest(org, project, workflow)
+	if f.Digest != "" { // a digest's mentions are indexed by org and by project, not by workflow
+		f.OrgID, f.ProjectID, _ = narrowest(org, project, "")
 	}
 	as, err := a.store.ListAttestations(ctx, f)
 	if err != nil {

@@ -218,11 +218,31 @@ func (a *App) ListWorkflows(ctx context.Context, p auth.Principal, project strin
 	if err != nil {
 		return nil, fmt.Errorf("list workflows: %w", err)
 	}
+	revs, err := a.store.LatestRevisions(ctx, pr.ID)
+	if err != nil {
+		return nil, fmt.Errorf("list workflows: %w", err)
+	}
+	latest := make(map[string]*store.ContractRevision, len(revs))
+	for i := range revs {
+		latest[revs[i].WorkflowID] = &revs[i]
+	}
 	out := []wire.Workflow{}
 	for i := range ws {
-		rev, c, err := a.revision(ctx, &ws[i], 0)
+		rev := latest[ws[i].ID]
+		if rev == nil { // created since the list was read
+			continue
+		}
+		// The contract's name is parsed once per control plane and contract digest: a list costs
+		// its two queries, not one a workflow.
+		c, err := a.contracts.get(rev.Digest, func() (*contract.Contract, error) {
+			full, err := a.store.GetContractRevision(ctx, ws[i].ID, rev.Revision)
+			if err != nil {
+				return nil, err
+			}
+			return contract.Parse(full.Body)
+		})
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("contract revision %d of %s: %w", rev.Revision, ws[i].Name, err)
 		}
 		out = append(out, *toWorkflow(pr, &ws[i], c, rev))
 	}

@@ -85,17 +85,24 @@ func (a *App) Push(ctx context.Context, p auth.Principal, runID string, bundle [
 	return &wire.Pushed{Digest: digest, Created: created, RunURL: a.runURL(r.ID)}, nil
 }
 
-// recordedGit returns the branch and commit the predicate records for its run, each only when it is
-// one the control plane would take at init (checkGit): a signed statement may hold anything, and a
-// value that is not a branch or a commit is not kept on the run (the bundle keeps it).
+// recordedGit returns the branch and commit the predicate records for its run: the runner context's
+// branch, and the git head at init or else the runner context's commit; each only when it is one the
+// control plane would take at init: a signed statement may hold anything, and a value that
+// is no branch or commit is not kept on the run (the bundle keeps it).
 func recordedGit(pred *attestation.Predicate) (branch, commit string) {
-	if _, err := checkGit(&wire.GitRef{Branch: pred.GitBranch()}); err == nil {
-		branch = pred.GitBranch()
+	if b := pred.Runner.Branch(); (wire.GitRef{Branch: b}).CheckBranch() == nil {
+		branch = b
 	}
-	if _, err := checkGit(&wire.GitRef{Commit: pred.GitCommit()}); err == nil {
-		commit = pred.GitCommit()
+	var head string
+	if pred.Git != nil {
+		head = pred.Git.Commit
 	}
-	return branch, commit
+	for _, c := range []string{head, pred.Runner.Commit()} {
+		if c != "" && (wire.GitRef{Commit: c}).CheckCommit() == nil {
+			return branch, c
+		}
+	}
+	return branch, ""
 }
 
 // verify checks the bundle's signature: a certificate-signed (keyless) bundle against the control

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/custody-dev/custody/controlplane/auth"
 	"github.com/custody-dev/custody/controlplane/store"
@@ -231,17 +230,15 @@ func (a *App) toRun(pr *store.Project, w *store.Workflow, r *store.Run) wire.Run
 	return out
 }
 
-// checkGit checks the branch and commit an init reports: a branch of at most maxGitBranch bytes of
-// UTF-8 without NUL, a commit of 40 (SHA-1) or 64 (SHA-256) lowercase hex digits.
+// checkGit checks the branch and commit an init reports.
 func checkGit(g *wire.GitRef) (wire.GitRef, error) {
 	if g == nil {
 		return wire.GitRef{}, nil
 	}
-	if err := checkText("git.branch", g.Branch, maxGitBranch); err != nil {
-		return wire.GitRef{}, err
-	}
-	if c := g.Commit; c != "" && (len(c) != 40 && len(c) != 64 || strings.Trim(c, "0123456789abcdef") != "") {
-		return wire.GitRef{}, badRequest("git.commit %s: want 40 or 64 lowercase hex digits", quoted(c))
+	for _, err := range []error{g.CheckBranch(), g.CheckCommit()} {
+		if err != nil {
+			return wire.GitRef{}, badRequest("%v", err)
+		}
 	}
 	return *g, nil
 }

@@ -262,6 +262,9 @@ type Store interface {
 	AddContractRevision(ctx context.Context, workflowID string, body []byte, digest string, at time.Time) (*ContractRevision, error)
 	// GetContractRevision returns revision n, or the latest for n == 0.
 	GetContractRevision(ctx context.Context, workflowID string, n int) (*ContractRevision, error)
+	// LatestRevisions returns the latest contract revision of each of a project's workflows, in no
+	// particular order, without their bodies (GetContractRevision has them).
+	LatestRevisions(ctx context.Context, projectID string) ([]ContractRevision, error)
 
 	// AddPublicKey returns ErrExists if the workflow already trusts a key with the same Hint.
 	AddPublicKey(ctx context.Context, k *PublicKey) error
@@ -311,6 +314,11 @@ type Store interface {
 	// ListAttestations lists the attestations f selects, newest first (by CreatedAt, then Digest),
 	// without bundles (GetAttestation has them): a page costs its rows, however deep.
 	ListAttestations(ctx context.Context, f AttestationFilter) ([]AttestationListing, error)
+	// ImportRuns stores runs as they are given (state, times, branch) and atts, the attestations of
+	// those that succeeded, indexed as PutAttestation indexes them, in one transaction and a few
+	// statements per thousand rows: how a restore, or a benchmark, loads many. It checks no state
+	// transition; ErrExists or ErrNotFound as CreateRun and PutAttestation, and then nothing is stored.
+	ImportRuns(ctx context.Context, runs []Run, atts []Attestation) error
 	// BlobClaimed reports whether an attestation of one of the workflows claims the blob (a
 	// MaterialRef with Claimed).
 	BlobClaimed(ctx context.Context, digest string, workflowIDs []string) (bool, error)

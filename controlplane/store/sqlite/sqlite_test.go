@@ -12,6 +12,7 @@ import (
 
 	"github.com/custody-dev/custody/controlplane/store"
 	"github.com/custody-dev/custody/controlplane/store/sqlite"
+	"github.com/custody-dev/custody/controlplane/store/sqlstore"
 	"github.com/custody-dev/custody/controlplane/store/storetest"
 )
 
@@ -121,5 +122,79 @@ func TestTwoStoresOneFile(t *testing.T) {
 		if _, err := stores[(i+1)%2].GetOrgByName(ctx, fmt.Sprintf("org-%d", i)); err != nil {
 			t.Fatalf("org %d through the other store: %v", i, err)
 		}
+	}
+}
+
+// TestPlannerStatistics: a database opened without the query planner's statistics gets them, so a
+// list of a quiet workflow filtered by a common branch reads the workflow's runs, not the branch's.
+func TestPlannerStatistics(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "custody.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(s.CreateOrg(ctx, &store.Org{ID: "o", Name: "acme"}))
+	must(s.CreateProject(ctx, &store.Project{ID: "p", OrgID: "o", Name: "skynet"}))
+	for _, w := range []string{"busy", "quiet"} {
+		must(s.CreateWorkflow(ctx, &store.Workflow{ID: w, ProjectID: "p", Name: w},
+			&store.ContractRevision{Body: []byte("x"), Digest: "sha256:x"}))
+	}
+	var runs []store.Run
+	for i := range 5000 {
+		r := store.Run{ID: fmt.Sprintf("run-%05d", i), WorkflowID: "busy", ContractRevision: 1, GitBranch: "main", State: store.RunFailed}
+		if i%100 == 0 {
+			r.WorkflowID, r.GitBranch = "quiet", fmt.Sprintf("feature/%d", i)
+		}
+		runs = append(runs, r)
+	}
+	must(s.ImportRuns(ctx, runs, nil))
+	must(s.Close())
+
+	db := backend().Raw(t, path)
+	defer db.Close()
+	statistics := func() int { // of runs' indexes, in sqlite_stat1 (made by the first ANALYZE)
+		t.Helper()
+		var n int
+		must(db.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_stat1'`).Scan(&n))
+		if n > 0 {
+			must(db.QueryRow(`SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'runs'`).Scan(&n))
+		}
+		return n
+	}
+	if stats := statistics(); stats != 0 {
+		t.Fatalf("%d statistics of runs before the second open", stats)
+	}
+	s, err = sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if statistics() == 0 {
+		t.Fatal("no statistics of runs after opening")
+	}
+	conn, err := sql.Open("sqlite", sqlite.DSN(path, true)) // a reader that connects now, as the store's do
+	must(err)
+	defer conn.Close()
+	query, args := sqlstore.RunsQuery(store.RunFilter{OrgID: "o", WorkflowID: "quiet", State: store.RunFailed, Branch: "main"})
+	var plan []string
+	rows, err := conn.Query("EXPLAIN QUERY PLAN "+query, args...)
+	must(err)
+	defer rows.Close()
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		must(rows.Scan(&id, &parent, &unused, &detail))
+		plan = append(plan, detail)
+	}
+	if p := strings.Join(plan, "; "); !strings.Contains(p, "runs_workflow_list_idx") {
+		t.Errorf("the quiet workflow's failed runs on main are read by %s, want its own runs' index", p)
 	}
 }

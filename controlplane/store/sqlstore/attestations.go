@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/custody-dev/custody/controlplane/store"
 )
@@ -96,34 +95,33 @@ func (s *DB) runNotOpen(ctx context.Context, tx *sql.Tx, a *store.Attestation) e
 type scope struct{ project, org string }
 
 func (s *DB) insertMaterials(ctx context.Context, tx *sql.Tx, a *store.Attestation, sc scope) error {
-	// The first mention of each digest, by name, is the one a digest search lists.
+	if err := s.insertRows(ctx, tx, materialsInsert, mentionRows(nil, a, sc)); err != nil {
+		return s.fail(err, "put attestation %s: index materials", a.Digest)
+	}
+	return nil
+}
+
+var materialsInsert = rowsInsert{
+	prefix: `INSERT INTO attestation_materials (attestation_digest, digest, name, kind, claimed, output, first,
+		project_id, org_id, created_at) VALUES `,
+	columns: 10,
+	suffix:  ` ON CONFLICT (attestation_digest, digest, name) DO NOTHING`,
+}
+
+// mentionRows appends the rows of a's materials to rows. The first mention of each digest, by name,
+// is the one a digest search lists.
+func mentionRows(rows [][]any, a *store.Attestation, sc scope) [][]any {
 	first := map[string]string{}
 	for _, m := range a.Materials {
 		if name, ok := first[m.Digest]; !ok || m.Name < name {
 			first[m.Digest] = m.Name
 		}
 	}
-	const batch = 50 // rows per statement: 500 parameters, under every driver's limit
-	for start := 0; start < len(a.Materials); start += batch {
-		ms := a.Materials[start:min(start+batch, len(a.Materials))]
-		var b strings.Builder
-		b.WriteString(`INSERT INTO attestation_materials (attestation_digest, digest, name, kind, claimed, output, first,
-			project_id, org_id, created_at) VALUES `)
-		args := make([]any, 0, 10*len(ms))
-		for i, m := range ms {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, a.Digest, m.Digest, m.Name, m.Kind, m.Claimed, m.Output, first[m.Digest] == m.Name,
-				sc.project, sc.org, micros(a.CreatedAt))
-		}
-		b.WriteString(` ON CONFLICT (attestation_digest, digest, name) DO NOTHING`)
-		if _, err := tx.ExecContext(ctx, s.d.Rebind(b.String()), args...); err != nil {
-			return s.fail(err, "put attestation %s: index materials", a.Digest)
-		}
+	for _, m := range a.Materials {
+		rows = append(rows, []any{a.Digest, m.Digest, m.Name, m.Kind, m.Claimed, m.Output, first[m.Digest] == m.Name,
+			sc.project, sc.org, micros(a.CreatedAt)})
 	}
-	return nil
+	return rows
 }
 
 const attestationColumns = `digest, run_id, workflow_id, bundle, created_at`

@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"context"
+	"database/sql"
 	"strings"
 
 	"github.com/custody-dev/custody/controlplane/store"
@@ -36,4 +38,39 @@ func (c *conditions) where() string {
 		return ""
 	}
 	return " WHERE " + strings.Join(c.terms, " AND ")
+}
+
+// rowsInsert is a multi-row INSERT: prefix, then "(?, ...)" for each row, then suffix.
+type rowsInsert struct {
+	prefix  string
+	columns int
+	suffix  string
+}
+
+// maxParams bounds the parameters of one statement: the smallest limit of the databases custody runs
+// on (SQLite built with its historical default, 999).
+const maxParams = 999
+
+// insertRows inserts rows in as few statements as maxParams allows.
+func (s *DB) insertRows(ctx context.Context, tx *sql.Tx, ins rowsInsert, rows [][]any) error {
+	per := maxParams / ins.columns
+	one := "(?" + strings.Repeat(", ?", ins.columns-1) + ")"
+	for start := 0; start < len(rows); start += per {
+		part := rows[start:min(start+per, len(rows))]
+		var b strings.Builder
+		b.WriteString(ins.prefix)
+		args := make([]any, 0, ins.columns*len(part))
+		for i, r := range part {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(one)
+			args = append(args, r...)
+		}
+		b.WriteString(ins.suffix)
+		if _, err := tx.ExecContext(ctx, s.d.Rebind(b.String()), args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }

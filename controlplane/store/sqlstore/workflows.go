@@ -95,6 +95,28 @@ func (s *DB) ListWorkflows(ctx context.Context, projectID string) ([]store.Workf
 	return ws, nil
 }
 
+// LatestRevisions returns the latest contract revision of each of a project's workflows, without
+// its body (GetContractRevision has it), in one query.
+func (s *DB) LatestRevisions(ctx context.Context, projectID string) ([]store.ContractRevision, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT cr.workflow_id, cr.revision, cr.digest, cr.created_at
+		FROM workflows w JOIN contract_revisions cr ON cr.workflow_id = w.id AND cr.revision = w.latest_revision
+		WHERE w.project_id = ?`), projectID)
+	if err != nil {
+		return nil, s.fail(err, "latest contract revisions of project %s", projectID)
+	}
+	rs, err := collect(rows, func(sc scanner) (store.ContractRevision, error) {
+		var r store.ContractRevision
+		var created int64
+		err := sc.Scan(&r.WorkflowID, &r.Revision, &r.Digest, &created)
+		r.CreatedAt = fromMicros(created)
+		return r, err
+	})
+	if err != nil {
+		return nil, s.fail(err, "latest contract revisions of project %s", projectID)
+	}
+	return rs, nil
+}
+
 // AddContractRevision stores body as the workflow's next revision. The number comes from the
 // workflow row, incremented under its lock in the same transaction, so concurrent calls get distinct,
 // gap-free numbers. ErrNotFound if the workflow does not exist; a zero at is the clock's now.

@@ -53,6 +53,16 @@ func testContractRevisions(t *testing.T, b Backend) {
 	first, err := s.GetContractRevision(ctx, f.workflow.ID, 1)
 	must(t, err)
 	equal(t, "revision 1 body", first.Body, revision(1).Body)
+	latest, err := s.LatestRevisions(ctx, f.project.ID)
+	must(t, err)
+	sort.Slice(latest, func(i, j int) bool { return latest[i].WorkflowID < latest[j].WorkflowID })
+	equal(t, "latest revisions of the project, without bodies", latest, []store.ContractRevision{
+		{WorkflowID: f.workflow.ID, Revision: 3, Digest: "sha256:3", CreatedAt: utc(at(13))},
+		{WorkflowID: other.ID, Revision: 2, Digest: "sha256:o2", CreatedAt: utc(at(20))},
+	})
+	latest, err = s.LatestRevisions(ctx, "nope")
+	must(t, err)
+	equal(t, "latest revisions of an unknown project", len(latest), 0)
 
 	_, err = s.AddContractRevision(ctx, "nope", []byte("x"), "sha256:x", at(30))
 	wantErr(t, "add to an unknown workflow", err, store.ErrNotFound)

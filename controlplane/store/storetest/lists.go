@@ -294,3 +294,58 @@ func testListsAfterUpgrade(t *testing.T, b Backend) {
 		}), []string{fmt.Sprint("sha256:a ", map[bool]int{true: 2, false: 0}[f.Digest != ""])})
 	}
 }
+
+// testImportRuns: imported runs and attestations read back, list and are found by digest as created
+// and pushed ones; an import that refers to what does not exist, or takes an ID, stores nothing.
+func testImportRuns(t *testing.T, b Backend) {
+	ctx := context.Background()
+	s := b.open(t)
+	f := newFixture(t, s, "acme")
+	var runs []store.Run
+	var atts []store.Attestation
+	for i := range 700 { // past one statement's rows
+		r := store.Run{ID: fmt.Sprintf("run-%03d", i), WorkflowID: f.workflow.ID, ContractRevision: 1, State: store.RunFailed,
+			Reason: "tests failed", RunnerType: "GITHUB_ACTION", CreatedAt: at(i), FinishedAt: at(i + 60), GitBranch: "main"}
+		if i%2 == 0 {
+			r.State, r.Reason, r.AttestationDigest = store.RunSucceeded, "", fmt.Sprintf("sha256:%064d", i)
+			atts = append(atts, *attestation(r.AttestationDigest, r.ID, "sha256:base", fmt.Sprintf("sha256:app-%d", i)))
+			atts[len(atts)-1].CreatedAt = at(i + 60)
+		}
+		runs = append(runs, r)
+	}
+	must(t, s.ImportRuns(ctx, runs, atts))
+	got, err := s.GetRun(ctx, "run-698")
+	must(t, err)
+	equal(t, "an imported run", *got, store.Run{ID: "run-698", WorkflowID: f.workflow.ID, ContractRevision: 1, State: store.RunSucceeded,
+		RunnerType: "GITHUB_ACTION", CreatedAt: utc(at(698)), FinishedAt: utc(at(758)), AttestationDigest: fmt.Sprintf("sha256:%064d", 698), GitBranch: "main"})
+	a, err := s.GetAttestation(ctx, got.AttestationDigest)
+	must(t, err)
+	equal(t, "its attestation", []any{a.RunID, a.WorkflowID, len(a.Bundle) > 0, len(a.Materials)}, []any{"run-698", f.workflow.ID, true, 2})
+	rs, err := s.ListRuns(ctx, store.RunFilter{OrgID: f.org.ID, State: store.RunFailed, Limit: 1000})
+	must(t, err)
+	equal(t, "imported failed runs of the org", len(rs), 350)
+	as, err := s.ListAttestations(ctx, store.AttestationFilter{OrgID: f.org.ID, ProjectID: f.project.ID, Digest: "sha256:base", Limit: 1000})
+	must(t, err)
+	equal(t, "imported attestations found by digest", len(as), 350)
+
+	for _, tc := range []struct {
+		name string
+		runs []store.Run
+		atts []store.Attestation
+		want error
+	}{
+		{"a taken id", []store.Run{{ID: "new-1", WorkflowID: f.workflow.ID, ContractRevision: 1}, {ID: "run-001", WorkflowID: f.workflow.ID, ContractRevision: 1}}, nil, store.ErrExists},
+		{"an unknown workflow", []store.Run{{ID: "new-2", WorkflowID: f.workflow.ID, ContractRevision: 1}, {ID: "new-3", WorkflowID: "nope", ContractRevision: 1}}, nil, store.ErrNotFound},
+		{"an unknown revision", []store.Run{{ID: "new-4", WorkflowID: f.workflow.ID, ContractRevision: 9}}, nil, store.ErrNotFound},
+		{"an attestation of another run", []store.Run{{ID: "new-5", WorkflowID: f.workflow.ID, ContractRevision: 1}},
+			[]store.Attestation{*attestation("sha256:new", "run-001")}, store.ErrNotFound},
+	} {
+		wantErr(t, tc.name, s.ImportRuns(ctx, tc.runs, tc.atts), tc.want)
+		for _, r := range tc.runs {
+			if r.ID != "run-001" {
+				_, err := s.GetRun(ctx, r.ID)
+				wantErr(t, tc.name+": nothing stored", err, store.ErrNotFound)
+			}
+		}
+	}
+}

@@ -47,25 +47,25 @@ func testListPlans(t *testing.T, b Backend) {
 	}
 	after := &store.Position{CreatedAt: at(10), Key: "run-10"}
 	org, prj, wf := f.org.ID, f.project.ID, f.workflow.ID
-	// The app scopes every list to an org, at least; each filter alone shows it has an index of its own.
+	// The filters the app gives: the narrowest of the scope's org, project and workflow (a digest
+	// search: org or project, and the workflow), and the list's own.
 	runs := map[string]store.RunFilter{
-		"project alone":             {ProjectID: prj},
-		"workflow alone":            {WorkflowID: wf},
-		"state alone":               {State: store.RunFailed},
-		"runner alone":              {RunnerType: "GITHUB_ACTION"},
-		"branch alone":              {Branch: "main"},
 		"org":                       {OrgID: org},
-		"project":                   {OrgID: org, ProjectID: prj},
-		"workflow":                  {OrgID: org, ProjectID: prj, WorkflowID: wf},
+		"project":                   {ProjectID: prj},
+		"workflow":                  {WorkflowID: wf},
 		"org, state":                {OrgID: org, State: store.RunFailed},
 		"org, runner":               {OrgID: org, RunnerType: "GITHUB_ACTION"},
 		"org, branch":               {OrgID: org, Branch: "main"},
-		"project, state":            {OrgID: org, ProjectID: prj, State: store.RunSucceeded},
-		"workflow, state":           {OrgID: org, ProjectID: prj, WorkflowID: wf, State: store.RunFailed},
-		"workflow, every filter":    {OrgID: org, ProjectID: prj, WorkflowID: wf, State: store.RunFailed, RunnerType: "GITLAB_PIPELINE", Branch: "main"},
+		"project, state":            {ProjectID: prj, State: store.RunSucceeded},
+		"workflow, state":           {WorkflowID: wf, State: store.RunFailed},
+		"workflow, every filter":    {WorkflowID: wf, State: store.RunFailed, RunnerType: "GITLAB_PIPELINE", Branch: "main"},
 		"org, after":                {OrgID: org, After: after},
-		"workflow, branch, after":   {OrgID: org, ProjectID: prj, WorkflowID: wf, Branch: "main", After: after},
+		"workflow, branch, after":   {WorkflowID: wf, Branch: "main", After: after},
 		"org, state, runner, after": {OrgID: org, State: store.RunFailed, RunnerType: "GITHUB_ACTION", After: after},
+		// Each filter alone shows it has an index of its own.
+		"state alone":  {State: store.RunFailed},
+		"runner alone": {RunnerType: "GITHUB_ACTION"},
+		"branch alone": {Branch: "main"},
 	}
 	for name, rf := range runs {
 		query, args := sqlstore.RunsQuery(rf)
@@ -73,16 +73,14 @@ func testListPlans(t *testing.T, b Backend) {
 	}
 	afterAtt := &store.Position{CreatedAt: at(10), Key: fmt.Sprintf("sha256:%064d", 10)}
 	atts := map[string]store.AttestationFilter{
-		"project alone":            {ProjectID: prj},
-		"workflow alone":           {WorkflowID: wf},
-		"digest in project alone":  {ProjectID: prj, Digest: "sha256:base"},
-		"workflow":                 {OrgID: org, ProjectID: prj, WorkflowID: wf},
-		"workflow, after":          {OrgID: org, ProjectID: prj, WorkflowID: wf, After: afterAtt},
+		"project":                  {ProjectID: prj},
+		"workflow":                 {WorkflowID: wf},
+		"workflow, after":          {WorkflowID: wf, After: afterAtt},
 		"digest in org":            {OrgID: org, Digest: "sha256:base"},
-		"digest in project":        {OrgID: org, ProjectID: prj, Digest: "sha256:base"},
-		"digest in workflow":       {OrgID: org, ProjectID: prj, WorkflowID: wf, Digest: "sha256:base"},
+		"digest in project":        {ProjectID: prj, Digest: "sha256:base"},
+		"digest in workflow":       {ProjectID: prj, WorkflowID: wf, Digest: "sha256:base"},
 		"digest in org, after":     {OrgID: org, Digest: "sha256:base", After: afterAtt},
-		"digest in project, after": {OrgID: org, ProjectID: prj, Digest: "sha256:base", After: afterAtt},
+		"digest in project, after": {ProjectID: prj, Digest: "sha256:base", After: afterAtt},
 	}
 	for name, af := range atts {
 		query, args := sqlstore.AttestationsQuery(af)

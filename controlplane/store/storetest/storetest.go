@@ -79,6 +79,7 @@ func Run(t *testing.T, b Backend) {
 		{"RunGit", testRunGit},
 		{"AttestationPages", testAttestationPages},
 		{"ListsAfterUpgrade", testListsAfterUpgrade},
+		{"ImportRuns", testImportRuns},
 		{"BlobUploads", testBlobUploads},
 		{"BlobClaimed", testBlobClaimed},
 		{"ClaimsAfterUpgrade", testClaimsAfterUpgrade},

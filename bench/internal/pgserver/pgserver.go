@@ -1,4 +1,6 @@
-package main
+// Package pgserver gives the benchmarks a PostgreSQL server to create their databases on: one given
+// by URL, or a throwaway cluster of their own.
+package pgserver
 
 import (
 	"context"
@@ -17,9 +19,9 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// postgres is a PostgreSQL server the benchmark creates its databases on: one given by URL, or a
+// Server is a PostgreSQL server a benchmark creates its databases on: one given by URL, or a
 // throwaway cluster of its own.
-type postgres struct {
+type Server struct {
 	adminURL string
 	cmd      *exec.Cmd // nil for a server given by URL
 	exited   chan struct{}
@@ -28,7 +30,8 @@ type postgres struct {
 	created  []string
 }
 
-func (p *postgres) describe() string {
+// Describe says what the server is, for a report.
+func (p *Server) Describe() string {
 	switch {
 	case p.cmd == nil:
 		return "PostgreSQL given by URL"
@@ -39,21 +42,22 @@ func (p *postgres) describe() string {
 	}
 }
 
-// openPostgres uses adminURL, or starts a cluster in a temp dir when it is empty.
-func openPostgres(ctx context.Context, adminURL string, durable bool) (*postgres, error) {
+// Open uses adminURL, or starts a cluster in a temp dir when it is empty: durable keeps fsync and
+// synchronous_commit on, as in production.
+func Open(ctx context.Context, adminURL string, durable bool) (*Server, error) {
 	if adminURL != "" {
-		return &postgres{adminURL: adminURL}, nil
+		return &Server{adminURL: adminURL}, nil
 	}
 	bin, err := findPostgres()
 	if err != nil {
 		return nil, err
 	}
 	// Not under the working dir: as root, the postgres user must be able to reach it.
-	dir, err := os.MkdirTemp("", "custody-load-pg-")
+	dir, err := os.MkdirTemp("", "custody-bench-pg-")
 	if err != nil {
 		return nil, err
 	}
-	p := &postgres{dir: dir, durable: durable, exited: make(chan struct{})}
+	p := &Server{dir: dir, durable: durable, exited: make(chan struct{})}
 	attr := &syscall.SysProcAttr{Pdeathsig: syscall.SIGQUIT}
 	if os.Geteuid() == 0 {
 		cred, err := postgresUser()
@@ -108,14 +112,14 @@ func openPostgres(ctx context.Context, adminURL string, durable bool) (*postgres
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			p.close()
+			p.Close()
 			return nil, fmt.Errorf("postgres not ready: %w", err)
 		}
 	}
 }
 
-// newDatabase creates an empty database and returns its URL.
-func (p *postgres) newDatabase(ctx context.Context, name string) (string, error) {
+// NewDatabase creates an empty database and returns its URL.
+func (p *Server) NewDatabase(ctx context.Context, name string) (string, error) {
 	if err := p.exec(ctx, "CREATE DATABASE "+name); err != nil {
 		return "", fmt.Errorf("create database %s: %w", name, err)
 	}
@@ -128,7 +132,7 @@ func (p *postgres) newDatabase(ctx context.Context, name string) (string, error)
 	return u.String(), nil
 }
 
-func (p *postgres) exec(ctx context.Context, sql string) error {
+func (p *Server) exec(ctx context.Context, sql string) error {
 	conn, err := pgx.Connect(ctx, p.adminURL)
 	if err != nil {
 		return err
@@ -138,8 +142,8 @@ func (p *postgres) exec(ctx context.Context, sql string) error {
 	return err
 }
 
-// close drops the databases made on a given server, or stops the throwaway cluster.
-func (p *postgres) close() {
+// Close drops the databases made on a given server, or stops the throwaway cluster.
+func (p *Server) Close() {
 	if p.cmd == nil {
 		for _, name := range p.created {
 			_ = p.exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
