@@ -156,7 +156,7 @@ func verdict(out []byte) string {
 	if i := strings.Index(s, "("); strings.Contains(s, "added to attestation") && i >= 0 {
 		return strings.TrimSuffix(strings.Fields(s[i+1:])[0], ")")
 	}
-	s = quotedPath.ReplaceAllString(strings.TrimPrefix(s, "ERR add: "), "")
+	s = quotedPath.ReplaceAllString(strings.TrimPrefix(s, "ERR add: "), ": ")
 	s = strings.ReplaceAll(s, "|", "/")
 	if len(s) > 100 {
 		s = s[:100] + "..."
