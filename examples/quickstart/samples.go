@@ -32,7 +32,7 @@ func writeSamples(dir string) error {
 	bom.Components = &[]cdx.Component{{Type: cdx.ComponentTypeLibrary, Name: "github.com/spf13/cobra", Version: "v1.10.2",
 		PackageURL: "pkg:golang/github.com/spf13/cobra@v1.10.2", BOMRef: "pkg:golang/github.com/spf13/cobra@v1.10.2"}}
 	var sbom bytes.Buffer
-	if err := cdx.NewBOMEncoder(&sbom, cdx.BOMFileFormatJSON).SetPretty(true).Encode(bom); err != nil {
+	if err := cdx.NewBOMEncoder(&sbom, cdx.BOMFileFormatJSON).SetPretty(true).EncodeVersion(bom, cdx.SpecVersion1_5); err != nil {
 		return fmt.Errorf("encode sample SBOM: %w", err)
 	}
 	files := map[string][]byte{
