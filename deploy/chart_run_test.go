@@ -118,10 +118,16 @@ func TestChartPodsRun(t *testing.T) {
 			}
 			value = v
 		}
-		for from, to := range paths {
-			if value == from || strings.HasPrefix(value, from+"/") {
-				value = to + strings.TrimPrefix(value, from)
+		// A path in the pod is under one mount, the longest that holds it (a mount at /tmp must not
+		// take a path already mapped into the test's temp directory).
+		longest := ""
+		for from := range paths {
+			if (value == from || strings.HasPrefix(value, from+"/")) && len(from) > len(longest) {
+				longest = from
 			}
+		}
+		if longest != "" {
+			value = paths[longest] + strings.TrimPrefix(value, longest)
 		}
 		switch name {
 		case "CUSTODY_LISTEN":
