@@ -2,6 +2,7 @@ package materials
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,5 +54,44 @@ func TestDetectionBounds(t *testing.T) {
 				t.Fatalf("Detect = %+v, %v; want %s", m, err, tc.wantKind)
 			}
 		})
+	}
+}
+
+// TestMarkersPastThePrefix: a document whose writer put its markers after more than the sniffed
+// prefix is an ARTIFACT when detected (detection reads the prefix only) and is read as its kind when
+// the kind is named.
+func TestMarkersPastThePrefix(t *testing.T) {
+	t.Parallel()
+	var comps, results []string
+	for i := range 40000 {
+		comps = append(comps, fmt.Sprintf(`{"type":"library","name":"component-%d"}`, i))
+		results = append(results, fmt.Sprintf(`{"message":{"text":"finding %d"}}`, i))
+	}
+	dir := t.TempDir()
+	c := New(Options{})
+	for _, tc := range []struct {
+		name, doc string
+		kind      contract.Kind
+		key, want string
+	}{
+		{"bom.json", `{"components":[` + strings.Join(comps, ",") + `],"bomFormat":"CycloneDX","specVersion":"1.6","version":1}`,
+			contract.KindSBOMCycloneDXJSON, "componentCount", "40000"},
+		{"log.sarif", `{"runs":[{"tool":{"driver":{"name":"x"}},"results":[` + strings.Join(results, ",") + `]}],"version":"2.1.0"}`,
+			contract.KindSARIF, "resultCount", "40000"},
+	} {
+		path := filepath.Join(dir, tc.name)
+		if len(tc.doc) <= sniffLimit {
+			t.Fatalf("%s: %d bytes, want more than the prefix", tc.name, len(tc.doc))
+		}
+		if err := os.WriteFile(path, []byte(tc.doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if m, err := c.Detect(t.Context(), path); err != nil || m.Kind != contract.KindArtifact {
+			t.Errorf("%s detected: %+v, %v; want an ARTIFACT", tc.name, m, err)
+		}
+		m, err := c.Craft(t.Context(), tc.kind, path)
+		if err != nil || m.Validated[tc.key] != tc.want {
+			t.Errorf("%s as %s: %v (validated %v); want %s %s", tc.name, tc.kind, err, m, tc.key, tc.want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package materials
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -169,12 +170,89 @@ var errPastPrefix = fmt.Errorf("its top-level object goes on past the first %d M
 // large). err is the syntax error that stopped the scan, errPastPrefix when the object goes on past
 // the prefix, or "not a JSON object". It tells a document's kind from its marker fields cheaply,
 // whatever the size or the nesting of the file.
+//
+// When the object goes on past the prefix without every key met there, the file is read on, once, as a
+// stream of tokens through the depth guard: a validator runs only when its kind was named or claimed
+// the file, and a document whose writer put its markers late is still read as its kind.
 func scanTopLevel(f *os.File, capture, present []string) topLevel {
 	s, err := sniffFile(f)
 	if err != nil {
 		return topLevel{values: map[string]json.RawMessage{}, err: err}
 	}
-	return s.topLevel(append(capture, present...))
+	keys := append(append([]string(nil), capture...), present...)
+	found := s.topLevel(keys)
+	if !errors.Is(found.err, errPastPrefix) || len(found.values) == len(keys) {
+		return found
+	}
+	return streamTopLevel(f, capture, present)
+}
+
+// streamTopLevel reads f's top-level object from its start as a stream of tokens, through
+// openDocument's size cap and depth guard, keeping the raw values of the capture keys and the presence
+// of the present keys; it stops once every key was met.
+func streamTopLevel(f *os.File, capture, present []string) topLevel {
+	found := topLevel{values: map[string]json.RawMessage{}}
+	r, err := openDocument(f)
+	if err != nil {
+		found.err = err
+		return found
+	}
+	dec := json.NewDecoder(r)
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		found.err = cmp.Or(err, errors.New("not a JSON object"))
+		return found
+	}
+	want := map[string]bool{} // key -> keep its value
+	for _, k := range present {
+		want[k] = false
+	}
+	for _, k := range capture {
+		want[k] = true
+	}
+	for dec.More() && len(found.values) < len(want) {
+		tok, err := dec.Token()
+		if err != nil {
+			found.err = err
+			return found
+		}
+		key, _ := tok.(string)
+		keep, wanted := want[key]
+		var raw json.RawMessage
+		if keep {
+			err = dec.Decode(&raw)
+		} else {
+			err = skipValue(dec)
+		}
+		if err != nil {
+			found.err = err
+			return found
+		}
+		if wanted {
+			found.values[key] = raw
+		}
+	}
+	return found
+}
+
+// skipValue consumes one JSON value token by token, so a large value never sits in memory whole (the
+// depth guard under the decoder bounds its nesting).
+func skipValue(dec *json.Decoder) error {
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
 }
 
 // topLevel is what the sniff found of the keys of a JSON document's top-level object.
