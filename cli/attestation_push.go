@@ -91,7 +91,10 @@ func (g *globals) renderPush(res *crafting.PushResult) error {
 	if res.Keyless {
 		g.info("signed keyless as %s", res.Identity)
 	}
-	if res.RunURL != "" {
+	switch {
+	case res.PageURL != "":
+		g.info("attestation %s pushed: %s", res.Digest, res.PageURL)
+	case res.RunURL != "":
 		g.info("attestation %s pushed: %s", res.Digest, res.RunURL)
 	}
 	return nil

@@ -36,6 +36,8 @@ type PushResult struct {
 	Digest string `json:"digest"`
 	Bundle string `json:"bundle,omitempty"`
 	RunURL string `json:"runURL,omitempty"`
+	// PageURL is the run's page in the control plane's web UI.
+	PageURL string `json:"pageURL,omitempty"`
 	// Keyless tells a certificate from the control plane signed it; Identity and Issuer are the
 	// certificate's SAN and OIDC issuer.
 	Keyless  bool   `json:"keyless"`
@@ -81,7 +83,7 @@ func (c *Crafter) PushRun(ctx context.Context, req PushRequest) (*PushResult, er
 		res.Identity, res.Issuer = pushed.Certificate.Identity, pushed.Certificate.Issuer
 	}
 	if dest.cp != nil && dest.cp.Result != nil {
-		res.RunURL = dest.cp.Result.RunURL
+		res.RunURL, res.PageURL = dest.cp.Result.RunURL, dest.cp.Result.PageURL
 	}
 	return res, nil
 }

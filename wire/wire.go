@@ -290,6 +290,8 @@ type Pushed struct {
 	Digest  string `json:"digest"`
 	Created bool   `json:"created"`
 	RunURL  string `json:"runURL"`
+	// PageURL is the run's page in custodyd's web UI, for people.
+	PageURL string `json:"pageURL"`
 }
 
 // Blob answers a CAS upload.

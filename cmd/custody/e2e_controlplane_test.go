@@ -78,7 +78,8 @@ func TestControlPlaneWalkthrough(t *testing.T) {
 	pipeline.ok("attestation", "add", "--name", "build-ref", "--value", "80e461e9b385c6986cdb8096c9dc99928943d667")
 	pushed := pipeline.ok("attestation", "push", "--key", "cosign.key", "-o", "json")
 	digest := jsonField(t, pushed.stdout, "digest")
-	if !strings.HasPrefix(digest, "sha256:") || !strings.Contains(jsonField(t, pushed.stdout, "runURL"), "/v1/runs/") {
+	if !strings.HasPrefix(digest, "sha256:") || !strings.Contains(jsonField(t, pushed.stdout, "runURL"), "/v1/runs/") ||
+		!strings.Contains(jsonField(t, pushed.stdout, "pageURL"), "/ui/runs/") {
 		t.Fatalf("push answered:\n%s", pushed.stdout)
 	}
 
@@ -285,6 +286,9 @@ func TestRefusedPushWritesNoBundle(t *testing.T) {
 	}
 
 	w.with("CUSTODY_TOKEN="+cp.AdminToken).ok("workflow", "key", "add", "build-and-test", "--project", "skynet", "--public-key", "cosign.pub")
-	w.ok("attestation", "push", "--key", "cosign.key", "--bundle", "attestation.sigstore.json")
+	// A person is pointed at the run's page in the web UI.
+	if r := w.ok("attestation", "push", "--key", "cosign.key", "--bundle", "attestation.sigstore.json"); !strings.Contains(r.stderr, "pushed: "+cp.URL+"/ui/runs/") {
+		t.Errorf("push did not name the run's page:\n%s", r.stderr)
+	}
 	w.ok("attestation", "verify", "--key", "cosign.pub", "--artifact", "rootfs.tar.gz", "attestation.sigstore.json")
 }

@@ -599,7 +599,7 @@ func TestLifecycleThroughTheClient(t *testing.T) {
 		t.Fatal("add did not upload the artifact")
 	}
 	pushed, err := cp.Push(ctx, init.Run.ID, bundle)
-	if err != nil || !pushed.Created || pushed.RunURL != init.Run.URL {
+	if err != nil || !pushed.Created || pushed.RunURL != init.Run.URL || pushed.PageURL != strings.Replace(init.Run.URL, "/v1/runs/", "/ui/runs/", 1) {
 		t.Fatalf("push = %+v, %v", pushed, err)
 	}
 	got, err := cp.GetBundle(ctx, pushed.Digest)

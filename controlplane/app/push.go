@@ -46,7 +46,7 @@ func (a *App) Push(ctx context.Context, p auth.Principal, runID string, bundle [
 	digest := doc.Envelope.Digest()
 	switch {
 	case r.State == store.RunSucceeded && r.AttestationDigest == digest:
-		return &wire.Pushed{Digest: digest, Created: false, RunURL: a.runURL(r.ID)}, nil
+		return &wire.Pushed{Digest: digest, Created: false, RunURL: a.runURL(r.ID), PageURL: a.pageURL(r.ID)}, nil
 	case r.State != store.RunInitialized:
 		return nil, conflict(wire.CodeRunFinished, "run %s is %s: it takes no attestation", r.ID, r.State)
 	}
@@ -82,7 +82,7 @@ func (a *App) Push(ctx context.Context, p auth.Principal, runID string, bundle [
 		return nil, fmt.Errorf("store attestation: %w", err)
 	}
 	a.log.Info("attestation stored", "digest", digest, "run", r.ID, "workflow", w.Name, "project", pr.Name, "created", created)
-	return &wire.Pushed{Digest: digest, Created: created, RunURL: a.runURL(r.ID)}, nil
+	return &wire.Pushed{Digest: digest, Created: created, RunURL: a.runURL(r.ID), PageURL: a.pageURL(r.ID)}, nil
 }
 
 // recordedGit returns the branch and commit the predicate records for its run: the runner context's

@@ -219,6 +219,9 @@ func isID(s string) bool {
 
 func (a *App) runURL(id string) string { return a.baseURL + "/v1/runs/" + id }
 
+// pageURL is the run's page in the web UI (controlplane/ui).
+func (a *App) pageURL(id string) string { return a.baseURL + "/ui/runs/" + id }
+
 func (a *App) toRun(pr *store.Project, w *store.Workflow, r *store.Run) wire.Run {
 	out := wire.Run{ID: r.ID, Project: pr.Name, Workflow: w.Name, WorkflowID: w.ID, ContractRevision: r.ContractRevision,
 		State: string(r.State), Reason: r.Reason, Runner: wire.Runner{Type: r.RunnerType, URL: r.RunnerURL},
