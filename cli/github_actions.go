@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"regexp"
@@ -166,8 +167,8 @@ func stepSummary(s *crafting.Status, p *crafting.PushResult, controlPlane string
 	}
 	if p != nil {
 		row("Signed By", md(p.Identity))
-		if p.RunURL != "" {
-			row("Run URL", fmt.Sprintf("<%s>", mdURL(p.RunURL)))
+		if url := cmp.Or(p.PageURL, p.RunURL); url != "" { // the page for people, else the API's
+			row("Run URL", fmt.Sprintf("<%s>", mdURL(url)))
 		}
 	}
 	b.WriteString("\n#### Materials\n\n| Name | Type | Set | Required | Is Output | Value |\n|---|---|---|---|---|---|\n")

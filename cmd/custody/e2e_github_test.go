@@ -135,7 +135,8 @@ func TestGitHubActionSteps(t *testing.T) {
 	}
 	for _, want := range []string{"### custody: attestation " + strings.ReplaceAll(digest, ":", "\\:") + " pushed",
 		"| Workflow | build\\-and\\-test |", "| rootfs | ARTIFACT | Yes | Yes | x |", "| build\\-ref | STRING | Yes | Yes |  | 80e461e9b385c6986cdb8096c9dc99928943d667 |",
-		"#### Verify", "custody trusted-root --control-plane " + cp.URL + " > trusted_root.json"} {
+		"#### Verify", "custody trusted-root --control-plane " + cp.URL + " > trusted_root.json",
+		"| Run URL | <" + cp.URL + "/ui/runs/"} { // the run's page, for the person reading the summary
 		if !strings.Contains(push.summary, want) {
 			t.Errorf("the push summary lacks %q:\n%s", want, push.summary)
 		}
