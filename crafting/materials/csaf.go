@@ -195,10 +195,8 @@ func csafHead(keys map[string]json.RawMessage) (version *string, category string
 // category is refused, naming the kind that takes it.
 func (p csafProfile) validate(f *os.File) (map[string]string, error) {
 	top := scanTopLevel(f, []string{"document"}, nil)
-	head, _, ok := csafHead(top.values)
-	_, seen := top.values["document"]
-	later := !seen && errors.Is(top.err, errPastPrefix) // the document object may come after the prefix
-	if !later && (!ok || head == nil && top.values["document"] != nil) {
+	head, _, ok := csafHead(top.values) // scanTopLevel reads on past the prefix for a late document object
+	if !ok || head == nil && top.values["document"] != nil {
 		return nil, notThisKind("no document.csaf_version field, not a CSAF document", top)
 	}
 	data, err := readDocument(f)

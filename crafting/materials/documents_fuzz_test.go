@@ -64,7 +64,7 @@ func checkFindings(t *testing.T, validated map[string]string) {
 		return
 	}
 	sum := 0
-	for _, sev := range findingSeverities {
+	for _, sev := range severityKeys {
 		n, err := strconv.Atoi(validated["findings."+sev])
 		if err != nil {
 			t.Fatalf("findings.%s = %q: %v", sev, validated["findings."+sev], validated)

@@ -151,48 +151,27 @@ func validateSARIF(f *os.File) (map[string]string, error) {
 		}
 		results += len(run.Results)
 	}
-	validated := map[string]string{
-		"format":      "SARIF",
-		"version":     sarifVersion,
-		"runs":        itoa(len(log.Runs.runs)),
-		"resultCount": itoa(results),
-		"findings":    itoa(found.total),
-	}
-	for i, sev := range findingSeverities {
-		validated["findings."+sev] = itoa(found.by[i])
-	}
-	if len(tools) > 0 {
-		validated["tools"] = strings.Join(tools, ",")
-		validated["tool"] = validated["tools"]
-	}
+	toolVersion := ""
 	if len(tools) == 1 && len(versions) == 1 {
-		validated["toolVersion"] = versions[0]
+		toolVersion = versions[0]
+	}
+	validated := found.summary("SARIF", strings.Join(tools, ","), toolVersion)
+	validated["version"] = sarifVersion
+	validated["runs"] = itoa(len(log.Runs.runs))
+	validated["resultCount"] = itoa(results)
+	if len(tools) > 0 {
+		validated["tools"] = validated["tool"]
 	}
 	return validated, nil
 }
 
-// The levels scanner kinds count findings by, as recorded: findings.critical to findings.unknown.
-const (
-	findingCritical = iota
-	findingHigh
-	findingMedium
-	findingLow
-	findingInfo
-	findingUnknown
-)
-
-var findingSeverities = [...]string{"critical", "high", "medium", "low", "info", "unknown"}
-
 // sarifLevels maps a result's SARIF level (3.27.10) to a severity, the way GitHub shows levels
 // (error, warning, note) and defect trackers import them.
-var sarifLevels = map[string]int{"error": findingHigh, "warning": findingMedium, "note": findingLow, "none": findingInfo}
+var sarifLevels = map[string]severity{"error": sevHigh, "warning": sevMedium, "note": sevLow, "none": sevInfo}
 
 // sarifFindings counts the results of a log that are findings, by severity (docs/materials.md has
 // the table).
-type sarifFindings struct {
-	total int
-	by    [len(findingSeverities)]int
-}
+type sarifFindings struct{ findings }
 
 // add counts res, a result of run: a pass or notApplicable result is no finding; the others are
 // ranked by their security-severity (the result's, else its rule's) as GitHub ranks it, else by
@@ -202,14 +181,13 @@ func (f *sarifFindings) add(run *sarifRun, res *sarifResult) {
 	if res.Kind == "pass" || res.Kind == "notApplicable" {
 		return
 	}
-	f.total++
 	rule := run.rule(res)
 	score := sarifScore(res.Properties)
 	if score < 0 && rule != nil {
 		score = sarifScore(rule.Properties)
 	}
 	if score >= 0 {
-		f.by[securitySeverity(score)]++
+		f.findings.add(securitySeverity(score))
 		return
 	}
 	level := res.Level
@@ -224,9 +202,9 @@ func (f *sarifFindings) add(run *sarifRun, res *sarifResult) {
 	}
 	sev, ok := sarifLevels[level]
 	if !ok {
-		sev = findingUnknown
+		sev = sevUnknown
 	}
-	f.by[sev]++
+	f.findings.add(sev)
 }
 
 // rule finds the rule a result refers to: by index, or by id, in the driver or the extension its
@@ -272,14 +250,14 @@ func sarifScore(p *sarifProperties) float64 {
 
 // securitySeverity ranks a security-severity score as GitHub's code scanning does: 9.0 and over
 // critical, 7.0 to 8.9 high, 4.0 to 6.9 medium, 3.9 or less low.
-func securitySeverity(score float64) int {
+func securitySeverity(score float64) severity {
 	switch {
 	case score >= 9:
-		return findingCritical
+		return sevCritical
 	case score >= 7:
-		return findingHigh
+		return sevHigh
 	case score >= 4:
-		return findingMedium
+		return sevMedium
 	}
-	return findingLow
+	return sevLow
 }

@@ -12,7 +12,7 @@ import (
 func sarifWant(runs, results int, tool, version string, by [6]int) map[string]string {
 	want := map[string]string{"format": "SARIF", "version": "2.1.0", "runs": itoa(runs), "resultCount": itoa(results)}
 	total := 0
-	for i, sev := range findingSeverities {
+	for i, sev := range severityKeys {
 		want["findings."+sev] = itoa(by[i])
 		total += by[i]
 	}

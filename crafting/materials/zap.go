@@ -29,7 +29,7 @@ var zapArchiveLimits = archiveLimits{entries: 1000, entry: maxDocumentSize, tota
 
 // zapRisks maps ZAP's riskcode (its Traditional JSON report: 0 Informational, 1 Low, 2 Medium,
 // 3 High) to the summary's severities. ZAP has no critical risk.
-var zapRisks = map[string]string{"0": "info", "1": "low", "2": "medium", "3": "high"}
+var zapRisks = map[string]severity{"0": sevInfo, "1": sevLow, "2": sevMedium, "3": sevHigh}
 
 // claimsZAPDASTZip: a zip with an entry named report_json.json.
 func claimsZAPDASTZip(s *sniffed) bool {
@@ -99,7 +99,7 @@ type zapAlert struct {
 
 // readZAPReport streams ZAP's Traditional JSON report, one alert at a time.
 func readZAPReport(dec *json.Decoder) (map[string]string, error) {
-	found := &severityTally{}
+	found := &findings{}
 	var version *string
 	sites := 0
 	err := streamObject(dec, "the report", func(key string) error {
@@ -123,15 +123,12 @@ func readZAPReport(dec *json.Decoder) (map[string]string, error) {
 	if version == nil {
 		return nil, errors.New("read ZAP report: @version (ZAP's version) is missing")
 	}
-	validated := found.summary()
-	validated["format"] = "ZAP JSON report"
-	validated["tool"] = "ZAP"
-	validated["toolVersion"] = *version
+	validated := found.summary("ZAP JSON report", "ZAP", *version)
 	validated["sites"] = itoa(sites)
 	return validated, nil
 }
 
-func readZAPSite(dec *json.Decoder, where string, found *severityTally) error {
+func readZAPSite(dec *json.Decoder, where string, found *findings) error {
 	named, alerts := false, false
 	err := streamObject(dec, where, func(key string) error {
 		switch key {
@@ -165,7 +162,7 @@ func readZAPSite(dec *json.Decoder, where string, found *severityTally) error {
 	return nil
 }
 
-func checkZAPAlert(a zapAlert, where string, found *severityTally) error {
+func checkZAPAlert(a zapAlert, where string, found *findings) error {
 	switch {
 	case a.PluginID == nil:
 		return fmt.Errorf("%s has no pluginid", where)
@@ -184,30 +181,4 @@ func checkZAPAlert(a zapAlert, where string, found *severityTally) error {
 	}
 	found.add(severity)
 	return nil
-}
-
-// severities are the summary's severity words, in the order of its keys (findings.<severity>).
-var severities = []string{"critical", "high", "medium", "low", "info", "unknown"}
-
-// severityTally counts a scanner's findings by the summary's severities.
-type severityTally struct {
-	total int
-	by    map[string]int
-}
-
-func (t *severityTally) add(severity string) {
-	if t.by == nil {
-		t.by = map[string]int{}
-	}
-	t.total++
-	t.by[severity]++
-}
-
-// summary records findings and findings.<severity> for every severity, "0" when none.
-func (t *severityTally) summary() map[string]string {
-	validated := map[string]string{"findings": itoa(t.total)}
-	for _, s := range severities {
-		validated["findings."+s] = itoa(t.by[s])
-	}
-	return validated
 }

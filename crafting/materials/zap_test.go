@@ -124,7 +124,7 @@ func FuzzValidateZAPDASTZip(f *testing.F) {
 	f.Add(zipOf(f, zipEntry{name: "report_json.json", body: `{"@version": "1", "site": [{"@name": "h", "alerts": [{"pluginid": "1", "name": "n", "riskcode": "2", "riskdesc": "Medium (Low)"}]}]}`}))
 	fuzzSummary(f, validateZAPDASTZip, func(t *testing.T, v map[string]string) {
 		sum := 0
-		for _, s := range severities {
+		for _, s := range severityKeys {
 			n, ok := v["findings."+s]
 			if !ok {
 				t.Errorf("no findings.%s in %v", s, v)
